@@ -1,0 +1,23 @@
+//! Database migrations for Custodian. One change per file; a file never changes once it has
+//! landed, so every database that ran it agrees with every other.
+pub use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_create_accounts;
+mod m20261128_000002_create_sessions;
+mod m20261128_000003_create_refresh_tokens;
+mod m20261128_000004_create_signing_keys;
+
+/// The ordered list of migrations, applied by `custodian migrate up` and at every start.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261128_000001_create_accounts::Migration),
+            Box::new(m20261128_000002_create_sessions::Migration),
+            Box::new(m20261128_000003_create_refresh_tokens::Migration),
+            Box::new(m20261128_000004_create_signing_keys::Migration),
+        ]
+    }
+}

@@ -1,0 +1,190 @@
+//! The `custodian` command line.
+
+use std::{io::BufRead, sync::Arc};
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use migration::{Migrator, MigratorTrait};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::{
+    clock::{Clock, SystemClock},
+    config::Settings,
+    db,
+    graphql::sdl,
+    services::{auth, signing_keys::SigningKeys},
+    startup::{self, Application},
+    telemetry,
+};
+
+#[derive(Parser)]
+#[command(name = "custodian", version, about = "Identity and account service for finance applications")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply, undo or list database migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Print the GraphQL schema (SDL) that schema.graphql must equal.
+    Schema,
+    /// Manage administrators.
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
+    /// Manage token-signing keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum MigrateAction {
+    /// Apply every pending migration.
+    Up,
+    /// Undo the last applied migration.
+    Down,
+    /// List migrations and whether each is applied.
+    Status,
+}
+
+#[derive(Subcommand)]
+enum AdminAction {
+    /// Create an administrator; the password is read from standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Admin")]
+        first_name: String,
+        #[arg(long, default_value = "Admin")]
+        last_name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysAction {
+    /// Add a new signing key; older keys keep verifying until their tokens expire.
+    Rotate,
+}
+
+pub async fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Schema => {
+            print!("{}", sdl());
+            Ok(())
+        }
+        Command::Serve => serve().await,
+        Command::Migrate { action } => migrate(action).await,
+        Command::Admin {
+            action: AdminAction::Create { email, first_name, last_name },
+        } => create_admin(&email, &first_name, &last_name).await,
+        Command::Keys { action: KeysAction::Rotate } => rotate_keys().await,
+    }
+}
+
+fn settings() -> anyhow::Result<Settings> {
+    let settings = Settings::load()?;
+    telemetry::init(settings.log_format);
+    Ok(settings)
+}
+
+async fn serve() -> anyhow::Result<()> {
+    let settings = settings()?;
+    let playground = settings.playground;
+    let app = Application::build(settings, Arc::new(SystemClock)).await?;
+    let address = app.local_addr()?;
+    tracing::info!(%address, "Custodian is listening");
+    if playground {
+        println!("Custodian is serving on http://{address}/ (GraphiQL playground) and http://{address}/graphql");
+    } else {
+        println!("Custodian is serving on http://{address}/graphql");
+    }
+    app.run_until(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+async fn migrate(action: MigrateAction) -> anyhow::Result<()> {
+    let settings = settings()?;
+    let db = db::connect(&settings.database_url).await?;
+    match action {
+        MigrateAction::Up => Migrator::up(&db, None).await?,
+        MigrateAction::Down => Migrator::down(&db, Some(1)).await?,
+        MigrateAction::Status => {
+            for migration in Migrator::get_migration_with_status(&db).await? {
+                println!("{:?}\t{}", migration.status(), migration.name());
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn create_admin(email: &str, first_name: &str, last_name: &str) -> anyhow::Result<()> {
+    let settings = settings()?;
+    let password = read_password()?;
+    let registration = auth::Registration::parse(email, password.expose_secret(), first_name, last_name)
+        .map_err(|err| match err.field() {
+            Some(field) => anyhow::anyhow!("{field} {err}"),
+            None => anyhow::anyhow!("{err}"),
+        })?;
+    let state = startup::build_state(settings, Arc::new(SystemClock)).await?;
+    let id = auth::create_admin(&state, registration)
+        .await
+        .map_err(|err| anyhow::anyhow!("{err}"))?;
+    println!("created administrator {id}");
+    Ok(())
+}
+
+/// The first line of standard input, so the password never appears in `ps` or shell history.
+fn read_password() -> anyhow::Result<SecretString> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        bail!("no password on standard input (pipe it in, e.g. `custodian admin create --email … < file`)");
+    }
+    Ok(SecretString::from(password.to_owned()))
+}
+
+async fn rotate_keys() -> anyhow::Result<()> {
+    let settings = settings()?;
+    let db = db::connect(&settings.database_url).await?;
+    db::migrate(&db).await?;
+    let cipher = startup::load_cipher(&settings)?;
+    let kid = SigningKeys::rotate(&db, &cipher, SystemClock.now()).await?;
+    println!("new signing key {kid}; running instances pick it up within a minute");
+    Ok(())
+}

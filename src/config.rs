@@ -1,0 +1,278 @@
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Toml},
+};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// Where the optional settings file is looked for, unless `CUSTODIAN_CONFIG` names another.
+const DEFAULT_CONFIG_FILE: &str = "custodian.toml";
+
+/// Development or production. Production refuses unsafe settings instead of warning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// Settings as read, before validation. Every field has a default, so no settings at all
+/// serve a development instance over SQLite.
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+struct RawSettings {
+    /// `CUSTODIAN_LISTEN`: address to serve on.
+    listen: String,
+    /// `CUSTODIAN_DATABASE_URL`: `sqlite://…` or `postgres://…`.
+    database_url: SecretString,
+    /// `CUSTODIAN_ENV`: `development` or `production`.
+    env: Environment,
+    /// `CUSTODIAN_PUBLIC_URL`: the address people reach this service at; base of links and
+    /// the access token's issuer.
+    public_url: String,
+    /// `CUSTODIAN_COOKIE_SECURE`: Secure flag and `__Host-` prefix on cookies.
+    cookie_secure: bool,
+    /// `CUSTODIAN_CORS_ORIGINS`: comma-separated exact origins allowed with credentials.
+    cors_origins: String,
+    /// `CUSTODIAN_ENCRYPTION_KEY`: base64 of 32 bytes; encrypts secrets at rest.
+    encryption_key: Option<SecretString>,
+    /// `CUSTODIAN_PREVIOUS_ENCRYPTION_KEYS`: comma-separated older keys, still accepted for
+    /// reading while data is re-encrypted under the current one.
+    previous_encryption_keys: Option<SecretString>,
+    /// `CUSTODIAN_PLAYGROUND`: serve GraphiQL at `/`.
+    playground: Option<bool>,
+    /// `CUSTODIAN_DATA_DIR`: where development files (SQLite, generated key) live.
+    data_dir: PathBuf,
+    /// `CUSTODIAN_TOKEN_AUDIENCE`: the `aud` of access tokens.
+    token_audience: String,
+    /// `CUSTODIAN_ACCESS_TOKEN_TTL_SECS`: access token lifetime.
+    access_token_ttl_secs: u64,
+    /// `CUSTODIAN_SESSION_IDLE_TTL_SECS`: a session ends after this long without a refresh.
+    session_idle_ttl_secs: u64,
+    /// `CUSTODIAN_SESSION_ABSOLUTE_TTL_SECS`: a session ends this long after sign-in, whatever.
+    session_absolute_ttl_secs: u64,
+    /// `CUSTODIAN_REFRESH_GRACE_SECS`: how long a just-rotated refresh token still yields the
+    /// same successor (two tabs refreshing at once).
+    refresh_grace_secs: u64,
+    /// `CUSTODIAN_LOG_FORMAT`: `json` or `text`; JSON in production by default.
+    log_format: Option<LogFormat>,
+}
+
+impl Default for RawSettings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://data/custodian.db?mode=rwc".into(),
+            env: Environment::Development,
+            public_url: "http://localhost:8080".into(),
+            cookie_secure: true,
+            cors_origins: String::new(),
+            encryption_key: None,
+            previous_encryption_keys: None,
+            playground: None,
+            data_dir: PathBuf::from("data"),
+            token_audience: "custodian".into(),
+            access_token_ttl_secs: 15 * 60,
+            session_idle_ttl_secs: 7 * 24 * 3600,
+            session_absolute_ttl_secs: 30 * 24 * 3600,
+            refresh_grace_secs: 10,
+            log_format: None,
+        }
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub database_url: SecretString,
+    pub env: Environment,
+    /// Without a trailing slash.
+    pub public_url: String,
+    pub cookie_secure: bool,
+    pub cors_origins: Vec<String>,
+    pub encryption_key: Option<SecretString>,
+    pub previous_encryption_keys: Option<SecretString>,
+    pub playground: bool,
+    pub data_dir: PathBuf,
+    pub token_audience: String,
+    pub access_token_ttl: Duration,
+    pub session_idle_ttl: Duration,
+    pub session_absolute_ttl: Duration,
+    pub refresh_grace: Duration,
+    pub log_format: LogFormat,
+}
+
+/// A setting that cannot be used, named as the operator would set it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid setting {name}: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("cannot read settings: {0}")]
+    Read(#[from] Box<figment::Error>),
+}
+
+fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        reason: reason.into(),
+    }
+}
+
+impl Settings {
+    /// Defaults, then `custodian.toml` (or the file `CUSTODIAN_CONFIG` names), then
+    /// `CUSTODIAN_*` environment variables, which win.
+    pub fn load() -> Result<Self, ConfigError> {
+        let file = std::env::var("CUSTODIAN_CONFIG").unwrap_or_else(|_| DEFAULT_CONFIG_FILE.into());
+        Self::from_figment(
+            Figment::new()
+                .merge(Toml::file(file))
+                .merge(Env::prefixed("CUSTODIAN_")),
+        )
+    }
+
+    /// Settings from defaults and the given `CUSTODIAN_*`-style pairs only (tests, tools).
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, ConfigError> {
+        let toml: String = pairs
+            .into_iter()
+            .map(|(key, value)| format!("{} = {}\n", key.to_lowercase(), toml_string(value)))
+            .collect();
+        Self::from_figment(Figment::new().merge(Toml::string(&toml)))
+    }
+
+    fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let raw: RawSettings = figment.extract().map_err(Box::new)?;
+        Self::validate(raw)
+    }
+
+    fn validate(raw: RawSettings) -> Result<Self, ConfigError> {
+        let listen = raw
+            .listen
+            .parse()
+            .map_err(|_| invalid("CUSTODIAN_LISTEN", format!("`{}` is not host:port", raw.listen)))?;
+        let public_url = raw.public_url.trim_end_matches('/').to_owned();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(invalid("CUSTODIAN_PUBLIC_URL", "must start with http:// or https://"));
+        }
+        let cors_origins = parse_origins(&raw.cors_origins)?;
+        let production = raw.env == Environment::Production;
+        if production && raw.encryption_key.is_none() {
+            return Err(invalid(
+                "CUSTODIAN_ENCRYPTION_KEY",
+                "production refuses to start without it (generate one with `openssl rand -base64 32`)",
+            ));
+        }
+        if production && !raw.cookie_secure {
+            return Err(invalid("CUSTODIAN_COOKIE_SECURE", "production requires secure cookies"));
+        }
+        if raw.access_token_ttl_secs == 0 || raw.access_token_ttl_secs > 3600 {
+            return Err(invalid("CUSTODIAN_ACCESS_TOKEN_TTL_SECS", "must be between 1 and 3600"));
+        }
+        if raw.session_idle_ttl_secs == 0 {
+            return Err(invalid("CUSTODIAN_SESSION_IDLE_TTL_SECS", "must be positive"));
+        }
+        if raw.session_absolute_ttl_secs < raw.session_idle_ttl_secs {
+            return Err(invalid(
+                "CUSTODIAN_SESSION_ABSOLUTE_TTL_SECS",
+                "must not be shorter than CUSTODIAN_SESSION_IDLE_TTL_SECS",
+            ));
+        }
+        if raw.refresh_grace_secs > 60 {
+            return Err(invalid("CUSTODIAN_REFRESH_GRACE_SECS", "must be at most 60"));
+        }
+        Ok(Self {
+            listen,
+            database_url: raw.database_url,
+            env: raw.env,
+            public_url,
+            cookie_secure: raw.cookie_secure,
+            cors_origins,
+            encryption_key: raw.encryption_key,
+            previous_encryption_keys: raw.previous_encryption_keys,
+            playground: raw.playground.unwrap_or(!production),
+            data_dir: raw.data_dir,
+            token_audience: raw.token_audience,
+            access_token_ttl: Duration::from_secs(raw.access_token_ttl_secs),
+            session_idle_ttl: Duration::from_secs(raw.session_idle_ttl_secs),
+            session_absolute_ttl: Duration::from_secs(raw.session_absolute_ttl_secs),
+            refresh_grace: Duration::from_secs(raw.refresh_grace_secs),
+            log_format: raw.log_format.unwrap_or(if production {
+                LogFormat::Json
+            } else {
+                LogFormat::Text
+            }),
+        })
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.env == Environment::Production
+    }
+}
+
+/// Exact origins only: scheme, host and optional port, no path, never `*` or `null`.
+fn parse_origins(list: &str) -> Result<Vec<String>, ConfigError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|origin| !origin.is_empty())
+        .map(|origin| {
+            let rest = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"));
+            match rest {
+                Some(host) if !host.is_empty() && !host.contains('/') && !host.contains('*') => {
+                    Ok(origin.to_owned())
+                }
+                _ => Err(invalid(
+                    "CUSTODIAN_CORS_ORIGINS",
+                    format!("`{origin}` is not an exact origin such as https://app.example.com"),
+                )),
+            }
+        })
+        .collect()
+}
+
+fn toml_string(value: &str) -> String {
+    match value {
+        "true" | "false" => value.to_owned(),
+        number if number.parse::<u64>().is_ok() => number.to_owned(),
+        text => format!("{text:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_serve_development_over_sqlite() {
+        let settings = Settings::from_pairs([]).expect("defaults are valid");
+        assert_eq!(settings.listen.to_string(), "127.0.0.1:8080");
+        assert!(settings.playground);
+        assert!(settings.cookie_secure);
+        assert_eq!(settings.access_token_ttl, Duration::from_secs(900));
+    }
+
+    #[test]
+    fn a_bad_setting_is_named_in_the_error() {
+        let err = Settings::from_pairs([("LISTEN", "nowhere")]).expect_err("invalid");
+        assert!(err.to_string().contains("CUSTODIAN_LISTEN"), "{err}");
+        let err = Settings::from_pairs([("CORS_ORIGINS", "*")]).expect_err("invalid");
+        assert!(err.to_string().contains("CUSTODIAN_CORS_ORIGINS"), "{err}");
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_an_encryption_key() {
+        let err = Settings::from_pairs([("ENV", "production")]).expect_err("invalid");
+        assert!(err.to_string().contains("CUSTODIAN_ENCRYPTION_KEY"), "{err}");
+    }
+}

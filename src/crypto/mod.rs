@@ -1,0 +1,7 @@
+//! Encryption at rest, random secrets and the hashes they are stored as.
+
+mod cipher;
+mod secrets;
+
+pub use cipher::{Cipher, CipherError, EncryptionKey};
+pub use secrets::{TokenHash, constant_time_eq, random_bytes, random_token};

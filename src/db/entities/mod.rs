@@ -1,0 +1,8 @@
+//! SeaORM entities, one per table, mirroring `migration/`. They hold columns only: behaviour
+//! lives in the per-table query modules and the services, and no entity is ever exposed in the
+//! API (`views` builds the public shapes).
+
+pub mod accounts;
+pub mod refresh_tokens;
+pub mod sessions;
+pub mod signing_keys;

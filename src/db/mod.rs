@@ -1,0 +1,62 @@
+//! The database: connection set-up, entities and one query module per table. Every query
+//! runs on SQLite and PostgreSQL alike.
+
+pub mod accounts;
+pub mod entities;
+pub mod refresh_tokens;
+pub mod sessions;
+pub mod signing_keys;
+
+use std::{path::Path, time::Duration};
+
+use anyhow::Context;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection,
+    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+};
+use secrecy::{ExposeSecret, SecretString};
+
+/// Opens a pool on `url`. For SQLite it creates the file's folder and turns on WAL, foreign
+/// keys and a busy timeout, so concurrent writers wait their turn instead of failing.
+pub async fn connect(url: &SecretString) -> anyhow::Result<DatabaseConnection> {
+    let url = url.expose_secret();
+    if let Some(path) = sqlite_path(url) {
+        if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create the database folder {}", parent.display()))?;
+        }
+    }
+    let mut options = ConnectOptions::new(url);
+    options
+        .sqlx_logging(false)
+        .max_connections(16)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .map_sqlx_sqlite_opts(|opts| {
+            opts.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(15))
+        });
+    Database::connect(options)
+        .await
+        .context("cannot connect to the database (check CUSTODIAN_DATABASE_URL)")
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None).await.context("cannot apply migrations")
+}
+
+/// The file path of a `sqlite://` URL, without its query string.
+fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+/// True when the error is a violated unique constraint (for example an email taken).
+pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
+    matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+}

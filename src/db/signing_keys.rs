@@ -1,0 +1,38 @@
+//! Queries on `signing_keys`.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr};
+
+use super::entities::signing_keys::{ActiveModel, Column, Entity, Model};
+
+/// Every key, newest first. The newest unretired one signs.
+pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<Model>, sea_orm::DbErr> {
+    Entity::find()
+        .order_by_desc(Column::CreatedAt)
+        .order_by_desc(Column::Id)
+        .all(db)
+        .await
+}
+
+pub async fn insert(db: &impl ConnectionTrait, model: Model) -> Result<(), sea_orm::DbErr> {
+    let active = ActiveModel {
+        id: Set(model.id),
+        algorithm: Set(model.algorithm),
+        private_key: Set(model.private_key),
+        public_key: Set(model.public_key),
+        created_at: Set(model.created_at),
+        retired_at: Set(model.retired_at),
+    };
+    Entity::insert(active).exec_without_returning(db).await.map(|_| ())
+}
+
+/// Retires every signing key but `keep`.
+pub async fn retire_all_except(db: &impl ConnectionTrait, keep: &str, now: DateTime<Utc>) -> Result<(), sea_orm::DbErr> {
+    Entity::update_many()
+        .col_expr(Column::RetiredAt, Expr::value(now))
+        .filter(Column::Id.ne(keep))
+        .filter(Column::RetiredAt.is_null())
+        .exec(db)
+        .await
+        .map(|_| ())
+}

@@ -1,0 +1,14 @@
+//! Domain types. Each constructor is the type's only validation and names the input field in
+//! its error, so a service never sees a raw string.
+
+mod email;
+mod ids;
+mod password;
+mod person_name;
+mod role;
+
+pub use email::Email;
+pub use ids::{AccountId, SessionId};
+pub use password::{NewPassword, PasswordAttempt};
+pub use person_name::PersonName;
+pub use role::{KycStatus, Role};

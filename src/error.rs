@@ -1,0 +1,87 @@
+use std::fmt;
+
+/// The one error of the service layer. It knows nothing of HTTP or GraphQL: `graphql::errors`
+/// and `http::error` each map it once. Public messages are fixed sentences; the detail of an
+/// internal failure stays in the log under the request id.
+#[derive(thiserror::Error)]
+pub enum AppError {
+    /// An input failed validation; `field` names it as the client spelled it.
+    #[error("{message}")]
+    BadInput { field: String, message: String },
+    /// Wrong email or password: one error for both, so answers reveal no accounts.
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    /// No valid access token, or the session behind it has ended.
+    #[error("authentication required")]
+    Unauthenticated,
+    /// A refresh token that is missing, unknown, expired, reused or of an ended session.
+    #[error("invalid or expired refresh token")]
+    InvalidRefreshToken,
+    /// Signed in, but not allowed to do this.
+    #[error("not allowed")]
+    Forbidden,
+    /// The change clashes with existing data (for example an email already registered).
+    #[error("{message}")]
+    Conflict { field: String, message: String },
+    /// Nothing of that id that the caller may see.
+    #[error("not found")]
+    NotFound,
+    /// Anything unexpected: logged in full, answered as `INTERNAL` with the request id only.
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::BadInput {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The stable code clients switch on, as API.md lists them.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadInput { .. } => "BAD_USER_INPUT",
+            Self::InvalidCredentials | Self::Unauthenticated | Self::InvalidRefreshToken => {
+                "UNAUTHENTICATED"
+            }
+            Self::Forbidden => "FORBIDDEN",
+            Self::Conflict { .. } => "CONFLICT",
+            Self::NotFound => "NOT_FOUND",
+            Self::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// The input field the error is about, if any.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::BadInput { field, .. } | Self::Conflict { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    /// Logs an internal failure with its whole cause chain (the span carries the request id).
+    pub fn log_if_internal(&self) {
+        if let Self::Internal(source) = self {
+            tracing::error!(error = format!("{source:#}"), "internal error");
+        }
+    }
+}
+
+impl fmt::Debug for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Internal(source) => write!(f, "Internal({source:?})"),
+            other => write!(f, "{}: {other}", other.code()),
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        Self::Internal(anyhow::Error::new(err).context("database"))
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,85 @@
+use std::sync::{Mutex, PoisonError};
+
+use async_graphql::Context;
+use secrecy::SecretString;
+use tokio::sync::OnceCell;
+
+use super::errors::IntoGraphql;
+use crate::{
+    error::AppError,
+    http::{cookies::CookieUpdate, request::RequestMeta},
+    services::{ClientInfo, Principal, sessions},
+    state::AppState,
+};
+
+/// Per-request data: who is calling, the tokens they presented, and what the request did to
+/// their cookies (applied by the HTTP layer once execution is over).
+pub struct RequestContext {
+    meta: RequestMeta,
+    principal: OnceCell<Option<Principal>>,
+    cookies: Mutex<Option<CookieUpdate>>,
+}
+
+impl RequestContext {
+    pub fn new(meta: RequestMeta) -> Self {
+        Self {
+            meta,
+            principal: OnceCell::new(),
+            cookies: Mutex::new(None),
+        }
+    }
+
+    pub fn client(&self) -> &ClientInfo {
+        &self.meta.client
+    }
+
+    pub fn refresh_token(&self) -> Option<&SecretString> {
+        self.meta.refresh_token.as_ref()
+    }
+
+    /// The signed-in caller, checked once per request and only when a field asks: a request
+    /// that needs no identity pays no lookup.
+    pub async fn principal(&self, state: &AppState) -> Result<Option<Principal>, AppError> {
+        self.principal
+            .get_or_try_init(|| sessions::authenticate_optional(state, self.meta.access_token.as_ref()))
+            .await
+            .copied()
+    }
+
+    pub fn set_cookies(&self, update: CookieUpdate) {
+        *self.cookies.lock().unwrap_or_else(PoisonError::into_inner) = Some(update);
+    }
+
+    pub fn take_cookies(&self) -> Option<CookieUpdate> {
+        self.cookies.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+}
+
+/// Shorthands resolvers use to reach the state and the request context.
+pub(crate) trait ContextExt {
+    fn state(&self) -> &AppState;
+    fn request(&self) -> &RequestContext;
+    /// The signed-in caller, or `UNAUTHENTICATED`.
+    async fn principal(&self) -> async_graphql::Result<Principal>;
+}
+
+impl ContextExt for Context<'_> {
+    #[allow(clippy::expect_used)]
+    fn state(&self) -> &AppState {
+        // Both are inserted by `build_schema` and the HTTP handler before any execution.
+        self.data::<AppState>().expect("AppState is schema data")
+    }
+
+    #[allow(clippy::expect_used)]
+    fn request(&self) -> &RequestContext {
+        self.data::<std::sync::Arc<RequestContext>>().expect("RequestContext is request data")
+    }
+
+    async fn principal(&self) -> async_graphql::Result<Principal> {
+        self.request()
+            .principal(self.state())
+            .await
+            .and_then(|principal| principal.ok_or(AppError::Unauthenticated))
+            .graphql()
+    }
+}

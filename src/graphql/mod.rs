@@ -1,0 +1,12 @@
+//! The GraphQL API: schema, per-request context, guards, error mapping and resolvers. Resolvers
+//! are thin: parse input, call one service function, map the result.
+
+pub mod context;
+mod errors;
+mod guards;
+mod mutation;
+mod query;
+mod schema;
+
+pub use context::RequestContext;
+pub use schema::{AppSchema, build_schema, sdl};

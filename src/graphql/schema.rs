@@ -1,0 +1,31 @@
+use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
+
+use super::{mutation::Mutation, query::Query};
+use crate::state::AppState;
+
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Depth and complexity caps: generous for real clients, fatal for abusive nesting.
+const MAX_DEPTH: usize = 12;
+const MAX_COMPLEXITY: usize = 1000;
+
+fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+}
+
+/// The executable schema. Production hides the schema: no introspection, no suggestions.
+pub fn build_schema(state: AppState) -> AppSchema {
+    let production = state.settings.is_production();
+    let mut builder = builder().data(state);
+    if production {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    builder.finish()
+}
+
+/// The SDL that `schema.graphql` must equal.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}

@@ -1,0 +1,106 @@
+//! What every request carries in: its id, the client's address and agent, and the tokens it
+//! presents. Also the middleware that assigns the request id and the span every log line of
+//! the request is written in.
+
+use std::{net::SocketAddr, sync::Arc, time::Instant};
+
+use axum::{
+    extract::{ConnectInfo, FromRequestParts, Request},
+    http::{HeaderValue, header, request::Parts},
+    middleware::Next,
+    response::Response,
+};
+use secrecy::SecretString;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use super::{HttpState, cookies};
+use crate::services::ClientInfo;
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+const MAX_USER_AGENT: usize = 512;
+
+/// The id of one request: the caller's `x-request-id` if it is a plain token of at most 64
+/// characters, else a new UUIDv7. Echoed in the response and in every log line.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub Arc<str>);
+
+fn acceptable_request_id(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 64
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+pub async fn assign_request_id(mut request: Request, next: Next) -> Response {
+    let id: Arc<str> = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .filter(|value| acceptable_request_id(value))
+        .map_or_else(|| Uuid::now_v7().to_string().into(), Arc::from);
+    request.extensions_mut().insert(RequestId(Arc::clone(&id)));
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %request.method(),
+        path = %request.uri().path(),
+    );
+    let started = Instant::now();
+    let mut response = next.run(request).instrument(span.clone()).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    span.in_scope(|| {
+        tracing::info!(
+            status = response.status().as_u16(),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request finished"
+        );
+    });
+    response
+}
+
+/// The caller as one request sees it.
+pub struct RequestMeta {
+    pub request_id: RequestId,
+    pub client: ClientInfo,
+    /// From `Authorization: Bearer …` first, else from the access cookie.
+    pub access_token: Option<SecretString>,
+    pub refresh_token: Option<SecretString>,
+}
+
+impl FromRequestParts<HttpState> for RequestMeta {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &HttpState) -> Result<Self, Self::Rejection> {
+        let settings = &state.app.settings;
+        let request_id = parts
+            .extensions
+            .get::<RequestId>()
+            .cloned()
+            .unwrap_or_else(|| RequestId(Uuid::now_v7().to_string().into()));
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip());
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .map(|agent| agent.chars().filter(|c| !c.is_control()).take(MAX_USER_AGENT).collect());
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(|token| SecretString::from(token.trim().to_owned()));
+        Ok(Self {
+            request_id,
+            client: ClientInfo { ip, user_agent },
+            access_token: bearer.or_else(|| cookies::read_access(&parts.headers, settings)),
+            refresh_token: cookies::read_refresh(&parts.headers, settings),
+        })
+    }
+}

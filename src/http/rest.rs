@@ -1,0 +1,113 @@
+//! REST wrappers over the same services as GraphQL: `POST /api/auth/{register,login,refresh,
+//! logout}`, JSON in and out, the same cookies, errors as `{"error": {"code", …}}`.
+
+use axum::{
+    Json,
+    body::Bytes,
+    extract::State,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use serde::{Deserialize, de::DeserializeOwned};
+use serde_json::json;
+
+use super::{
+    HttpState,
+    cookies::{self, CookieUpdate},
+    error::{app_error_response, error_body},
+    request::RequestMeta,
+};
+use crate::{
+    error::{AppError, AppResult},
+    services::{
+        auth::{self, Registration},
+        sessions::{self, AuthOutcome},
+    },
+    views::AuthPayload,
+};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegisterBody {
+    email: String,
+    password: String,
+    first_name: String,
+    last_name: String,
+}
+
+#[derive(Deserialize)]
+pub struct LoginBody {
+    email: String,
+    password: String,
+}
+
+fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
+    serde_json::from_slice(body).map_err(|_| {
+        (
+            StatusCode::BAD_REQUEST,
+            error_body("BAD_USER_INPUT", "the request body is not the expected JSON object", None),
+        )
+            .into_response()
+    })
+}
+
+fn respond(state: &HttpState, meta: &RequestMeta, result: AppResult<AuthOutcome>) -> Response {
+    match result {
+        Ok(outcome) => {
+            let mut response = Json(AuthPayload::from(&outcome)).into_response();
+            cookies::apply(response.headers_mut(), &CookieUpdate::signed_in(&outcome), &state.app.settings, state.app.clock.now());
+            response
+        }
+        Err(err) => app_error_response(&err, &meta.request_id),
+    }
+}
+
+pub async fn register(State(state): State<HttpState>, meta: RequestMeta, body: Bytes) -> Response {
+    let body: RegisterBody = match parse(&body) {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let result = async {
+        let registration = Registration::parse(&body.email, &body.password, &body.first_name, &body.last_name)?;
+        auth::register(&state.app, registration, &meta.client).await
+    }
+    .await;
+    respond(&state, &meta, result)
+}
+
+pub async fn login(State(state): State<HttpState>, meta: RequestMeta, body: Bytes) -> Response {
+    let body: LoginBody = match parse(&body) {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let result = auth::login(&state.app, &body.email, &body.password, &meta.client).await;
+    respond(&state, &meta, result)
+}
+
+pub async fn refresh(State(state): State<HttpState>, meta: RequestMeta) -> Response {
+    let result = match &meta.refresh_token {
+        Some(token) => sessions::refresh(&state.app, token).await,
+        None => Err(AppError::InvalidRefreshToken),
+    };
+    let mut response = respond(&state, &meta, result);
+    if response.status() == StatusCode::UNAUTHORIZED {
+        cookies::apply(response.headers_mut(), &CookieUpdate::SignedOut, &state.app.settings, state.app.clock.now());
+    }
+    response
+}
+
+pub async fn logout(State(state): State<HttpState>, meta: RequestMeta) -> Response {
+    let result = async {
+        let principal = sessions::authenticate_optional(&state.app, meta.access_token.as_ref()).await?;
+        sessions::logout(&state.app, principal.as_ref(), meta.refresh_token.as_ref()).await
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            let mut response = Json(json!({ "ok": true })).into_response();
+            cookies::apply(response.headers_mut(), &CookieUpdate::SignedOut, &state.app.settings, state.app.clock.now());
+            response
+        }
+        Err(err) => app_error_response(&err, &meta.request_id),
+    }
+}

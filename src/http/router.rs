@@ -1,0 +1,132 @@
+use std::time::Duration;
+
+use axum::{
+    Json, Router,
+    extract::{DefaultBodyLimit, State},
+    http::{HeaderName, HeaderValue, Method, StatusCode, header},
+    middleware,
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use tower::ServiceBuilder;
+use tower_http::{
+    cors::{AllowOrigin, CorsLayer},
+    set_header::SetResponseHeaderLayer,
+    timeout::TimeoutLayer,
+};
+
+use super::{error::error_body, graphql, guards, playground, request, rest};
+use crate::{graphql::AppSchema, state::AppState};
+
+/// GraphQL documents and auth bodies are small; anything bigger is refused unread.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct HttpState {
+    pub app: AppState,
+    pub schema: AppSchema,
+}
+
+pub fn router(state: HttpState) -> Router {
+    let settings = &state.app.settings;
+    let api = Router::new()
+        .route("/graphql", post(graphql::post).get(graphql::get))
+        .route("/api/auth/register", post(rest::register))
+        .route("/api/auth/login", post(rest::login))
+        .route("/api/auth/refresh", post(rest::refresh))
+        .route("/api/auth/logout", post(rest::logout))
+        .layer(middleware::from_fn_with_state(state.clone(), guards::json_and_same_origin));
+    let mut app = Router::new()
+        .merge(api)
+        .route("/.well-known/jwks.json", get(jwks))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz));
+    if settings.playground {
+        app = app
+            .route("/", get(playground::page))
+            .route("/playground", get(playground::page))
+            .route("/playground/playground.js", get(playground::script))
+            .route("/playground/playground.css", get(playground::style));
+    }
+    let hsts = settings
+        .public_url
+        .starts_with("https://")
+        .then(|| HeaderValue::from_static("max-age=63072000; includeSubDomains"));
+    let cors = (!settings.cors_origins.is_empty()).then(|| cors_layer(&settings.cors_origins));
+    app.fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(
+            ServiceBuilder::new()
+                .layer(middleware::from_fn(request::assign_request_id))
+                .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+                .option_layer(cors)
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("no-store"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("no-referrer"),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::X_FRAME_OPTIONS,
+                    HeaderValue::from_static("DENY"),
+                ))
+                .option_layer(hsts.map(|value| {
+                    SetResponseHeaderLayer::overriding(header::STRICT_TRANSPORT_SECURITY, value)
+                })),
+        )
+        .with_state(state)
+}
+
+/// Exact origins with credentials; never `*`, never a reflected origin.
+fn cors_layer(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(origin).ok())
+        .collect();
+    let request_id = HeaderName::from_static(request::REQUEST_ID_HEADER);
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_credentials(true)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, request_id.clone()])
+        .expose_headers([request_id])
+        .max_age(Duration::from_secs(600))
+}
+
+async fn jwks(State(state): State<HttpState>) -> Response {
+    let mut response = Json(state.app.signing_keys.jwks().as_ref().clone()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    response
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<HttpState>) -> Response {
+    match state.app.db.ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(err) => {
+            tracing::warn!(error = %err, "database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+        }
+    }
+}
+
+async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, error_body("NOT_FOUND", "no such route", None)).into_response()
+}

@@ -1,0 +1,130 @@
+//! Access tokens: short-lived EdDSA JWTs (RFC 9068 profile, `typ: at+jwt`).
+//!
+//! Verification trusts nothing the token says about how to verify it: the algorithm must be
+//! EdDSA, the key is looked up by `kid` among our own keys only (`jwk`, `jku`, `x5u` are
+//! ignored), and expiry is checked against the injectable clock.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use jsonwebtoken::{Algorithm, Header, Validation};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{
+    domain::{AccountId, Role, SessionId},
+    error::{AppError, AppResult},
+    state::AppState,
+};
+
+const TOKEN_TYPE: &str = "at+jwt";
+/// Tolerated clock difference between instances.
+const LEEWAY_SECS: i64 = 5;
+
+/// How the person proved who they are (RFC 8176 values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethods {
+    Password,
+    PasswordAndOtp,
+}
+
+impl AuthMethods {
+    fn claim(self) -> Vec<String> {
+        match self {
+            Self::Password => vec!["pwd".into()],
+            Self::PasswordAndOtp => vec!["pwd".into(), "otp".into()],
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    iss: String,
+    aud: String,
+    sub: Uuid,
+    sid: Uuid,
+    jti: Uuid,
+    iat: i64,
+    exp: i64,
+    role: String,
+    amr: Vec<String>,
+}
+
+/// A signed access token and when it stops working.
+pub struct AccessToken {
+    pub token: SecretString,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What a verified access token says. The session behind it still has to be checked.
+#[derive(Debug, Clone)]
+pub struct TokenClaims {
+    pub account: AccountId,
+    pub session: SessionId,
+    pub role: Role,
+}
+
+pub fn issue(
+    state: &AppState,
+    account: AccountId,
+    session: SessionId,
+    role: Role,
+    methods: AuthMethods,
+) -> AppResult<AccessToken> {
+    let now = state.clock.now();
+    let expires_at = now + TimeDelta::from_std(state.settings.access_token_ttl).map_err(anyhow::Error::from)?;
+    let claims = Claims {
+        iss: state.settings.public_url.clone(),
+        aud: state.settings.token_audience.clone(),
+        sub: account.0,
+        sid: session.0,
+        jti: Uuid::now_v7(),
+        iat: now.timestamp(),
+        exp: expires_at.timestamp(),
+        role: role.as_str().into(),
+        amr: methods.claim(),
+    };
+    let (kid, key) = state.signing_keys.signer();
+    let header = Header {
+        typ: Some(TOKEN_TYPE.into()),
+        kid: Some(kid),
+        ..Header::new(Algorithm::EdDSA)
+    };
+    let token = jsonwebtoken::encode(&header, &claims, &key)
+        .map_err(|err| AppError::Internal(anyhow::anyhow!("cannot sign an access token: {err}")))?;
+    Ok(AccessToken {
+        token: token.into(),
+        expires_at,
+    })
+}
+
+/// Checks signature, type, issuer, audience and lifetime. Any failure is `Unauthenticated`.
+pub async fn verify(state: &AppState, token: &str) -> AppResult<TokenClaims> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| AppError::Unauthenticated)?;
+    if header.alg != Algorithm::EdDSA || header.typ.as_deref() != Some(TOKEN_TYPE) {
+        return Err(AppError::Unauthenticated);
+    }
+    let kid = header.kid.ok_or(AppError::Unauthenticated)?;
+    let key = state
+        .signing_keys
+        .verifier(&kid)
+        .await
+        .ok_or(AppError::Unauthenticated)?;
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.set_audience(&[&state.settings.token_audience]);
+    validation.set_issuer(&[&state.settings.public_url]);
+    validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+    validation.validate_exp = false;
+    let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation)
+        .map_err(|_| AppError::Unauthenticated)?
+        .claims;
+    let now = state.clock.now().timestamp();
+    if claims.exp + LEEWAY_SECS <= now || claims.iat - LEEWAY_SECS > now {
+        return Err(AppError::Unauthenticated);
+    }
+    let role = Role::parse(&claims.role).ok_or(AppError::Unauthenticated)?;
+    Ok(TokenClaims {
+        account: AccountId(claims.sub),
+        session: SessionId(claims.sid),
+        role,
+    })
+}

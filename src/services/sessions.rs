@@ -1,0 +1,281 @@
+//! Sessions and their refresh tokens: opening, rotating, listing, ending.
+//!
+//! Rotation is where token systems break, so its rules are spelled out here:
+//! - the presented token is claimed by a conditional update (`used_at IS NULL`): of any number
+//!   of concurrent refreshes, the database lets exactly one mint the successor;
+//! - the successor is derived from the presented token (HMAC under a server key), so a retry
+//!   inside the grace window gets the very same successor back instead of a second one: two
+//!   tabs stay signed in and the token family never forks;
+//! - a rotated token presented after the grace window means it was copied: the whole session is
+//!   revoked;
+//! - the session is extended by a conditional update on an active row, which also orders the
+//!   refresh against a concurrent logout: whichever commits first wins, and the loser leaves no
+//!   usable token behind.
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, TimeDelta, Utc};
+use hmac::{Hmac, KeyInit, Mac};
+use sea_orm::{DatabaseTransaction, TransactionTrait};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::Sha256;
+
+use super::{
+    ClientInfo, Principal,
+    access_tokens::{self, AccessToken, AuthMethods},
+};
+use crate::{
+    crypto::{TokenHash, random_token},
+    db::{
+        self,
+        entities::{accounts, sessions},
+        refresh_tokens::NewRefreshToken,
+        sessions::RevokeReason,
+    },
+    domain::{AccountId, SessionId},
+    error::{AppError, AppResult},
+    state::AppState,
+};
+
+/// A refresh token as handed to the client (only ever in an HttpOnly cookie).
+pub struct IssuedRefreshToken {
+    pub token: SecretString,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A signed-in result: the account, its new or refreshed session, and both tokens.
+pub struct AuthOutcome {
+    pub account: accounts::Model,
+    pub session: sessions::Model,
+    pub access: AccessToken,
+    pub refresh: IssuedRefreshToken,
+}
+
+fn delta(duration: std::time::Duration) -> AppResult<TimeDelta> {
+    TimeDelta::from_std(duration).map_err(|err| AppError::Internal(err.into()))
+}
+
+/// Opens a session for `account` inside `txn` and mints its first refresh token.
+pub async fn open(
+    state: &AppState,
+    txn: &DatabaseTransaction,
+    account: accounts::Model,
+    client: &ClientInfo,
+    methods: AuthMethods,
+) -> AppResult<AuthOutcome> {
+    let now = state.clock.now();
+    let absolute = now + delta(state.settings.session_absolute_ttl)?;
+    let idle = (now + delta(state.settings.session_idle_ttl)?).min(absolute);
+    let session = db::sessions::insert(
+        txn,
+        sessions::Model {
+            id: SessionId::generate().0,
+            account_id: account.id,
+            created_at: now,
+            last_active_at: now,
+            expires_at: idle,
+            absolute_expires_at: absolute,
+            ip_address: client.ip.map(|ip| ip.to_string()),
+            user_agent: client.user_agent.clone(),
+            revoked_at: None,
+            revoke_reason: None,
+            mfa_verified: methods == AuthMethods::PasswordAndOtp,
+        },
+    )
+    .await?;
+    let refresh = random_token();
+    db::refresh_tokens::insert(
+        txn,
+        NewRefreshToken {
+            session: SessionId(session.id),
+            parent: None,
+            hash: &TokenHash::of(&refresh),
+            now,
+            expires_at: idle,
+        },
+    )
+    .await?;
+    let access = access_tokens::issue(state, AccountId(account.id), SessionId(session.id), account.role, methods)?;
+    Ok(AuthOutcome {
+        account,
+        session,
+        access,
+        refresh: IssuedRefreshToken {
+            token: refresh,
+            expires_at: idle,
+        },
+    })
+}
+
+/// Rotates `presented` and returns fresh tokens for its session.
+pub async fn refresh(state: &AppState, presented: &SecretString) -> AppResult<AuthOutcome> {
+    let now = state.clock.now();
+    let hash = TokenHash::of(presented);
+    let txn = state.db.begin().await?;
+    // Write first: on SQLite this takes the write lock before any read, so the reads below see
+    // every rotation that committed before ours.
+    let claimed = db::refresh_tokens::claim(&txn, &hash, now).await?;
+    let Some(row) = db::refresh_tokens::find_by_hash(&txn, &hash).await? else {
+        return Err(AppError::InvalidRefreshToken);
+    };
+    let Some(session) = db::sessions::find(&txn, SessionId(row.session_id)).await? else {
+        return Err(AppError::InvalidRefreshToken);
+    };
+    let session_id = SessionId(session.id);
+    let successor = successor_of(state, presented)?;
+    let successor_hash = TokenHash::of(&successor);
+    if !claimed {
+        match row.used_at {
+            Some(used) if now - used <= delta(state.settings.refresh_grace)? => {
+                let child = db::refresh_tokens::find_child(&txn, row.id).await?;
+                if child.is_none_or(|child| child.token_hash != successor_hash.as_str()) {
+                    return Err(AppError::InvalidRefreshToken);
+                }
+            }
+            Some(_) => {
+                revoke_for_reuse(&txn, &session, now).await?;
+                txn.commit().await?;
+                return Err(AppError::InvalidRefreshToken);
+            }
+            None => return Err(AppError::InvalidRefreshToken),
+        }
+    }
+    let idle = (now + delta(state.settings.session_idle_ttl)?).min(session.absolute_expires_at);
+    if !db::sessions::extend_if_active(&txn, session_id, now, idle).await? {
+        return Err(AppError::InvalidRefreshToken);
+    }
+    if claimed {
+        db::refresh_tokens::insert(
+            &txn,
+            NewRefreshToken {
+                session: session_id,
+                parent: Some(row.id),
+                hash: &successor_hash,
+                now,
+                expires_at: idle,
+            },
+        )
+        .await?;
+    }
+    let account = db::accounts::find(&txn, AccountId(session.account_id))
+        .await?
+        .ok_or(AppError::InvalidRefreshToken)?;
+    let session = db::sessions::find(&txn, session_id)
+        .await?
+        .ok_or(AppError::InvalidRefreshToken)?;
+    txn.commit().await?;
+    let methods = if session.mfa_verified {
+        AuthMethods::PasswordAndOtp
+    } else {
+        AuthMethods::Password
+    };
+    let access = access_tokens::issue(state, AccountId(account.id), session_id, account.role, methods)?;
+    Ok(AuthOutcome {
+        account,
+        session,
+        access,
+        refresh: IssuedRefreshToken {
+            token: successor,
+            expires_at: idle,
+        },
+    })
+}
+
+async fn revoke_for_reuse(txn: &DatabaseTransaction, session: &sessions::Model, now: DateTime<Utc>) -> AppResult<()> {
+    let revoked = db::sessions::revoke(
+        txn,
+        AccountId(session.account_id),
+        SessionId(session.id),
+        RevokeReason::RefreshTokenReuse,
+        now,
+    )
+    .await?;
+    if revoked {
+        tracing::warn!(session = %session.id, account = %session.account_id, "refresh token reused after rotation; session revoked");
+    }
+    Ok(())
+}
+
+/// The successor of a refresh token: HMAC-SHA256 of the token under a key derived from the
+/// encryption key. Unpredictable without the presented token, which is never stored.
+fn successor_of(state: &AppState, presented: &SecretString) -> AppResult<SecretString> {
+    let key = state.cipher.key().derive("refresh-token-successor");
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_slice()).map_err(|err| AppError::Internal(anyhow::anyhow!("hmac key: {err}")))?;
+    mac.update(presented.expose_secret().as_bytes());
+    Ok(URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()).into())
+}
+
+/// Verifies an access token and that its session is still active: the one indexed lookup
+/// that makes logout and revocation take effect at once, on every instance.
+pub async fn authenticate(state: &AppState, access_token: &str) -> AppResult<Principal> {
+    let claims = access_tokens::verify(state, access_token).await?;
+    let session = db::sessions::find_active(&state.db, claims.session, state.clock.now())
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    if session.account_id != claims.account.0 {
+        return Err(AppError::Unauthenticated);
+    }
+    Ok(Principal {
+        account: claims.account,
+        session: claims.session,
+        role: claims.role,
+    })
+}
+
+/// The caller behind an optional access token: `None` when there is none or it is not valid
+/// (expired, forged, its session ended); an error only when the check itself failed.
+pub async fn authenticate_optional(state: &AppState, access_token: Option<&SecretString>) -> AppResult<Option<Principal>> {
+    let Some(token) = access_token else {
+        return Ok(None);
+    };
+    match authenticate(state, token.expose_secret()).await {
+        Ok(principal) => Ok(Some(principal)),
+        Err(AppError::Unauthenticated) => Ok(None),
+        Err(other) => Err(other),
+    }
+}
+
+/// The caller's active sessions, newest first.
+pub async fn list(state: &AppState, principal: &Principal) -> AppResult<Vec<sessions::Model>> {
+    Ok(db::sessions::list_active(&state.db, principal.account, state.clock.now()).await?)
+}
+
+/// Ends one of the caller's sessions; another person's session is `NotFound`, never a hint.
+pub async fn revoke(state: &AppState, principal: &Principal, id: SessionId) -> AppResult<()> {
+    let revoked = db::sessions::revoke(&state.db, principal.account, id, RevokeReason::RevokedByUser, state.clock.now()).await?;
+    if revoked { Ok(()) } else { Err(AppError::NotFound) }
+}
+
+/// Ends every session of the caller but the current one; returns how many ended.
+pub async fn revoke_others(state: &AppState, principal: &Principal) -> AppResult<u64> {
+    Ok(db::sessions::revoke_all_except(
+        &state.db,
+        principal.account,
+        Some(principal.session),
+        RevokeReason::RevokedByUser,
+        state.clock.now(),
+    )
+    .await?)
+}
+
+/// Ends the caller's session: the one of the access token if there is one, else the one the
+/// refresh token belongs to. Ending an already-ended session is not an error.
+pub async fn logout(state: &AppState, principal: Option<&Principal>, refresh: Option<&SecretString>) -> AppResult<()> {
+    let now = state.clock.now();
+    let target = match (principal, refresh) {
+        (Some(principal), _) => Some((principal.account, principal.session)),
+        (None, Some(token)) => session_of_refresh_token(state, token).await?,
+        (None, None) => None,
+    };
+    if let Some((account, session)) = target {
+        db::sessions::revoke(&state.db, account, session, RevokeReason::Logout, now).await?;
+    }
+    Ok(())
+}
+
+async fn session_of_refresh_token(state: &AppState, token: &SecretString) -> AppResult<Option<(AccountId, SessionId)>> {
+    let Some(row) = db::refresh_tokens::find_by_hash(&state.db, &TokenHash::of(token)).await? else {
+        return Ok(None);
+    };
+    let session = db::sessions::find(&state.db, SessionId(row.session_id)).await?;
+    Ok(session.map(|session| (AccountId(session.account_id), SessionId(session.id))))
+}

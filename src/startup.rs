@@ -1,0 +1,151 @@
+//! Building the application from settings, and running it.
+
+use std::{future::Future, net::SocketAddr, path::Path, sync::Arc, time::Duration};
+
+use anyhow::{Context, bail};
+use axum::Router;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::net::TcpListener;
+
+use crate::{
+    clock::SharedClock,
+    config::Settings,
+    crypto::{Cipher, EncryptionKey},
+    db,
+    graphql::build_schema,
+    http::{HttpState, router},
+    services::{passwords::PasswordHasher, signing_keys::SigningKeys},
+    state::{AppState, Inner},
+};
+
+const GENERATED_KEY_FILE: &str = "encryption.key";
+const SIGNING_KEY_RELOAD: Duration = Duration::from_secs(60);
+
+/// A bound, ready-to-serve Custodian.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    router: Router,
+}
+
+impl Application {
+    /// Connects, migrates, loads keys and binds the listener (port 0 picks a free port).
+    pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
+        let listen = settings.listen;
+        let state = build_state(settings, clock).await?;
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen} (CUSTODIAN_LISTEN)"))?;
+        let router = router(HttpState {
+            schema: build_schema(state.clone()),
+            app: state.clone(),
+        });
+        Ok(Self { listener, state, router })
+    }
+
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let reloader = tokio::spawn(reload_signing_keys(self.state.clone()));
+        let served = axum::serve(
+            self.listener,
+            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        reloader.abort();
+        served.context("server error")
+    }
+}
+
+/// Picks up keys rotated by other instances or by `custodian keys rotate`.
+async fn reload_signing_keys(state: AppState) {
+    let mut interval = tokio::time::interval(SIGNING_KEY_RELOAD);
+    interval.tick().await;
+    loop {
+        interval.tick().await;
+        if let Err(err) = state.signing_keys.reload().await {
+            tracing::warn!(error = format!("{err:#}"), "cannot reload signing keys");
+        }
+    }
+}
+
+/// Everything but the listener: database (migrated), keys and the password hasher.
+pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Result<AppState> {
+    let db = db::connect(&settings.database_url).await?;
+    db::migrate(&db).await?;
+    let cipher = Arc::new(load_cipher(&settings)?);
+    let passwords = PasswordHasher::new().await?;
+    let signing_keys = SigningKeys::load(db.clone(), Arc::clone(&cipher), Arc::clone(&clock), settings.access_token_ttl)
+        .await
+        .context("cannot load token-signing keys")?;
+    Ok(AppState::new(Inner {
+        settings,
+        db,
+        clock,
+        cipher,
+        passwords,
+        signing_keys,
+    }))
+}
+
+/// The configured encryption key, or in development one generated into the data folder.
+pub fn load_cipher(settings: &Settings) -> anyhow::Result<Cipher> {
+    let current = match &settings.encryption_key {
+        Some(encoded) => EncryptionKey::from_base64(encoded).context("invalid setting CUSTODIAN_ENCRYPTION_KEY")?,
+        None if settings.is_production() => bail!("invalid setting CUSTODIAN_ENCRYPTION_KEY: required in production"),
+        None => development_key(&settings.data_dir)?,
+    };
+    let previous = settings
+        .previous_encryption_keys
+        .as_ref()
+        .map(|list| {
+            list.expose_secret()
+                .split(',')
+                .map(str::trim)
+                .filter(|key| !key.is_empty())
+                .map(|key| EncryptionKey::from_base64(&SecretString::from(key.to_owned())))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()
+        .context("invalid setting CUSTODIAN_PREVIOUS_ENCRYPTION_KEYS")?
+        .unwrap_or_default();
+    Ok(Cipher::new(current, previous))
+}
+
+fn development_key(data_dir: &Path) -> anyhow::Result<EncryptionKey> {
+    let path = data_dir.join(GENERATED_KEY_FILE);
+    if path.exists() {
+        let encoded = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        return EncryptionKey::from_base64(&encoded.into()).with_context(|| format!("{} is not a valid key", path.display()));
+    }
+    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let key = EncryptionKey::generate();
+    write_private(&path, key.to_base64().expose_secret())?;
+    tracing::warn!(
+        path = %path.display(),
+        "no CUSTODIAN_ENCRYPTION_KEY: generated a development key; production refuses to start without one"
+    );
+    Ok(key)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::{io::Write, os::unix::fs::OpenOptionsExt};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    std::fs::write(path, contents).with_context(|| format!("cannot create {}", path.display()))
+}

@@ -1,0 +1,37 @@
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::{
+    clock::SharedClock,
+    config::Settings,
+    crypto::Cipher,
+    services::{passwords::PasswordHasher, signing_keys::SigningKeys},
+};
+
+/// Everything a request needs, cheap to clone (one `Arc`).
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub settings: Settings,
+    pub db: DatabaseConnection,
+    pub clock: SharedClock,
+    pub cipher: Arc<Cipher>,
+    pub passwords: PasswordHasher,
+    pub signing_keys: SigningKeys,
+}
+
+impl AppState {
+    pub fn new(inner: Inner) -> Self {
+        Self(Arc::new(inner))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

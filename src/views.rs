@@ -1,0 +1,99 @@
+//! The public shapes of accounts, sessions and sign-in results. GraphQL and REST both answer
+//! with these, built from models, so no column reaches a client unless it is listed here.
+
+use async_graphql::SimpleObject;
+use chrono::{DateTime, Utc};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::{
+    db::entities::{accounts, sessions},
+    domain::{KycStatus, Role, SessionId},
+    services::sessions::AuthOutcome,
+};
+
+#[derive(Debug, Clone, SimpleObject, Serialize)]
+#[graphql(name = "Account")]
+#[serde(rename_all = "camelCase")]
+pub struct AccountView {
+    pub id: Uuid,
+    pub email: String,
+    pub email_verified: bool,
+    pub first_name: String,
+    pub last_name: String,
+    pub kyc_status: KycStatus,
+    pub mfa_enabled: bool,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<accounts::Model> for AccountView {
+    fn from(model: accounts::Model) -> Self {
+        Self {
+            id: model.id,
+            email: model.email,
+            email_verified: model.email_verified,
+            first_name: model.first_name,
+            last_name: model.last_name,
+            kyc_status: model.kyc_status,
+            mfa_enabled: model.mfa_enabled,
+            role: model.role,
+            created_at: model.created_at,
+            updated_at: model.updated_at,
+        }
+    }
+}
+
+/// One signed-in device. Never carries a token.
+#[derive(Debug, Clone, SimpleObject, Serialize)]
+#[graphql(name = "Session")]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    pub id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub last_active_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    /// The session this request was made with.
+    pub current: bool,
+    pub mfa_verified: bool,
+}
+
+impl SessionView {
+    pub fn new(model: sessions::Model, current: Option<SessionId>) -> Self {
+        Self {
+            current: current.is_some_and(|current| current.0 == model.id),
+            id: model.id,
+            created_at: model.created_at,
+            last_active_at: model.last_active_at,
+            expires_at: model.expires_at,
+            ip_address: model.ip_address,
+            user_agent: model.user_agent,
+            mfa_verified: model.mfa_verified,
+        }
+    }
+}
+
+/// A successful sign-in. The refresh token is not here: it travels only in its cookie.
+#[derive(Debug, Clone, SimpleObject, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthPayload {
+    pub access_token: String,
+    pub access_token_expires_at: DateTime<Utc>,
+    pub account: AccountView,
+    pub session: SessionView,
+}
+
+impl From<&AuthOutcome> for AuthPayload {
+    fn from(outcome: &AuthOutcome) -> Self {
+        Self {
+            access_token: outcome.access.token.expose_secret().to_owned(),
+            access_token_expires_at: outcome.access.expires_at,
+            account: outcome.account.clone().into(),
+            session: SessionView::new(outcome.session.clone(), Some(SessionId(outcome.session.id))),
+        }
+    }
+}
