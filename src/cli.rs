@@ -18,7 +18,11 @@ use crate::{
 };
 
 #[derive(Parser)]
-#[command(name = "custodian", version, about = "Identity and account service for finance applications")]
+#[command(
+    name = "custodian",
+    version,
+    about = "Identity and account service for finance applications"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -86,9 +90,16 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Serve => serve().await,
         Command::Migrate { action } => migrate(action).await,
         Command::Admin {
-            action: AdminAction::Create { email, first_name, last_name },
+            action:
+                AdminAction::Create {
+                    email,
+                    first_name,
+                    last_name,
+                },
         } => create_admin(&email, &first_name, &last_name).await,
-        Command::Keys { action: KeysAction::Rotate } => rotate_keys().await,
+        Command::Keys {
+            action: KeysAction::Rotate,
+        } => rotate_keys().await,
     }
 }
 
@@ -105,7 +116,9 @@ async fn serve() -> anyhow::Result<()> {
     let address = app.local_addr()?;
     tracing::info!(%address, "Custodian is listening");
     if playground {
-        println!("Custodian is serving on http://{address}/ (GraphiQL playground) and http://{address}/graphql");
+        println!(
+            "Custodian is serving on http://{address}/ (GraphiQL playground) and http://{address}/graphql"
+        );
     } else {
         println!("Custodian is serving on http://{address}/graphql");
     }
@@ -152,11 +165,13 @@ async fn migrate(action: MigrateAction) -> anyhow::Result<()> {
 async fn create_admin(email: &str, first_name: &str, last_name: &str) -> anyhow::Result<()> {
     let settings = settings()?;
     let password = read_password()?;
-    let registration = auth::Registration::parse(email, password.expose_secret(), first_name, last_name)
-        .map_err(|err| match err.field() {
-            Some(field) => anyhow::anyhow!("{field} {err}"),
-            None => anyhow::anyhow!("{err}"),
-        })?;
+    let registration =
+        auth::Registration::parse(email, password.expose_secret(), first_name, last_name).map_err(
+            |err| match err.field() {
+                Some(field) => anyhow::anyhow!("{field} {err}"),
+                None => anyhow::anyhow!("{err}"),
+            },
+        )?;
     let state = startup::build_state(settings, Arc::new(SystemClock)).await?;
     let id = auth::create_admin(&state, registration)
         .await
@@ -174,7 +189,9 @@ fn read_password() -> anyhow::Result<SecretString> {
         .context("cannot read the password from standard input")?;
     let password = line.trim_end_matches(['\r', '\n']);
     if password.is_empty() {
-        bail!("no password on standard input (pipe it in, e.g. `custodian admin create --email … < file`)");
+        bail!(
+            "no password on standard input (pipe it in, e.g. `custodian admin create --email … < file`)"
+        );
     }
     Ok(SecretString::from(password.to_owned()))
 }

@@ -142,10 +142,17 @@ impl Settings {
     }
 
     /// Settings from defaults and the given `CUSTODIAN_*`-style pairs only (tests, tools).
-    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, ConfigError> {
-        let toml: String = pairs
+    pub fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, ConfigError> {
+        // Later pairs win, as later sources do.
+        let pairs: std::collections::BTreeMap<String, &str> = pairs
             .into_iter()
-            .map(|(key, value)| format!("{} = {}\n", key.to_lowercase(), toml_string(value)))
+            .map(|(key, value)| (key.to_lowercase(), value))
+            .collect();
+        let toml: String = pairs
+            .iter()
+            .map(|(key, value)| format!("{key} = {}\n", toml_string(value)))
             .collect();
         Self::from_figment(Figment::new().merge(Toml::string(&toml)))
     }
@@ -156,13 +163,18 @@ impl Settings {
     }
 
     fn validate(raw: RawSettings) -> Result<Self, ConfigError> {
-        let listen = raw
-            .listen
-            .parse()
-            .map_err(|_| invalid("CUSTODIAN_LISTEN", format!("`{}` is not host:port", raw.listen)))?;
+        let listen = raw.listen.parse().map_err(|_| {
+            invalid(
+                "CUSTODIAN_LISTEN",
+                format!("`{}` is not host:port", raw.listen),
+            )
+        })?;
         let public_url = raw.public_url.trim_end_matches('/').to_owned();
         if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
-            return Err(invalid("CUSTODIAN_PUBLIC_URL", "must start with http:// or https://"));
+            return Err(invalid(
+                "CUSTODIAN_PUBLIC_URL",
+                "must start with http:// or https://",
+            ));
         }
         let cors_origins = parse_origins(&raw.cors_origins)?;
         let production = raw.env == Environment::Production;
@@ -173,13 +185,22 @@ impl Settings {
             ));
         }
         if production && !raw.cookie_secure {
-            return Err(invalid("CUSTODIAN_COOKIE_SECURE", "production requires secure cookies"));
+            return Err(invalid(
+                "CUSTODIAN_COOKIE_SECURE",
+                "production requires secure cookies",
+            ));
         }
         if raw.access_token_ttl_secs == 0 || raw.access_token_ttl_secs > 3600 {
-            return Err(invalid("CUSTODIAN_ACCESS_TOKEN_TTL_SECS", "must be between 1 and 3600"));
+            return Err(invalid(
+                "CUSTODIAN_ACCESS_TOKEN_TTL_SECS",
+                "must be between 1 and 3600",
+            ));
         }
         if raw.session_idle_ttl_secs == 0 {
-            return Err(invalid("CUSTODIAN_SESSION_IDLE_TTL_SECS", "must be positive"));
+            return Err(invalid(
+                "CUSTODIAN_SESSION_IDLE_TTL_SECS",
+                "must be positive",
+            ));
         }
         if raw.session_absolute_ttl_secs < raw.session_idle_ttl_secs {
             return Err(invalid(
@@ -188,7 +209,10 @@ impl Settings {
             ));
         }
         if raw.refresh_grace_secs > 60 {
-            return Err(invalid("CUSTODIAN_REFRESH_GRACE_SECS", "must be at most 60"));
+            return Err(invalid(
+                "CUSTODIAN_REFRESH_GRACE_SECS",
+                "must be at most 60",
+            ));
         }
         Ok(Self {
             listen,
@@ -273,6 +297,9 @@ mod tests {
     #[test]
     fn production_refuses_to_start_without_an_encryption_key() {
         let err = Settings::from_pairs([("ENV", "production")]).expect_err("invalid");
-        assert!(err.to_string().contains("CUSTODIAN_ENCRYPTION_KEY"), "{err}");
+        assert!(
+            err.to_string().contains("CUSTODIAN_ENCRYPTION_KEY"),
+            "{err}"
+        );
     }
 }

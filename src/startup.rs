@@ -40,7 +40,11 @@ impl Application {
             schema: build_schema(state.clone()),
             app: state.clone(),
         });
-        Ok(Self { listener, state, router })
+        Ok(Self {
+            listener,
+            state,
+            router,
+        })
     }
 
     pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
@@ -48,11 +52,15 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then finishes the requests in flight.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let reloader = tokio::spawn(reload_signing_keys(self.state.clone()));
         let served = axum::serve(
             self.listener,
-            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
         .await;
@@ -79,9 +87,14 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
     db::migrate(&db).await?;
     let cipher = Arc::new(load_cipher(&settings)?);
     let passwords = PasswordHasher::new().await?;
-    let signing_keys = SigningKeys::load(db.clone(), Arc::clone(&cipher), Arc::clone(&clock), settings.access_token_ttl)
-        .await
-        .context("cannot load token-signing keys")?;
+    let signing_keys = SigningKeys::load(
+        db.clone(),
+        Arc::clone(&cipher),
+        Arc::clone(&clock),
+        settings.access_token_ttl,
+    )
+    .await
+    .context("cannot load token-signing keys")?;
     Ok(AppState::new(Inner {
         settings,
         db,
@@ -95,8 +108,11 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
 /// The configured encryption key, or in development one generated into the data folder.
 pub fn load_cipher(settings: &Settings) -> anyhow::Result<Cipher> {
     let current = match &settings.encryption_key {
-        Some(encoded) => EncryptionKey::from_base64(encoded).context("invalid setting CUSTODIAN_ENCRYPTION_KEY")?,
-        None if settings.is_production() => bail!("invalid setting CUSTODIAN_ENCRYPTION_KEY: required in production"),
+        Some(encoded) => EncryptionKey::from_base64(encoded)
+            .context("invalid setting CUSTODIAN_ENCRYPTION_KEY")?,
+        None if settings.is_production() => {
+            bail!("invalid setting CUSTODIAN_ENCRYPTION_KEY: required in production")
+        }
         None => development_key(&settings.data_dir)?,
     };
     let previous = settings
@@ -119,10 +135,13 @@ pub fn load_cipher(settings: &Settings) -> anyhow::Result<Cipher> {
 fn development_key(data_dir: &Path) -> anyhow::Result<EncryptionKey> {
     let path = data_dir.join(GENERATED_KEY_FILE);
     if path.exists() {
-        let encoded = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        return EncryptionKey::from_base64(&encoded.into()).with_context(|| format!("{} is not a valid key", path.display()));
+        let encoded = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        return EncryptionKey::from_base64(&encoded.into())
+            .with_context(|| format!("{} is not a valid key", path.display()));
     }
-    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
     let key = EncryptionKey::generate();
     write_private(&path, key.to_base64().expose_secret())?;
     tracing::warn!(

@@ -32,7 +32,10 @@ impl EncryptionKey {
                 .decode(encoded.expose_secret().trim())
                 .map_err(|_| CipherError::BadKey)?,
         );
-        let bytes: [u8; 32] = decoded.as_slice().try_into().map_err(|_| CipherError::BadKey)?;
+        let bytes: [u8; 32] = decoded
+            .as_slice()
+            .try_into()
+            .map_err(|_| CipherError::BadKey)?;
         Ok(Self::from_bytes(bytes))
     }
 
@@ -129,7 +132,11 @@ impl Cipher {
         let mut blob = Vec::with_capacity(NONCE_LEN + sealed.len());
         blob.extend_from_slice(&nonce_bytes);
         blob.extend_from_slice(&sealed);
-        Ok(format!("{VERSION}.{}.{}", self.current, URL_SAFE_NO_PAD.encode(blob)))
+        Ok(format!(
+            "{VERSION}.{}.{}",
+            self.current,
+            URL_SAFE_NO_PAD.encode(blob)
+        ))
     }
 
     pub fn decrypt(&self, stored: &str, context: &str) -> Result<Zeroizing<Vec<u8>>, CipherError> {
@@ -142,7 +149,9 @@ impl Cipher {
             .keys
             .get(key_id)
             .ok_or_else(|| CipherError::UnknownKey(key_id.to_owned()))?;
-        let blob = URL_SAFE_NO_PAD.decode(body).map_err(|_| CipherError::Malformed)?;
+        let blob = URL_SAFE_NO_PAD
+            .decode(body)
+            .map_err(|_| CipherError::Malformed)?;
         if blob.len() < NONCE_LEN {
             return Err(CipherError::Malformed);
         }
@@ -175,7 +184,10 @@ mod tests {
         let sealed = cipher.encrypt(b"123-45-6789", "ssn:a").expect("encrypts");
         assert!(!sealed.contains("6789"));
         assert_eq!(
-            cipher.decrypt(&sealed, "ssn:a").expect("decrypts").as_slice(),
+            cipher
+                .decrypt(&sealed, "ssn:a")
+                .expect("decrypts")
+                .as_slice(),
             b"123-45-6789"
         );
         assert!(matches!(
@@ -196,11 +208,19 @@ mod tests {
     fn old_keys_still_decrypt_after_rotation() {
         let old = EncryptionKey::generate();
         let old_copy = EncryptionKey::from_base64(&old.to_base64()).expect("valid");
-        let sealed = Cipher::new(old, vec![]).encrypt(b"secret", "c").expect("encrypts");
+        let sealed = Cipher::new(old, vec![])
+            .encrypt(b"secret", "c")
+            .expect("encrypts");
         let rotated = Cipher::new(EncryptionKey::generate(), vec![old_copy]);
-        assert_eq!(rotated.decrypt(&sealed, "c").expect("decrypts").as_slice(), b"secret");
+        assert_eq!(
+            rotated.decrypt(&sealed, "c").expect("decrypts").as_slice(),
+            b"secret"
+        );
         let forgotten = Cipher::new(EncryptionKey::generate(), vec![]);
-        assert!(matches!(forgotten.decrypt(&sealed, "c"), Err(CipherError::UnknownKey(_))));
+        assert!(matches!(
+            forgotten.decrypt(&sealed, "c"),
+            Err(CipherError::UnknownKey(_))
+        ));
     }
 
     #[test]
@@ -212,6 +232,9 @@ mod tests {
         tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
         let tampered = String::from_utf8(tampered).expect("ascii");
         assert!(cipher.decrypt(&tampered, "c").is_err());
-        assert!(matches!(cipher.decrypt("garbage", "c"), Err(CipherError::Malformed)));
+        assert!(matches!(
+            cipher.decrypt("garbage", "c"),
+            Err(CipherError::Malformed)
+        ));
     }
 }

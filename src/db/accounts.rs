@@ -1,7 +1,9 @@
 //! Queries on `accounts`.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, QueryFilter, ColumnTrait, sea_query::Expr};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr,
+};
 
 use super::entities::accounts::{ActiveModel, Column, Entity, Model};
 use crate::domain::{AccountId, Email, KycStatus, PersonName, Role};
@@ -18,7 +20,10 @@ pub struct NewAccount<'a> {
 }
 
 /// Inserts an account; a taken email surfaces as a unique violation (`db::is_unique_violation`).
-pub async fn insert(db: &impl ConnectionTrait, new: NewAccount<'_>) -> Result<Model, sea_orm::DbErr> {
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    new: NewAccount<'_>,
+) -> Result<Model, sea_orm::DbErr> {
     let model = ActiveModel {
         id: Set(new.id.0),
         email: Set(new.email.as_str().to_owned()),
@@ -35,14 +40,20 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewAccount<'_>) -> Result<Mo
     Entity::insert(model).exec_with_returning(db).await
 }
 
-pub async fn find_by_email(db: &impl ConnectionTrait, email: &Email) -> Result<Option<Model>, sea_orm::DbErr> {
+pub async fn find_by_email(
+    db: &impl ConnectionTrait,
+    email: &Email,
+) -> Result<Option<Model>, sea_orm::DbErr> {
     Entity::find()
         .filter(Column::Email.eq(email.as_str()))
         .one(db)
         .await
 }
 
-pub async fn find(db: &impl ConnectionTrait, id: AccountId) -> Result<Option<Model>, sea_orm::DbErr> {
+pub async fn find(
+    db: &impl ConnectionTrait,
+    id: AccountId,
+) -> Result<Option<Model>, sea_orm::DbErr> {
     Entity::find_by_id(id.0).one(db).await
 }
 

@@ -21,11 +21,12 @@ use secrecy::{ExposeSecret, SecretString};
 /// keys and a busy timeout, so concurrent writers wait their turn instead of failing.
 pub async fn connect(url: &SecretString) -> anyhow::Result<DatabaseConnection> {
     let url = url.expose_secret();
-    if let Some(path) = sqlite_path(url) {
-        if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create the database folder {}", parent.display()))?;
-        }
+    let folder = sqlite_path(url)
+        .and_then(|path| Path::new(path).parent())
+        .filter(|parent| !parent.as_os_str().is_empty());
+    if let Some(parent) = folder {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create the database folder {}", parent.display()))?;
     }
     let mut options = ConnectOptions::new(url);
     options
@@ -46,17 +47,24 @@ pub async fn connect(url: &SecretString) -> anyhow::Result<DatabaseConnection> {
 
 /// Applies every pending migration.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None).await.context("cannot apply migrations")
+    Migrator::up(db, None)
+        .await
+        .context("cannot apply migrations")
 }
 
 /// The file path of a `sqlite://` URL, without its query string.
 fn sqlite_path(url: &str) -> Option<&str> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or(rest);
     (!path.is_empty() && path != ":memory:").then_some(path)
 }
 
 /// True when the error is a violated unique constraint (for example an email taken).
 pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
-    matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
 }

@@ -1,7 +1,9 @@
 //! Queries on `refresh_tokens`. Only hashes are stored.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr,
+};
 use uuid::Uuid;
 
 use super::entities::refresh_tokens::{ActiveModel, Column, Entity, Model};
@@ -15,7 +17,10 @@ pub struct NewRefreshToken<'a> {
     pub expires_at: DateTime<Utc>,
 }
 
-pub async fn insert(db: &impl ConnectionTrait, new: NewRefreshToken<'_>) -> Result<(), sea_orm::DbErr> {
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    new: NewRefreshToken<'_>,
+) -> Result<(), sea_orm::DbErr> {
     let model = ActiveModel {
         id: Set(Uuid::now_v7()),
         session_id: Set(new.session.0),
@@ -25,12 +30,19 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewRefreshToken<'_>) -> Resu
         used_at: Set(None),
         expires_at: Set(new.expires_at),
     };
-    Entity::insert(model).exec_without_returning(db).await.map(|_| ())
+    Entity::insert(model)
+        .exec_without_returning(db)
+        .await
+        .map(|_| ())
 }
 
 /// Marks the token used if it is unused and unexpired. Exactly one of any number of
 /// concurrent callers gets `true`: the database decides, not a read before the write.
-pub async fn claim(db: &impl ConnectionTrait, hash: &TokenHash, now: DateTime<Utc>) -> Result<bool, sea_orm::DbErr> {
+pub async fn claim(
+    db: &impl ConnectionTrait,
+    hash: &TokenHash,
+    now: DateTime<Utc>,
+) -> Result<bool, sea_orm::DbErr> {
     let result = Entity::update_many()
         .col_expr(Column::UsedAt, Expr::value(now))
         .filter(Column::TokenHash.eq(hash.as_str()))
@@ -41,7 +53,10 @@ pub async fn claim(db: &impl ConnectionTrait, hash: &TokenHash, now: DateTime<Ut
     Ok(result.rows_affected == 1)
 }
 
-pub async fn find_by_hash(db: &impl ConnectionTrait, hash: &TokenHash) -> Result<Option<Model>, sea_orm::DbErr> {
+pub async fn find_by_hash(
+    db: &impl ConnectionTrait,
+    hash: &TokenHash,
+) -> Result<Option<Model>, sea_orm::DbErr> {
     Entity::find()
         .filter(Column::TokenHash.eq(hash.as_str()))
         .one(db)
@@ -49,6 +64,12 @@ pub async fn find_by_hash(db: &impl ConnectionTrait, hash: &TokenHash) -> Result
 }
 
 /// The successor already minted from `parent`, if any.
-pub async fn find_child(db: &impl ConnectionTrait, parent: Uuid) -> Result<Option<Model>, sea_orm::DbErr> {
-    Entity::find().filter(Column::ParentId.eq(parent)).one(db).await
+pub async fn find_child(
+    db: &impl ConnectionTrait,
+    parent: Uuid,
+) -> Result<Option<Model>, sea_orm::DbErr> {
+    Entity::find()
+        .filter(Column::ParentId.eq(parent))
+        .one(db)
+        .await
 }

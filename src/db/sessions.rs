@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, sea_query::Expr,
 };
 
 use super::entities::sessions::{ActiveModel, Column, Entity, Model};
@@ -59,7 +59,10 @@ pub async fn find_active(
     id: SessionId,
     now: DateTime<Utc>,
 ) -> Result<Option<Model>, sea_orm::DbErr> {
-    Entity::find_by_id(id.0).filter(active_at(now)).one(db).await
+    Entity::find_by_id(id.0)
+        .filter(active_at(now))
+        .one(db)
+        .await
 }
 
 /// Moves the idle expiry forward if, and only if, the session is still active. As a
@@ -73,10 +76,7 @@ pub async fn extend_if_active(
 ) -> Result<bool, sea_orm::DbErr> {
     let result = Entity::update_many()
         .col_expr(Column::LastActiveAt, Expr::value(now))
-        .col_expr(
-            Column::ExpiresAt,
-            Expr::value(idle_expiry),
-        )
+        .col_expr(Column::ExpiresAt, Expr::value(idle_expiry))
         .filter(Column::Id.eq(id.0))
         .filter(active_at(now))
         .exec(db)
@@ -84,7 +84,10 @@ pub async fn extend_if_active(
     Ok(result.rows_affected == 1)
 }
 
-pub async fn find(db: &impl ConnectionTrait, id: SessionId) -> Result<Option<Model>, sea_orm::DbErr> {
+pub async fn find(
+    db: &impl ConnectionTrait,
+    id: SessionId,
+) -> Result<Option<Model>, sea_orm::DbErr> {
     Entity::find_by_id(id.0).one(db).await
 }
 

@@ -1,7 +1,10 @@
 //! Queries on `signing_keys`.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    sea_query::Expr,
+};
 
 use super::entities::signing_keys::{ActiveModel, Column, Entity, Model};
 
@@ -23,11 +26,18 @@ pub async fn insert(db: &impl ConnectionTrait, model: Model) -> Result<(), sea_o
         created_at: Set(model.created_at),
         retired_at: Set(model.retired_at),
     };
-    Entity::insert(active).exec_without_returning(db).await.map(|_| ())
+    Entity::insert(active)
+        .exec_without_returning(db)
+        .await
+        .map(|_| ())
 }
 
 /// Retires every signing key but `keep`.
-pub async fn retire_all_except(db: &impl ConnectionTrait, keep: &str, now: DateTime<Utc>) -> Result<(), sea_orm::DbErr> {
+pub async fn retire_all_except(
+    db: &impl ConnectionTrait,
+    keep: &str,
+    now: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
     Entity::update_many()
         .col_expr(Column::RetiredAt, Expr::value(now))
         .filter(Column::Id.ne(keep))

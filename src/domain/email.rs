@@ -20,7 +20,9 @@ impl Email {
         let parsed = email_address::EmailAddress::from_str(&candidate).map_err(|_| invalid())?;
         let domain = parsed.domain();
         // Mail to bare hosts or address literals never reaches a real person.
-        if !domain.contains('.') || domain.starts_with('[') || candidate.chars().any(char::is_control)
+        if !domain.contains('.')
+            || domain.starts_with('[')
+            || candidate.chars().any(char::is_control)
         {
             return Err(invalid());
         }
@@ -56,7 +58,15 @@ mod tests {
 
     #[test]
     fn invalid_addresses_name_the_field() {
-        for input in ["", "ada", "ada@", "@example.com", "ada@localhost", "a b@example.com", "ada@[127.0.0.1]"] {
+        for input in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@localhost",
+            "a b@example.com",
+            "ada@[127.0.0.1]",
+        ] {
             let err = Email::parse(input, "email").expect_err(input);
             assert_eq!(err.field(), Some("email"), "{input}");
         }

@@ -47,7 +47,16 @@ impl NewPassword {
                 .unwrap_or_else(|| "This password is too easy to guess.".into());
             return Err(AppError::bad_input(
                 field,
-                format!("is too easy to guess: {} Try a longer phrase of unrelated words.", why.trim()),
+                format!(
+                    "is too easy to guess: {} Try a longer phrase of unrelated words.",
+                    why.trim()
+                ),
+            ));
+        }
+        if leans_on_personal_data(text, personal) {
+            return Err(AppError::bad_input(
+                field,
+                "is too easy to guess: it is built from your name or email. Try a longer phrase of unrelated words.",
             ));
         }
         Ok(Self(normalised))
@@ -62,6 +71,27 @@ impl NewPassword {
     pub fn expose(&self) -> &str {
         self.0.expose_secret()
     }
+}
+
+/// True when the password contains the person's name or email and what is left without them
+/// would be guessable on its own (`adalovelace1234`).
+fn leans_on_personal_data(password: &str, personal: &[&str]) -> bool {
+    let mut rest = password.to_lowercase();
+    let mut found = false;
+    let mut words: Vec<String> = personal
+        .iter()
+        .flat_map(|item| item.split(|c: char| !c.is_alphanumeric()))
+        .filter(|word| word.chars().count() >= 3)
+        .map(str::to_lowercase)
+        .collect();
+    words.sort_by_key(|word| std::cmp::Reverse(word.len()));
+    for word in &words {
+        if rest.contains(word.as_str()) {
+            found = true;
+            rest = rest.replace(word.as_str(), " ");
+        }
+    }
+    found && zxcvbn::zxcvbn(rest.trim(), &[]).score() < Score::Three
 }
 
 /// A password offered at login: normalised like a new one, never checked against the policy
@@ -98,7 +128,12 @@ mod tests {
 
     #[test]
     fn common_and_personal_passwords_are_refused_with_a_reason() {
-        for guessable in ["password1234", "qwertyuiop123", "adalovelace1234", "123456789012"] {
+        for guessable in [
+            "password1234",
+            "qwertyuiop123",
+            "adalovelace1234",
+            "123456789012",
+        ] {
             let err = match NewPassword::parse(guessable, "password", PERSONAL) {
                 Err(err) => err,
                 Ok(_) => panic!("{guessable} was accepted"),

@@ -49,7 +49,19 @@ mod tests {
 
     #[test]
     fn names_from_many_scripts_are_accepted() {
-        for name in ["Ada", "O'Brien", "Jean-Luc", "J. R. R.", "Zoë", "Łukasz", "李", "Николай", "محمد", "Nguyễn", "D’Angelo"] {
+        for name in [
+            "Ada",
+            "O'Brien",
+            "Jean-Luc",
+            "J. R. R.",
+            "Zoë",
+            "Łukasz",
+            "李",
+            "Николай",
+            "محمد",
+            "Nguyễn",
+            "D’Angelo",
+        ] {
             assert!(PersonName::parse(name, "firstName").is_ok(), "{name}");
         }
     }
@@ -64,7 +76,16 @@ mod tests {
     #[test]
     fn invalid_names_name_the_field() {
         let long = "a".repeat(101);
-        for input in ["", "   ", "<script>", "Ada\u{0000}", "Ada\nLovelace", "R2D2", "--", long.as_str()] {
+        for input in [
+            "",
+            "   ",
+            "<script>",
+            "Ada\u{0000}",
+            "Ada\nLovelace",
+            "R2D2",
+            "--",
+            long.as_str(),
+        ] {
             let err = PersonName::parse(input, "lastName").expect_err(input);
             assert_eq!(err.field(), Some("lastName"), "{input:?}");
         }

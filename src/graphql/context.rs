@@ -41,7 +41,9 @@ impl RequestContext {
     /// that needs no identity pays no lookup.
     pub async fn principal(&self, state: &AppState) -> Result<Option<Principal>, AppError> {
         self.principal
-            .get_or_try_init(|| sessions::authenticate_optional(state, self.meta.access_token.as_ref()))
+            .get_or_try_init(|| {
+                sessions::authenticate_optional(state, self.meta.access_token.as_ref())
+            })
             .await
             .copied()
     }
@@ -51,7 +53,10 @@ impl RequestContext {
     }
 
     pub fn take_cookies(&self) -> Option<CookieUpdate> {
-        self.cookies.lock().unwrap_or_else(PoisonError::into_inner).take()
+        self.cookies
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
     }
 }
 
@@ -72,7 +77,8 @@ impl ContextExt for Context<'_> {
 
     #[allow(clippy::expect_used)]
     fn request(&self) -> &RequestContext {
-        self.data::<std::sync::Arc<RequestContext>>().expect("RequestContext is request data")
+        self.data::<std::sync::Arc<RequestContext>>()
+            .expect("RequestContext is request data")
     }
 
     async fn principal(&self) -> async_graphql::Result<Principal> {

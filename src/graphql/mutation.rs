@@ -50,25 +50,48 @@ pub struct AuthMutation;
 #[Object]
 impl AuthMutation {
     /// Creates an account and signs it in.
-    async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> async_graphql::Result<AuthPayload> {
-        let registration =
-            Registration::parse(&input.email, &input.password, &input.first_name, &input.last_name).graphql()?;
-        let outcome = auth::register(ctx.state(), registration, ctx.request().client()).await.graphql()?;
+    async fn register(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterInput,
+    ) -> async_graphql::Result<AuthPayload> {
+        let registration = Registration::parse(
+            &input.email,
+            &input.password,
+            &input.first_name,
+            &input.last_name,
+        )
+        .graphql()?;
+        let outcome = auth::register(ctx.state(), registration, ctx.request().client())
+            .await
+            .graphql()?;
         Ok(signed_in(ctx, &outcome))
     }
 
     /// Signs in with email and password.
-    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> async_graphql::Result<LoginResult> {
-        let outcome = auth::login(ctx.state(), &input.email, &input.password, ctx.request().client())
-            .await
-            .graphql()?;
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        input: LoginInput,
+    ) -> async_graphql::Result<LoginResult> {
+        let outcome = auth::login(
+            ctx.state(),
+            &input.email,
+            &input.password,
+            ctx.request().client(),
+        )
+        .await
+        .graphql()?;
         Ok(LoginResult::AuthPayload(signed_in(ctx, &outcome)))
     }
 
     /// Rotates the refresh cookie and returns a new access token.
     async fn refresh_token(&self, ctx: &Context<'_>) -> async_graphql::Result<AuthPayload> {
         let request = ctx.request();
-        let token = request.refresh_token().ok_or(AppError::InvalidRefreshToken).graphql()?;
+        let token = request
+            .refresh_token()
+            .ok_or(AppError::InvalidRefreshToken)
+            .graphql()?;
         match sessions::refresh(ctx.state(), token).await {
             Ok(outcome) => Ok(signed_in(ctx, &outcome)),
             Err(err) => {
@@ -99,7 +122,9 @@ impl SessionMutation {
     #[graphql(guard = "SignedIn")]
     async fn revoke_session(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<bool> {
         let principal = ctx.principal().await?;
-        sessions::revoke(ctx.state(), &principal, SessionId(id)).await.graphql()?;
+        sessions::revoke(ctx.state(), &principal, SessionId(id))
+            .await
+            .graphql()?;
         if principal.session.0 == id {
             ctx.request().set_cookies(CookieUpdate::SignedOut);
         }
@@ -110,7 +135,9 @@ impl SessionMutation {
     #[graphql(guard = "SignedIn")]
     async fn revoke_other_sessions(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
         let principal = ctx.principal().await?;
-        let ended = sessions::revoke_others(ctx.state(), &principal).await.graphql()?;
+        let ended = sessions::revoke_others(ctx.state(), &principal)
+            .await
+            .graphql()?;
         Ok(i32::try_from(ended).unwrap_or(i32::MAX))
     }
 }

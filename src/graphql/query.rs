@@ -24,12 +24,19 @@ impl AccountQuery {
     #[graphql(guard = "SignedIn")]
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<AccountView> {
         let principal = ctx.principal().await?;
-        accounts::get(ctx.state(), principal.account).await.map(Into::into).graphql()
+        accounts::get(ctx.state(), principal.account)
+            .await
+            .map(Into::into)
+            .graphql()
     }
 
     /// Any account by id (administrators only).
     #[graphql(guard = "HasRole(Role::Admin)")]
-    async fn account(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Option<AccountView>> {
+    async fn account(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+    ) -> async_graphql::Result<Option<AccountView>> {
         accounts::find(ctx.state(), AccountId(id))
             .await
             .map(|account| account.map(Into::into))

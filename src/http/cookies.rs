@@ -42,7 +42,11 @@ fn name(settings: &Settings, base: &str) -> String {
 }
 
 fn cookie(settings: &Settings, base: &str, value: &str, max_age: i64) -> Option<HeaderValue> {
-    let secure = if settings.cookie_secure { "; Secure" } else { "" };
+    let secure = if settings.cookie_secure {
+        "; Secure"
+    } else {
+        ""
+    };
     let text = format!(
         "{}={value}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
         name(settings, base),
@@ -60,16 +64,34 @@ pub fn render(update: &CookieUpdate, settings: &Settings, now: DateTime<Utc>) ->
             refresh,
             refresh_expires_at,
         } => [
-            cookie(settings, ACCESS, access.expose_secret(), (*access_expires_at - now).num_seconds()),
-            cookie(settings, REFRESH, refresh.expose_secret(), (*refresh_expires_at - now).num_seconds()),
+            cookie(
+                settings,
+                ACCESS,
+                access.expose_secret(),
+                (*access_expires_at - now).num_seconds(),
+            ),
+            cookie(
+                settings,
+                REFRESH,
+                refresh.expose_secret(),
+                (*refresh_expires_at - now).num_seconds(),
+            ),
         ],
-        CookieUpdate::SignedOut => [cookie(settings, ACCESS, "", 0), cookie(settings, REFRESH, "", 0)],
+        CookieUpdate::SignedOut => [
+            cookie(settings, ACCESS, "", 0),
+            cookie(settings, REFRESH, "", 0),
+        ],
     };
     pairs.into_iter().flatten().collect()
 }
 
 /// Appends the cookies of `update` to a response's headers.
-pub fn apply(headers: &mut HeaderMap, update: &CookieUpdate, settings: &Settings, now: DateTime<Utc>) {
+pub fn apply(
+    headers: &mut HeaderMap,
+    update: &CookieUpdate,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) {
     for value in render(update, settings, now) {
         headers.append(header::SET_COOKIE, value);
     }

@@ -24,9 +24,9 @@ pub fn app_error_response(err: &AppError, request_id: &RequestId) -> Response {
     err.log_if_internal();
     let status = match err {
         AppError::BadInput { .. } => StatusCode::BAD_REQUEST,
-        AppError::InvalidCredentials | AppError::Unauthenticated | AppError::InvalidRefreshToken => {
-            StatusCode::UNAUTHORIZED
-        }
+        AppError::InvalidCredentials
+        | AppError::Unauthenticated
+        | AppError::InvalidRefreshToken => StatusCode::UNAUTHORIZED,
         AppError::Forbidden => StatusCode::FORBIDDEN,
         AppError::Conflict { .. } => StatusCode::CONFLICT,
         AppError::NotFound => StatusCode::NOT_FOUND,

@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use async_graphql::{
     http::parse_query_string,
-    parser::{parse_query, types::{DocumentOperations, OperationType}},
+    parser::{
+        parse_query,
+        types::{DocumentOperations, OperationType},
+    },
 };
 use axum::{
     body::Bytes,
@@ -33,7 +36,11 @@ pub async fn post(State(state): State<HttpState>, meta: RequestMeta, body: Bytes
     }
 }
 
-pub async fn get(State(state): State<HttpState>, meta: RequestMeta, RawQuery(query): RawQuery) -> Response {
+pub async fn get(
+    State(state): State<HttpState>,
+    meta: RequestMeta,
+    RawQuery(query): RawQuery,
+) -> Response {
     let request = match parse_query_string(query.as_deref().unwrap_or_default()) {
         Ok(request) => request,
         Err(_) => return bad_request("the query string is not a GraphQL request"),
@@ -44,7 +51,9 @@ pub async fn get(State(state): State<HttpState>, meta: RequestMeta, RawQuery(que
             graphql_error("BAD_USER_INPUT", "mutations must be sent with POST"),
         )
             .into_response();
-        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
     execute(state, meta, request).await
@@ -59,8 +68,13 @@ fn is_query(request: &async_graphql::Request) -> bool {
     let kind = match &document.operations {
         DocumentOperations::Single(operation) => Some(operation.node.ty),
         DocumentOperations::Multiple(operations) => match &request.operation_name {
-            Some(name) => operations.get(name.as_str()).map(|operation| operation.node.ty),
-            None if operations.len() == 1 => operations.values().next().map(|operation| operation.node.ty),
+            Some(name) => operations
+                .get(name.as_str())
+                .map(|operation| operation.node.ty),
+            None if operations.len() == 1 => operations
+                .values()
+                .next()
+                .map(|operation| operation.node.ty),
             None => None,
         },
     };
@@ -70,12 +84,20 @@ fn is_query(request: &async_graphql::Request) -> bool {
 async fn execute(state: HttpState, meta: RequestMeta, request: async_graphql::Request) -> Response {
     let request_id = Arc::clone(&meta.request_id.0);
     let context = Arc::new(RequestContext::new(meta));
-    let response = state.schema.execute(request.data(Arc::clone(&context))).await;
+    let response = state
+        .schema
+        .execute(request.data(Arc::clone(&context)))
+        .await;
     let mut body = serde_json::to_value(&response).unwrap_or_else(|_| json!({}));
     complete_errors(&mut body, &request_id);
     let mut http_response = axum::Json(body).into_response();
     if let Some(update) = context.take_cookies() {
-        cookies::apply(http_response.headers_mut(), &update, &state.app.settings, state.app.clock.now());
+        cookies::apply(
+            http_response.headers_mut(),
+            &update,
+            &state.app.settings,
+            state.app.clock.now(),
+        );
     }
     http_response
 }
@@ -87,11 +109,13 @@ fn complete_errors(body: &mut Value, request_id: &str) {
         return;
     };
     for error in errors {
-        let Some(error) = error.as_object_mut() else { continue };
-        let extensions = error
-            .entry("extensions")
-            .or_insert_with(|| json!({}));
-        let Some(extensions) = extensions.as_object_mut() else { continue };
+        let Some(error) = error.as_object_mut() else {
+            continue;
+        };
+        let extensions = error.entry("extensions").or_insert_with(|| json!({}));
+        let Some(extensions) = extensions.as_object_mut() else {
+            continue;
+        };
         let code = extensions
             .entry("code")
             .or_insert_with(|| json!("BAD_USER_INPUT"))
@@ -107,5 +131,9 @@ fn graphql_error(code: &str, message: &str) -> axum::Json<Value> {
 }
 
 fn bad_request(message: &str) -> Response {
-    (StatusCode::BAD_REQUEST, graphql_error("BAD_USER_INPUT", message)).into_response()
+    (
+        StatusCode::BAD_REQUEST,
+        graphql_error("BAD_USER_INPUT", message),
+    )
+        .into_response()
 }

@@ -11,16 +11,28 @@ use axum::{
 
 use super::{HttpState, error::error_body};
 
-pub async fn json_and_same_origin(State(state): State<HttpState>, request: Request, next: Next) -> Response {
+pub async fn json_and_same_origin(
+    State(state): State<HttpState>,
+    request: Request,
+    next: Next,
+) -> Response {
     if request.method() == Method::POST {
         if !is_json(request.headers()) {
             return (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                error_body("BAD_USER_INPUT", "Content-Type must be application/json", None),
+                error_body(
+                    "BAD_USER_INPUT",
+                    "Content-Type must be application/json",
+                    None,
+                ),
             )
                 .into_response();
         }
-        if !origin_allowed(request.headers(), &state.app.settings.public_url, &state.app.settings.cors_origins) {
+        if !origin_allowed(
+            request.headers(),
+            &state.app.settings.public_url,
+            &state.app.settings.cors_origins,
+        ) {
             return (
                 StatusCode::FORBIDDEN,
                 error_body("FORBIDDEN", "cross-origin request refused", None),
@@ -46,7 +58,10 @@ fn is_json(headers: &HeaderMap) -> bool {
 /// A request without `Origin` comes from a non-browser client (cookies are then the caller's
 /// own to send). A browser's `Origin` must be this service's own or a configured one.
 fn origin_allowed(headers: &HeaderMap, public_url: &str, allowed: &[String]) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|value| value.to_str().ok()) else {
+    let Some(origin) = headers
+        .get(header::ORIGIN)
+        .and_then(|value| value.to_str().ok())
+    else {
         return headers
             .get("sec-fetch-site")
             .and_then(|value| value.to_str().ok())
@@ -55,7 +70,9 @@ fn origin_allowed(headers: &HeaderMap, public_url: &str, allowed: &[String]) -> 
     if allowed.iter().any(|allowed| allowed == origin) || origin == public_url {
         return true;
     }
-    let host = headers.get(header::HOST).and_then(|value| value.to_str().ok());
+    let host = headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok());
     let origin_host = origin
         .strip_prefix("http://")
         .or_else(|| origin.strip_prefix("https://"));
@@ -79,23 +96,52 @@ mod tests {
         let allowed = vec!["https://app.example.com".to_owned()];
         let public = "http://localhost:8080";
         assert!(origin_allowed(&headers(&[]), public, &allowed));
-        assert!(origin_allowed(&headers(&[("origin", "https://app.example.com")]), public, &allowed));
-        assert!(origin_allowed(&headers(&[("origin", "http://localhost:8080")]), public, &allowed));
         assert!(origin_allowed(
-            &headers(&[("origin", "http://127.0.0.1:8080"), ("host", "127.0.0.1:8080")]),
+            &headers(&[("origin", "https://app.example.com")]),
             public,
             &allowed
         ));
-        assert!(!origin_allowed(&headers(&[("origin", "https://evil.test")]), public, &allowed));
-        assert!(!origin_allowed(&headers(&[("origin", "null")]), public, &allowed));
-        assert!(!origin_allowed(&headers(&[("sec-fetch-site", "cross-site")]), public, &allowed));
+        assert!(origin_allowed(
+            &headers(&[("origin", "http://localhost:8080")]),
+            public,
+            &allowed
+        ));
+        assert!(origin_allowed(
+            &headers(&[
+                ("origin", "http://127.0.0.1:8080"),
+                ("host", "127.0.0.1:8080")
+            ]),
+            public,
+            &allowed
+        ));
+        assert!(!origin_allowed(
+            &headers(&[("origin", "https://evil.test")]),
+            public,
+            &allowed
+        ));
+        assert!(!origin_allowed(
+            &headers(&[("origin", "null")]),
+            public,
+            &allowed
+        ));
+        assert!(!origin_allowed(
+            &headers(&[("sec-fetch-site", "cross-site")]),
+            public,
+            &allowed
+        ));
     }
 
     #[test]
     fn content_types() {
-        assert!(is_json(&headers(&[("content-type", "application/json; charset=utf-8")])));
+        assert!(is_json(&headers(&[(
+            "content-type",
+            "application/json; charset=utf-8"
+        )])));
         assert!(!is_json(&headers(&[("content-type", "text/plain")])));
-        assert!(!is_json(&headers(&[("content-type", "application/x-www-form-urlencoded")])));
+        assert!(!is_json(&headers(&[(
+            "content-type",
+            "application/x-www-form-urlencoded"
+        )])));
         assert!(!is_json(&headers(&[])));
     }
 }

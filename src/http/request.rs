@@ -74,7 +74,10 @@ pub struct RequestMeta {
 impl FromRequestParts<HttpState> for RequestMeta {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &HttpState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &HttpState,
+    ) -> Result<Self, Self::Rejection> {
         let settings = &state.app.settings;
         let request_id = parts
             .extensions
@@ -89,7 +92,13 @@ impl FromRequestParts<HttpState> for RequestMeta {
             .headers
             .get(header::USER_AGENT)
             .and_then(|value| value.to_str().ok())
-            .map(|agent| agent.chars().filter(|c| !c.is_control()).take(MAX_USER_AGENT).collect());
+            .map(|agent| {
+                agent
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(MAX_USER_AGENT)
+                    .collect()
+            });
         let bearer = parts
             .headers
             .get(header::AUTHORIZATION)

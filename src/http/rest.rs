@@ -41,21 +41,37 @@ pub struct LoginBody {
     password: String,
 }
 
-fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
-    serde_json::from_slice(body).map_err(|_| {
+/// A body that is not the JSON object the route expects.
+struct MalformedBody;
+
+impl IntoResponse for MalformedBody {
+    fn into_response(self) -> Response {
         (
             StatusCode::BAD_REQUEST,
-            error_body("BAD_USER_INPUT", "the request body is not the expected JSON object", None),
+            error_body(
+                "BAD_USER_INPUT",
+                "the request body is not the expected JSON object",
+                None,
+            ),
         )
             .into_response()
-    })
+    }
+}
+
+fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, MalformedBody> {
+    serde_json::from_slice(body).map_err(|_| MalformedBody)
 }
 
 fn respond(state: &HttpState, meta: &RequestMeta, result: AppResult<AuthOutcome>) -> Response {
     match result {
         Ok(outcome) => {
             let mut response = Json(AuthPayload::from(&outcome)).into_response();
-            cookies::apply(response.headers_mut(), &CookieUpdate::signed_in(&outcome), &state.app.settings, state.app.clock.now());
+            cookies::apply(
+                response.headers_mut(),
+                &CookieUpdate::signed_in(&outcome),
+                &state.app.settings,
+                state.app.clock.now(),
+            );
             response
         }
         Err(err) => app_error_response(&err, &meta.request_id),
@@ -65,10 +81,15 @@ fn respond(state: &HttpState, meta: &RequestMeta, result: AppResult<AuthOutcome>
 pub async fn register(State(state): State<HttpState>, meta: RequestMeta, body: Bytes) -> Response {
     let body: RegisterBody = match parse(&body) {
         Ok(body) => body,
-        Err(response) => return response,
+        Err(malformed) => return malformed.into_response(),
     };
     let result = async {
-        let registration = Registration::parse(&body.email, &body.password, &body.first_name, &body.last_name)?;
+        let registration = Registration::parse(
+            &body.email,
+            &body.password,
+            &body.first_name,
+            &body.last_name,
+        )?;
         auth::register(&state.app, registration, &meta.client).await
     }
     .await;
@@ -78,7 +99,7 @@ pub async fn register(State(state): State<HttpState>, meta: RequestMeta, body: B
 pub async fn login(State(state): State<HttpState>, meta: RequestMeta, body: Bytes) -> Response {
     let body: LoginBody = match parse(&body) {
         Ok(body) => body,
-        Err(response) => return response,
+        Err(malformed) => return malformed.into_response(),
     };
     let result = auth::login(&state.app, &body.email, &body.password, &meta.client).await;
     respond(&state, &meta, result)
@@ -91,21 +112,32 @@ pub async fn refresh(State(state): State<HttpState>, meta: RequestMeta) -> Respo
     };
     let mut response = respond(&state, &meta, result);
     if response.status() == StatusCode::UNAUTHORIZED {
-        cookies::apply(response.headers_mut(), &CookieUpdate::SignedOut, &state.app.settings, state.app.clock.now());
+        cookies::apply(
+            response.headers_mut(),
+            &CookieUpdate::SignedOut,
+            &state.app.settings,
+            state.app.clock.now(),
+        );
     }
     response
 }
 
 pub async fn logout(State(state): State<HttpState>, meta: RequestMeta) -> Response {
     let result = async {
-        let principal = sessions::authenticate_optional(&state.app, meta.access_token.as_ref()).await?;
+        let principal =
+            sessions::authenticate_optional(&state.app, meta.access_token.as_ref()).await?;
         sessions::logout(&state.app, principal.as_ref(), meta.refresh_token.as_ref()).await
     }
     .await;
     match result {
         Ok(()) => {
             let mut response = Json(json!({ "ok": true })).into_response();
-            cookies::apply(response.headers_mut(), &CookieUpdate::SignedOut, &state.app.settings, state.app.clock.now());
+            cookies::apply(
+                response.headers_mut(),
+                &CookieUpdate::SignedOut,
+                &state.app.settings,
+                state.app.clock.now(),
+            );
             response
         }
         Err(err) => app_error_response(&err, &meta.request_id),

@@ -37,7 +37,10 @@ pub fn router(state: HttpState) -> Router {
         .route("/api/auth/login", post(rest::login))
         .route("/api/auth/refresh", post(rest::refresh))
         .route("/api/auth/logout", post(rest::logout))
-        .layer(middleware::from_fn_with_state(state.clone(), guards::json_and_same_origin));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guards::json_and_same_origin,
+        ));
     let mut app = Router::new()
         .merge(api)
         .route("/.well-known/jwks.json", get(jwks))
@@ -60,7 +63,10 @@ pub fn router(state: HttpState) -> Router {
         .layer(
             ServiceBuilder::new()
                 .layer(middleware::from_fn(request::assign_request_id))
-                .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    REQUEST_TIMEOUT,
+                ))
                 .option_layer(cors)
                 .layer(SetResponseHeaderLayer::if_not_present(
                     header::CACHE_CONTROL,
@@ -100,16 +106,21 @@ fn cors_layer(origins: &[String]) -> CorsLayer {
         .allow_origin(AllowOrigin::list(origins))
         .allow_credentials(true)
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, request_id.clone()])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            request_id.clone(),
+        ])
         .expose_headers([request_id])
         .max_age(Duration::from_secs(600))
 }
 
 async fn jwks(State(state): State<HttpState>) -> Response {
     let mut response = Json(state.app.signing_keys.jwks().as_ref().clone()).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
     response
 }
 
@@ -128,5 +139,9 @@ async fn readyz(State(state): State<HttpState>) -> Response {
 }
 
 async fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, error_body("NOT_FOUND", "no such route", None)).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        error_body("NOT_FOUND", "no such route", None),
+    )
+        .into_response()
 }

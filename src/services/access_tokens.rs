@@ -71,7 +71,8 @@ pub fn issue(
     methods: AuthMethods,
 ) -> AppResult<AccessToken> {
     let now = state.clock.now();
-    let expires_at = now + TimeDelta::from_std(state.settings.access_token_ttl).map_err(anyhow::Error::from)?;
+    let expires_at =
+        now + TimeDelta::from_std(state.settings.access_token_ttl).map_err(anyhow::Error::from)?;
     let claims = Claims {
         iss: state.settings.public_url.clone(),
         aud: state.settings.token_audience.clone(),

@@ -9,7 +9,9 @@ use crate::{
 
 /// The account of a signed-in caller. Its absence means it was erased mid-session.
 pub async fn get(state: &AppState, id: AccountId) -> AppResult<accounts::Model> {
-    db::accounts::find(&state.db, id).await?.ok_or(AppError::Unauthenticated)
+    db::accounts::find(&state.db, id)
+        .await?
+        .ok_or(AppError::Unauthenticated)
 }
 
 /// Any account, for administrators.

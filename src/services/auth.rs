@@ -26,11 +26,21 @@ pub struct Registration {
 impl Registration {
     /// Parses the raw fields. The password is judged against the person's own email and
     /// names, which an attacker would try first.
-    pub fn parse(email: &str, password: &str, first_name: &str, last_name: &str) -> AppResult<Self> {
+    pub fn parse(
+        email: &str,
+        password: &str,
+        first_name: &str,
+        last_name: &str,
+    ) -> AppResult<Self> {
         let email = Email::parse(email, "email")?;
         let first_name = PersonName::parse(first_name, "firstName")?;
         let last_name = PersonName::parse(last_name, "lastName")?;
-        let personal = [email.as_str(), email.local_part(), first_name.as_str(), last_name.as_str()];
+        let personal = [
+            email.as_str(),
+            email.local_part(),
+            first_name.as_str(),
+            last_name.as_str(),
+        ];
         let password = NewPassword::parse(password, "password", &personal)?;
         Ok(Self {
             email,
@@ -42,7 +52,11 @@ impl Registration {
 }
 
 /// Creates an account and signs it in on a new session.
-pub async fn register(state: &AppState, registration: Registration, client: &ClientInfo) -> AppResult<AuthOutcome> {
+pub async fn register(
+    state: &AppState,
+    registration: Registration,
+    client: &ClientInfo,
+) -> AppResult<AuthOutcome> {
     let account = create_account(state, &registration, Role::User).await?;
     tracing::info!(account = %account.id, "account registered");
     let txn = state.db.begin().await?;
@@ -89,7 +103,12 @@ async fn create_account(
 
 /// Checks the credentials and opens a session. A malformed email, an unknown email and a
 /// wrong password all cost one hash and give the same `InvalidCredentials`.
-pub async fn login(state: &AppState, email: &str, password: &str, client: &ClientInfo) -> AppResult<AuthOutcome> {
+pub async fn login(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    client: &ClientInfo,
+) -> AppResult<AuthOutcome> {
     let attempt = PasswordAttempt::parse(password);
     let account = match Email::parse(email, "email") {
         Ok(email) => db::accounts::find_by_email(&state.db, &email).await?,
@@ -98,7 +117,9 @@ pub async fn login(state: &AppState, email: &str, password: &str, client: &Clien
     let Some(attempt) = attempt else {
         return Err(AppError::InvalidCredentials);
     };
-    let stored = account.as_ref().map(|account| account.password_hash.as_str());
+    let stored = account
+        .as_ref()
+        .map(|account| account.password_hash.as_str());
     let verdict = state.passwords.verify(&attempt, stored).await?;
     let (Verified::Yes { needs_rehash }, Some(account)) = (verdict, account) else {
         tracing::info!("login failed");
@@ -116,16 +137,29 @@ pub async fn login(state: &AppState, email: &str, password: &str, client: &Clien
 
 /// Upgrades a hash made with older parameters, now that the password is known to be right.
 /// A failure here must not fail the login: it is logged and retried at the next one.
-async fn rehash(state: &AppState, account: &db::entities::accounts::Model, attempt: &PasswordAttempt) {
+async fn rehash(
+    state: &AppState,
+    account: &db::entities::accounts::Model,
+    attempt: &PasswordAttempt,
+) {
     let result = async {
         let new = NewPassword::accept_verified(attempt);
         let hash = state.passwords.hash(&new).await?;
-        db::accounts::replace_password_hash(&state.db, AccountId(account.id), &account.password_hash, hash, state.clock.now()).await?;
+        db::accounts::replace_password_hash(
+            &state.db,
+            AccountId(account.id),
+            &account.password_hash,
+            hash,
+            state.clock.now(),
+        )
+        .await?;
         AppResult::Ok(())
     }
     .await;
     match result {
-        Ok(()) => tracing::info!(account = %account.id, "password rehashed with current parameters"),
+        Ok(()) => {
+            tracing::info!(account = %account.id, "password rehashed with current parameters")
+        }
         Err(err) => tracing::warn!(account = %account.id, error = ?err, "cannot rehash password"),
     }
 }

@@ -32,7 +32,9 @@ const LANES: u32 = 1;
 pub enum Verified {
     No,
     /// Correct; `needs_rehash` when the stored hash used other parameters than today's.
-    Yes { needs_rehash: bool },
+    Yes {
+        needs_rehash: bool,
+    },
 }
 
 /// Hashes and verifies passwords with Argon2id, one permit per core.
@@ -66,12 +68,16 @@ impl PasswordHasher {
     /// The PHC string of a new password.
     pub async fn hash(&self, password: &NewPassword) -> AppResult<String> {
         let secret = Zeroizing::new(password.expose().to_owned());
-        Ok(self.run(move |argon2| hash_with(&argon2, &secret)).await??)
+        self.run(move |argon2| hash_with(&argon2, &secret)).await?
     }
 
     /// Checks `attempt` against `stored`, or against the dummy hash when there is no account,
     /// so both cases cost the same.
-    pub async fn verify(&self, attempt: &PasswordAttempt, stored: Option<&str>) -> AppResult<Verified> {
+    pub async fn verify(
+        &self,
+        attempt: &PasswordAttempt,
+        stored: Option<&str>,
+    ) -> AppResult<Verified> {
         let secret = Zeroizing::new(attempt.expose().to_owned());
         let exists = stored.is_some();
         let phc: Arc<str> = stored.map_or_else(|| Arc::clone(&self.dummy_hash), Arc::from);
@@ -148,15 +154,35 @@ mod tests {
     #[tokio::test]
     async fn hashes_verify_and_are_salted() {
         let hasher = PasswordHasher::new().await.expect("hasher");
-        let a = hasher.hash(&new_password("correct horse battery staple")).await.expect("hash");
-        let b = hasher.hash(&new_password("correct horse battery staple")).await.expect("hash");
+        let a = hasher
+            .hash(&new_password("correct horse battery staple"))
+            .await
+            .expect("hash");
+        let b = hasher
+            .hash(&new_password("correct horse battery staple"))
+            .await
+            .expect("hash");
         assert!(a.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{a}");
         assert_ne!(a, b);
-        let ok = hasher.verify(&attempt("correct horse battery staple"), Some(&a)).await.expect("verify");
-        assert_eq!(ok, Verified::Yes { needs_rehash: false });
-        let wrong = hasher.verify(&attempt("correct horse battery stapl"), Some(&a)).await.expect("verify");
+        let ok = hasher
+            .verify(&attempt("correct horse battery staple"), Some(&a))
+            .await
+            .expect("verify");
+        assert_eq!(
+            ok,
+            Verified::Yes {
+                needs_rehash: false
+            }
+        );
+        let wrong = hasher
+            .verify(&attempt("correct horse battery stapl"), Some(&a))
+            .await
+            .expect("verify");
         assert_eq!(wrong, Verified::No);
-        let missing = hasher.verify(&attempt("correct horse battery staple"), None).await.expect("verify");
+        let missing = hasher
+            .verify(&attempt("correct horse battery staple"), None)
+            .await
+            .expect("verify");
         assert_eq!(missing, Verified::No);
     }
 
@@ -169,7 +195,10 @@ mod tests {
             Params::new(8192, 1, 1, None).expect("params"),
         );
         let old = hash_with(&weak, "correct horse battery staple").expect("hash");
-        let verdict = hasher.verify(&attempt("correct horse battery staple"), Some(&old)).await.expect("verify");
+        let verdict = hasher
+            .verify(&attempt("correct horse battery staple"), Some(&old))
+            .await
+            .expect("verify");
         assert_eq!(verdict, Verified::Yes { needs_rehash: true });
     }
 }

@@ -94,7 +94,13 @@ pub async fn open(
         },
     )
     .await?;
-    let access = access_tokens::issue(state, AccountId(account.id), SessionId(session.id), account.role, methods)?;
+    let access = access_tokens::issue(
+        state,
+        AccountId(account.id),
+        SessionId(session.id),
+        account.role,
+        methods,
+    )?;
     Ok(AuthOutcome {
         account,
         session,
@@ -168,7 +174,13 @@ pub async fn refresh(state: &AppState, presented: &SecretString) -> AppResult<Au
     } else {
         AuthMethods::Password
     };
-    let access = access_tokens::issue(state, AccountId(account.id), session_id, account.role, methods)?;
+    let access = access_tokens::issue(
+        state,
+        AccountId(account.id),
+        session_id,
+        account.role,
+        methods,
+    )?;
     Ok(AuthOutcome {
         account,
         session,
@@ -180,7 +192,11 @@ pub async fn refresh(state: &AppState, presented: &SecretString) -> AppResult<Au
     })
 }
 
-async fn revoke_for_reuse(txn: &DatabaseTransaction, session: &sessions::Model, now: DateTime<Utc>) -> AppResult<()> {
+async fn revoke_for_reuse(
+    txn: &DatabaseTransaction,
+    session: &sessions::Model,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     let revoked = db::sessions::revoke(
         txn,
         AccountId(session.account_id),
@@ -199,7 +215,8 @@ async fn revoke_for_reuse(txn: &DatabaseTransaction, session: &sessions::Model, 
 /// encryption key. Unpredictable without the presented token, which is never stored.
 fn successor_of(state: &AppState, presented: &SecretString) -> AppResult<SecretString> {
     let key = state.cipher.key().derive("refresh-token-successor");
-    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_slice()).map_err(|err| AppError::Internal(anyhow::anyhow!("hmac key: {err}")))?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_slice())
+        .map_err(|err| AppError::Internal(anyhow::anyhow!("hmac key: {err}")))?;
     mac.update(presented.expose_secret().as_bytes());
     Ok(URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()).into())
 }
@@ -223,7 +240,10 @@ pub async fn authenticate(state: &AppState, access_token: &str) -> AppResult<Pri
 
 /// The caller behind an optional access token: `None` when there is none or it is not valid
 /// (expired, forged, its session ended); an error only when the check itself failed.
-pub async fn authenticate_optional(state: &AppState, access_token: Option<&SecretString>) -> AppResult<Option<Principal>> {
+pub async fn authenticate_optional(
+    state: &AppState,
+    access_token: Option<&SecretString>,
+) -> AppResult<Option<Principal>> {
     let Some(token) = access_token else {
         return Ok(None);
     };
@@ -241,8 +261,19 @@ pub async fn list(state: &AppState, principal: &Principal) -> AppResult<Vec<sess
 
 /// Ends one of the caller's sessions; another person's session is `NotFound`, never a hint.
 pub async fn revoke(state: &AppState, principal: &Principal, id: SessionId) -> AppResult<()> {
-    let revoked = db::sessions::revoke(&state.db, principal.account, id, RevokeReason::RevokedByUser, state.clock.now()).await?;
-    if revoked { Ok(()) } else { Err(AppError::NotFound) }
+    let revoked = db::sessions::revoke(
+        &state.db,
+        principal.account,
+        id,
+        RevokeReason::RevokedByUser,
+        state.clock.now(),
+    )
+    .await?;
+    if revoked {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
 }
 
 /// Ends every session of the caller but the current one; returns how many ended.
@@ -259,7 +290,11 @@ pub async fn revoke_others(state: &AppState, principal: &Principal) -> AppResult
 
 /// Ends the caller's session: the one of the access token if there is one, else the one the
 /// refresh token belongs to. Ending an already-ended session is not an error.
-pub async fn logout(state: &AppState, principal: Option<&Principal>, refresh: Option<&SecretString>) -> AppResult<()> {
+pub async fn logout(
+    state: &AppState,
+    principal: Option<&Principal>,
+    refresh: Option<&SecretString>,
+) -> AppResult<()> {
     let now = state.clock.now();
     let target = match (principal, refresh) {
         (Some(principal), _) => Some((principal.account, principal.session)),
@@ -272,8 +307,12 @@ pub async fn logout(state: &AppState, principal: Option<&Principal>, refresh: Op
     Ok(())
 }
 
-async fn session_of_refresh_token(state: &AppState, token: &SecretString) -> AppResult<Option<(AccountId, SessionId)>> {
-    let Some(row) = db::refresh_tokens::find_by_hash(&state.db, &TokenHash::of(token)).await? else {
+async fn session_of_refresh_token(
+    state: &AppState,
+    token: &SecretString,
+) -> AppResult<Option<(AccountId, SessionId)>> {
+    let Some(row) = db::refresh_tokens::find_by_hash(&state.db, &TokenHash::of(token)).await?
+    else {
         return Ok(None);
     };
     let session = db::sessions::find(&state.db, SessionId(row.session_id)).await?;

@@ -67,12 +67,21 @@ impl SigningKeys {
             clock,
             verify_window,
             ring: RwLock::new(ring),
-            last_reload: Mutex::new(Instant::now()),
+            // The first unknown kid may reload at once.
+            last_reload: Mutex::new(
+                Instant::now()
+                    .checked_sub(UNKNOWN_KID_RELOAD_INTERVAL)
+                    .unwrap_or_else(Instant::now),
+            ),
         })
     }
 
     /// Adds a new signing key and retires the others (`custodian keys rotate`). Returns its kid.
-    pub async fn rotate(db: &DatabaseConnection, cipher: &Cipher, now: DateTime<Utc>) -> anyhow::Result<String> {
+    pub async fn rotate(
+        db: &DatabaseConnection,
+        cipher: &Cipher,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<String> {
         let kid = create(db, cipher, now).await?;
         db::signing_keys::retire_all_except(db, &kid, now).await?;
         Ok(kid)
@@ -83,7 +92,10 @@ impl SigningKeys {
         let rows = db::signing_keys::all(&self.db).await?;
         let ring = build_ring(&rows, &self.cipher, self.clock.now(), self.verify_window)?;
         *self.ring.write().unwrap_or_else(PoisonError::into_inner) = ring;
-        *self.last_reload.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
+        *self
+            .last_reload
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Instant::now();
         Ok(())
     }
 
@@ -99,7 +111,10 @@ impl SigningKeys {
             return Some(key);
         }
         let due = {
-            let last = self.last_reload.lock().unwrap_or_else(PoisonError::into_inner);
+            let last = self
+                .last_reload
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             last.elapsed() >= UNKNOWN_KID_RELOAD_INTERVAL
         };
         if due {
@@ -118,7 +133,13 @@ impl SigningKeys {
 
     /// The public keys as a JSON Web Key Set.
     pub fn jwks(&self) -> Arc<serde_json::Value> {
-        Arc::clone(&self.ring.read().unwrap_or_else(PoisonError::into_inner).jwks)
+        Arc::clone(
+            &self
+                .ring
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .jwks,
+        )
     }
 }
 
@@ -126,10 +147,14 @@ fn context(kid: &str) -> String {
     format!("signing_key:{kid}")
 }
 
-async fn create(db: &DatabaseConnection, cipher: &Cipher, now: DateTime<Utc>) -> anyhow::Result<String> {
+async fn create(
+    db: &DatabaseConnection,
+    cipher: &Cipher,
+    now: DateTime<Utc>,
+) -> anyhow::Result<String> {
     let seed = zeroize::Zeroizing::new(random_bytes::<32>());
     let public = SigningKey::from_bytes(&seed).verifying_key().to_bytes();
-    let kid = URL_SAFE_NO_PAD.encode(&random_bytes::<12>());
+    let kid = URL_SAFE_NO_PAD.encode(random_bytes::<12>());
     let private_key = cipher
         .encrypt(seed.as_slice(), &context(&kid))
         .context("cannot encrypt the new signing key")?;
@@ -149,25 +174,43 @@ async fn create(db: &DatabaseConnection, cipher: &Cipher, now: DateTime<Utc>) ->
     Ok(kid)
 }
 
-fn build_ring(rows: &[Model], cipher: &Cipher, now: DateTime<Utc>, verify_window: TimeDelta) -> anyhow::Result<Keyring> {
+fn build_ring(
+    rows: &[Model],
+    cipher: &Cipher,
+    now: DateTime<Utc>,
+    verify_window: TimeDelta,
+) -> anyhow::Result<Keyring> {
     let mut signer = None;
     let mut verifiers = HashMap::new();
     let mut jwks = Vec::new();
     // Rows come newest first, so the first unretired one is the signer.
     for row in rows {
-        let still_verifies = row.retired_at.is_none_or(|retired| retired + verify_window > now);
+        let still_verifies = row
+            .retired_at
+            .is_none_or(|retired| retired + verify_window > now);
         if row.algorithm != ALGORITHM || !still_verifies {
             continue;
         }
         if signer.is_none() && row.retired_at.is_none() {
             let seed = cipher
                 .decrypt(&row.private_key, &context(&row.id))
-                .with_context(|| format!("cannot decrypt signing key {} (is CUSTODIAN_ENCRYPTION_KEY right?)", row.id))?;
-            let seed: [u8; 32] = seed.as_slice().try_into().map_err(|_| anyhow!("signing key {} is malformed", row.id))?;
+                .with_context(|| {
+                    format!(
+                        "cannot decrypt signing key {} (is CUSTODIAN_ENCRYPTION_KEY right?)",
+                        row.id
+                    )
+                })?;
+            let seed: [u8; 32] = seed
+                .as_slice()
+                .try_into()
+                .map_err(|_| anyhow!("signing key {} is malformed", row.id))?;
             let der = SigningKey::from_bytes(&seed)
                 .to_pkcs8_der()
                 .map_err(|err| anyhow!("cannot encode signing key {}: {err}", row.id))?;
-            signer = Some((row.id.clone(), Arc::new(EncodingKey::from_ed_der(der.as_bytes()))));
+            signer = Some((
+                row.id.clone(),
+                Arc::new(EncodingKey::from_ed_der(der.as_bytes())),
+            ));
         }
         let public = URL_SAFE_NO_PAD
             .decode(&row.public_key)

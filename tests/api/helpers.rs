@@ -1,0 +1,287 @@
+use std::{
+    path::PathBuf,
+    sync::{Arc, LazyLock},
+};
+
+use base64::{Engine, engine::general_purpose::STANDARD};
+use custodian::{
+    clock::ManualClock,
+    config::{LogFormat, Settings},
+    startup::Application,
+    telemetry,
+};
+use reqwest::{Client, Response, header};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+static TRACING: LazyLock<()> = LazyLock::new(|| {
+    if std::env::var_os("TEST_LOG").is_some() {
+        telemetry::init(LogFormat::Text);
+    }
+});
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs the body of a database test on SQLite and, with `TEST_DATABASE_URL`, on PostgreSQL:
+/// `db_test!(name)` turns `async fn name(app: TestApp)` into `name::sqlite` and
+/// `name::postgres`.
+#[macro_export]
+macro_rules! db_test {
+    ($name:ident) => {
+        db_test!($name, &[]);
+    };
+    ($name:ident, $settings:expr) => {
+        mod $name {
+            use $crate::helpers::{Backend, spawn_app};
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                if let Some(app) = spawn_app(Backend::Sqlite, $settings).await {
+                    super::$name(app).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = spawn_app(Backend::Postgres, $settings).await {
+                    super::$name(app).await;
+                }
+            }
+        }
+    };
+}
+
+/// A running server on its own database, with a cookie-aware client and a movable clock.
+pub struct TestApp {
+    pub address: String,
+    pub client: Client,
+    pub clock: Arc<ManualClock>,
+    pub settings: Settings,
+    data_dir: PathBuf,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+/// `None` for PostgreSQL when `TEST_DATABASE_URL` is not set.
+pub async fn spawn_app(backend: Backend, extra: &[(&str, &str)]) -> Option<TestApp> {
+    LazyLock::force(&TRACING);
+    let data_dir = std::env::temp_dir().join(format!("custodian-test-{}", Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&data_dir).expect("temp dir");
+    let database_url = match backend {
+        Backend::Sqlite => format!("sqlite://{}/test.db?mode=rwc", data_dir.display()),
+        Backend::Postgres => {
+            let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+                eprintln!("TEST_DATABASE_URL is not set: PostgreSQL variant skipped");
+                return None;
+            };
+            create_postgres_database(&admin_url).await
+        }
+    };
+    let key = STANDARD.encode(Uuid::new_v4().as_bytes().repeat(2));
+    let data = data_dir.display().to_string();
+    let mut pairs = vec![
+        ("LISTEN", "127.0.0.1:0"),
+        ("DATABASE_URL", database_url.as_str()),
+        ("DATA_DIR", data.as_str()),
+        ("ENCRYPTION_KEY", key.as_str()),
+        ("COOKIE_SECURE", "false"),
+    ];
+    pairs.extend_from_slice(extra);
+    let settings = Settings::from_pairs(pairs).expect("test settings");
+    let clock = Arc::new(ManualClock::new());
+    let app = Application::build(settings.clone(), clock.clone())
+        .await
+        .expect("application builds");
+    let address = format!("http://{}", app.local_addr().expect("bound"));
+    tokio::spawn(app.run_until(std::future::pending()));
+    Some(TestApp {
+        address,
+        client: new_client(),
+        clock,
+        settings,
+        data_dir,
+    })
+}
+
+async fn create_postgres_database(admin_url: &str) -> String {
+    use sea_orm::{ConnectionTrait, Database};
+    let name = format!("custodian_test_{}", Uuid::now_v7().simple());
+    let admin = Database::connect(admin_url)
+        .await
+        .expect("PostgreSQL at TEST_DATABASE_URL");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .expect("create test database");
+    let base = admin_url.split('?').next().unwrap_or(admin_url);
+    let base = base.rsplit_once('/').map_or(base, |(base, _)| base);
+    format!("{base}/{name}")
+}
+
+/// A client with its own cookie jar: another browser.
+pub fn new_client() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client")
+}
+
+/// A unique address per call, so tests never collide.
+pub fn unique_email() -> String {
+    format!("user-{}@example.com", Uuid::now_v7().simple())
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// POSTs a GraphQL operation with this app's client (and its cookies).
+    pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        self.graphql_as(&self.client, None, query, variables).await
+    }
+
+    /// POSTs a GraphQL operation with `client`, adding a bearer token when given.
+    pub async fn graphql_as(
+        &self,
+        client: &Client,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Value {
+        self.post_graphql(client, token, query, variables)
+            .await
+            .json()
+            .await
+            .expect("JSON body")
+    }
+
+    pub async fn post_graphql(
+        &self,
+        client: &Client,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Response {
+        let mut request = client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        request.send().await.expect("request sent")
+    }
+
+    /// Registers a new account with `client`; returns the `register` payload.
+    pub async fn register_with(&self, client: &Client, email: &str) -> Value {
+        let body = self
+            .graphql_as(
+                client,
+                None,
+                REGISTER,
+                json!({ "input": registration(email) }),
+            )
+            .await;
+        assert_no_errors(&body);
+        body["data"]["register"].clone()
+    }
+
+    pub async fn register(&self, email: &str) -> Value {
+        self.register_with(&self.client, email).await
+    }
+
+    /// Signs in with `client`; returns the whole response body.
+    pub async fn login_with(&self, client: &Client, email: &str, password: &str) -> Value {
+        self.graphql_as(
+            client,
+            None,
+            LOGIN,
+            json!({ "input": { "email": email, "password": password } }),
+        )
+        .await
+    }
+
+    pub async fn refresh_with(&self, client: &Client) -> Value {
+        self.graphql_as(client, None, REFRESH, json!({})).await
+    }
+
+    /// `me` with a bearer token; the whole body.
+    pub async fn me(&self, token: &str) -> Value {
+        self.graphql_as(&new_client(), Some(token), ME, json!({}))
+            .await
+    }
+}
+
+pub fn registration(email: &str) -> Value {
+    json!({ "email": email, "password": PASSWORD, "firstName": "Ada", "lastName": "Lovelace" })
+}
+
+pub const REGISTER: &str = "mutation($input: RegisterInput!) { register(input: $input) { accessToken accessTokenExpiresAt account { id email firstName lastName role kycStatus emailVerified mfaEnabled } session { id current mfaVerified } } }";
+pub const LOGIN: &str = "mutation($input: LoginInput!) { login(input: $input) { __typename ... on AuthPayload { accessToken account { id email } session { id } } } }";
+pub const REFRESH: &str = "mutation { refreshToken { accessToken account { id } session { id } } }";
+pub const ME: &str = "{ me { id email firstName lastName role } }";
+
+pub fn assert_no_errors(body: &Value) {
+    assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+}
+
+/// The `extensions.code` of the first error.
+pub fn error_code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("expected an error, got {body}"))
+}
+
+/// The value of cookie `name` set by `response`, if any.
+pub fn set_cookie(response: &Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+/// The value part of a `Set-Cookie` line.
+pub fn cookie_value(line: &str) -> String {
+    line.split(';')
+        .next()
+        .and_then(|pair| pair.split_once('='))
+        .map(|(_, value)| value.to_owned())
+        .unwrap_or_default()
+}
+
+impl TestApp {
+    /// A second instance on the same database and keys, as in a multi-instance deployment.
+    pub async fn spawn_sibling(&self) -> String {
+        let app = Application::build(self.settings.clone(), self.clock.clone())
+            .await
+            .expect("sibling builds");
+        let address = format!("http://{}", app.local_addr().expect("bound"));
+        tokio::spawn(app.run_until(std::future::pending()));
+        address
+    }
+
+    /// A direct connection to this app's database, for grey-box checks.
+    pub async fn database(&self) -> sea_orm::DatabaseConnection {
+        custodian::db::connect(&self.settings.database_url)
+            .await
+            .expect("database")
+    }
+
+    /// The cipher this app encrypts with (the test chose its key).
+    pub fn cipher(&self) -> custodian::crypto::Cipher {
+        custodian::startup::load_cipher(&self.settings).expect("cipher")
+    }
+}

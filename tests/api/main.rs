@@ -1,0 +1,13 @@
+//! Black-box tests: a real server per test, over real HTTP, on a database of its own. Every
+//! test that touches the database runs on SQLite and, when `TEST_DATABASE_URL` is set, on
+//! PostgreSQL too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod helpers;
+
+mod auth;
+mod rest;
+mod schema;
+mod sessions;
+mod tokens;
+mod transport;

@@ -1,0 +1,91 @@
+//! The REST wrappers answer like GraphQL: same services, same cookies, same codes.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::{
+    db_test,
+    helpers::{
+        PASSWORD, TestApp, assert_no_errors, new_client, registration, set_cookie, unique_email,
+    },
+};
+
+async fn rest_register_login_refresh_logout(app: TestApp) {
+    let client = new_client();
+    let email = unique_email();
+    let register = client
+        .post(app.url("/api/auth/register"))
+        .json(&registration(&email))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(register.status(), StatusCode::OK);
+    assert!(set_cookie(&register, "custodian_refresh").is_some());
+    let body: Value = register.json().await.unwrap();
+    assert_eq!(body["account"]["email"], email.as_str());
+
+    let duplicate = new_client()
+        .post(app.url("/api/auth/register"))
+        .json(&registration(&email))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(duplicate.status(), StatusCode::CONFLICT);
+    let weak = new_client()
+        .post(app.url("/api/auth/register"))
+        .json(&json!({ "email": unique_email(), "password": "short", "firstName": "A", "lastName": "B" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(weak.status(), StatusCode::BAD_REQUEST);
+    let weak: Value = weak.json().await.unwrap();
+    assert_eq!(weak["error"]["code"], "BAD_USER_INPUT");
+    assert_eq!(weak["error"]["field"], "password");
+
+    let wrong = new_client()
+        .post(app.url("/api/auth/login"))
+        .json(&json!({ "email": email, "password": "not the password at all" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+
+    let login = client
+        .post(app.url("/api/auth/login"))
+        .json(&json!({ "email": email, "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+
+    let refresh = client
+        .post(app.url("/api/auth/refresh"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refresh.status(), StatusCode::OK);
+    let refreshed: Value = refresh.json().await.unwrap();
+    let token = refreshed["accessToken"].as_str().unwrap().to_owned();
+    assert_no_errors(&app.me(&token).await);
+
+    let logout = client
+        .post(app.url("/api/auth/logout"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::OK);
+    let again = client
+        .post(app.url("/api/auth/refresh"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        crate::helpers::error_code(&app.me(&token).await),
+        "UNAUTHENTICATED"
+    );
+}
+db_test!(rest_register_login_refresh_logout);

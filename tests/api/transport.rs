@@ -1,0 +1,280 @@
+//! HTTP behaviour: content types, methods, cookies, origins, headers, health.
+
+use reqwest::{Client, StatusCode, header};
+use serde_json::{Value, json};
+
+use crate::{
+    db_test,
+    helpers::{
+        ME, REGISTER, TestApp, assert_no_errors, error_code, new_client, registration, set_cookie,
+        unique_email,
+    },
+};
+
+async fn only_json_posts_are_accepted(app: TestApp) {
+    let register =
+        json!({ "query": REGISTER, "variables": { "input": registration(&unique_email()) } })
+            .to_string();
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ] {
+        let response = Client::new()
+            .post(app.url("/graphql"))
+            .header(header::CONTENT_TYPE, content_type)
+            .body(register.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{content_type}"
+        );
+        assert!(set_cookie(&response, "custodian_refresh").is_none());
+    }
+    let response = Client::new()
+        .post(app.url("/api/auth/login"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+db_test!(only_json_posts_are_accepted);
+
+async fn get_runs_queries_but_never_mutations(app: TestApp) {
+    let registered = app.register(&unique_email()).await;
+    let token = registered["accessToken"].as_str().unwrap();
+    let query = Client::new()
+        .get(app.url("/graphql"))
+        .query(&[("query", ME)])
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(query.status(), StatusCode::OK);
+    let body: Value = query.json().await.unwrap();
+    assert_no_errors(&body);
+
+    for mutation in ["mutation { logout }", "mutation Out { logout }"] {
+        let response = Client::new()
+            .get(app.url("/graphql"))
+            .query(&[("query", mutation)])
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{mutation}"
+        );
+    }
+    // The session survived the attempted GET logout.
+    assert_no_errors(&app.me(token).await);
+    // Other methods are refused.
+    let put = Client::new().put(app.url("/graphql")).send().await.unwrap();
+    assert_eq!(put.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+db_test!(get_runs_queries_but_never_mutations);
+
+async fn batches_and_malformed_bodies_are_refused_cleanly(app: TestApp) {
+    let batch = json!([{ "query": "{ __typename }" }, { "query": "{ __typename }" }]);
+    let response = Client::new()
+        .post(app.url("/graphql"))
+        .json(&batch)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_code(&body), "BAD_USER_INPUT");
+
+    for raw in ["{not json", "\"just a string\"", "{\"query\": 5}"] {
+        let response = Client::new()
+            .post(app.url("/graphql"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(raw)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{raw}");
+    }
+
+    // Syntax and validation errors carry a code, and nothing internal.
+    for query in [
+        "{ me {",
+        "{ nope }",
+        "query($id: UUID!) { account(id: $id) { id } }",
+    ] {
+        let body = app.graphql(query, json!({ "id": "not-a-uuid" })).await;
+        assert_eq!(error_code(&body), "BAD_USER_INPUT", "{query}: {body}");
+    }
+
+    let huge = "a".repeat(70 * 1024);
+    let response = Client::new()
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": "{ __typename }", "variables": { "x": huge } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+    // Nesting past the depth limit is refused before execution.
+    let deep = format!(
+        "{{ __schema {{ types {{ fields {{ type {} name {} }} }} }} }}",
+        "{ ofType ".repeat(12),
+        "}".repeat(12)
+    );
+    let body = app.graphql(&deep, json!({})).await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+    assert!(body["data"].is_null(), "{body}");
+}
+db_test!(batches_and_malformed_bodies_are_refused_cleanly);
+
+async fn secure_cookies_carry_every_attribute(app: TestApp) {
+    let response = app
+        .post_graphql(
+            &new_client(),
+            None,
+            REGISTER,
+            json!({ "input": registration(&unique_email()) }),
+        )
+        .await;
+    for name in ["__Host-custodian_refresh", "__Host-custodian_access"] {
+        let line = set_cookie(&response, name).unwrap_or_else(|| panic!("{name} set"));
+        for attribute in ["Path=/", "HttpOnly", "SameSite=Strict", "Secure"] {
+            assert!(line.contains(attribute), "{name} lacks {attribute}: {line}");
+        }
+        assert!(!line.to_lowercase().contains("domain="), "{line}");
+    }
+    let refresh = set_cookie(&response, "__Host-custodian_refresh").unwrap();
+    let body: Value = response.json().await.unwrap();
+    let payload = body["data"]["register"].to_string();
+    let refresh_value = crate::helpers::cookie_value(&refresh);
+    assert!(
+        !payload.contains(&refresh_value),
+        "the refresh token never appears in a body"
+    );
+}
+db_test!(
+    secure_cookies_carry_every_attribute,
+    &[("COOKIE_SECURE", "true")]
+);
+
+async fn cross_site_requests_are_refused(app: TestApp) {
+    let register =
+        json!({ "query": REGISTER, "variables": { "input": registration(&unique_email()) } });
+    for (name, value) in [
+        ("origin", "https://evil.test"),
+        ("origin", "null"),
+        ("sec-fetch-site", "cross-site"),
+    ] {
+        let response = Client::new()
+            .post(app.url("/graphql"))
+            .header(name, value)
+            .json(&register)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{name}: {value}");
+    }
+    // The configured SPA origin is allowed, with credentials and without reflection.
+    let allowed = Client::new()
+        .post(app.url("/graphql"))
+        .header("origin", "https://app.example.com")
+        .json(&register)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed.status(), StatusCode::OK);
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    assert_eq!(
+        allowed.headers()["access-control-allow-credentials"],
+        "true"
+    );
+    let preflight = Client::new()
+        .request(reqwest::Method::OPTIONS, app.url("/graphql"))
+        .header("origin", "https://evil.test")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        preflight
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+}
+db_test!(
+    cross_site_requests_are_refused,
+    &[("CORS_ORIGINS", "https://app.example.com")]
+);
+
+async fn every_response_carries_security_headers_and_a_request_id(app: TestApp) {
+    let response = Client::new()
+        .post(app.url("/graphql"))
+        .header("x-request-id", "trace-123")
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .unwrap();
+    let headers = response.headers();
+    assert_eq!(headers["x-request-id"], "trace-123");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert!(headers.get("server").is_none());
+
+    // A hostile request id is replaced, not echoed.
+    let response = Client::new()
+        .get(app.url("/healthz"))
+        .header("x-request-id", "evil\tvalue with spaces")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(
+        response.headers()["x-request-id"],
+        "evil\tvalue with spaces"
+    );
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let ready = Client::new().get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    let missing = Client::new().get(app.url("/nope")).send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
+db_test!(every_response_carries_security_headers_and_a_request_id);
+
+async fn the_playground_is_served_offline_under_a_strict_csp(app: TestApp) {
+    let page = new_client().get(app.url("/")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("connect-src 'self'"),
+        "{csp}"
+    );
+    assert!(
+        !csp.contains("http"),
+        "the CSP names no other origin: {csp}"
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains("/playground/playground.js"));
+    assert!(!html.contains("https://"), "no CDN");
+    for asset in ["/playground/playground.js", "/playground/playground.css"] {
+        let response = new_client().get(app.url(asset)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{asset}");
+        assert!(response.bytes().await.unwrap().len() > 10_000, "{asset}");
+    }
+}
+db_test!(the_playground_is_served_offline_under_a_strict_csp);
