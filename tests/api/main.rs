@@ -6,8 +6,8 @@
 mod helpers;
 
 mod auth;
+mod cli;
 mod rest;
-mod schema;
 mod sessions;
 mod tokens;
 mod transport;
