@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Throughput and memory of the release binary on this machine: authenticated reads (`me`),
+# logins (bounded by Argon2id) and peak RSS under a login flood. Numbers go to stdout; nothing
+# here is asserted, because shared machines are noisy.
+#   bash bench/run.sh [seconds per run, default 20]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION="${1:-20}"
+PORT="${BENCH_PORT:-18080}"
+BASE="http://127.0.0.1:${PORT}"
+
+command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+cargo build --release --quiet
+
+WORK="$(mktemp -d)"
+trap 'kill "${SERVER:-}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+CUSTODIAN_LISTEN="127.0.0.1:${PORT}" CUSTODIAN_COOKIE_SECURE=false CUSTODIAN_DATA_DIR="$WORK" \
+  CUSTODIAN_DATABASE_URL="sqlite://$WORK/bench.db?mode=rwc" RUST_LOG=warn \
+  target/release/custodian serve >"$WORK/server.log" 2>&1 &
+SERVER=$!
+for _ in $(seq 1 50); do curl -fs "$BASE/healthz" >/dev/null && break; sleep 0.2; done
+
+EMAIL="bench-$(date +%s)@example.com"
+PASSWORD="correct horse battery staple"
+TOKEN=$(curl -fs "$BASE/graphql" -H 'content-type: application/json' \
+  -d "{\"query\":\"mutation(\$i: RegisterInput!){register(input:\$i){accessToken}}\",\"variables\":{\"i\":{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\",\"firstName\":\"Bench\",\"lastName\":\"Mark\"}}}" |
+  sed -E 's/.*"accessToken":"([^"]+)".*/\1/')
+
+cat >"$WORK/me.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '{"query":"{ me { id email } }"}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $TOKEN"
+LUA
+cat >"$WORK/login.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '{"query":"mutation { login(input: {email: \\"$EMAIL\\", password: \\"$PASSWORD\\"}) { ... on AuthPayload { accessToken } } }"}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+
+peak_rss() { # samples the server's RSS every 0.2 s while $1 runs; prints the peak in MiB
+  local pid=$1 peak=0 rss
+  while kill -0 "$pid" 2>/dev/null; do
+    rss=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER/status")
+    [ "$rss" -gt "$peak" ] && peak=$rss
+    sleep 0.2
+  done
+  echo $((peak / 1024))
+}
+
+echo "== me (authenticated read, session check included), ${DURATION}s, 2 threads, 64 connections"
+wrk -t2 -c64 -d"${DURATION}s" -s "$WORK/me.lua" "$BASE/graphql" | grep -E "Requests/sec|Latency|Non-2xx"
+
+echo "== login (Argon2id m=19 MiB t=2 p=1), ${DURATION}s, 2 threads, 256 connections"
+wrk -t2 -c256 -d"${DURATION}s" --timeout 30s -s "$WORK/login.lua" "$BASE/graphql" >"$WORK/login.out" &
+WRK=$!
+PEAK=$(peak_rss "$WRK")
+grep -E "Requests/sec|Latency|Non-2xx" "$WORK/login.out"
+echo "peak RSS during the login flood: ${PEAK} MiB"
