@@ -38,6 +38,16 @@ impl MigrationTrait for Migration {
                     .col(RefreshTokens::SessionId)
                     .to_owned(),
             )
+            .await?;
+        // A retry inside the grace window looks up the successor by its parent.
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_refresh_tokens_parent")
+                    .table(RefreshTokens::Table)
+                    .col(RefreshTokens::ParentId)
+                    .to_owned(),
+            )
             .await
     }
 

@@ -23,6 +23,14 @@ pub struct NewPassword(SecretString);
 impl NewPassword {
     /// `personal` holds what an attacker would try first: the email and the names.
     pub fn parse(input: &str, field: &str, personal: &[&str]) -> Result<Self, AppError> {
+        // Checked on the raw input too, so every password accepted here is one a login
+        // attempt (capped the same way) can present.
+        if input.len() > MAX_ATTEMPT_BYTES {
+            return Err(AppError::bad_input(
+                field,
+                format!("must be at most {MAX_CHARS} characters long"),
+            ));
+        }
         let normalised = normalise(input);
         let text = normalised.expose_secret();
         let chars = text.chars().count();
@@ -124,6 +132,22 @@ mod tests {
         let too_long = "correct horse battery staple ".repeat(5);
         assert!(too_long.chars().count() > MAX_CHARS);
         assert!(NewPassword::parse(&too_long, "password", PERSONAL).is_err());
+    }
+
+    #[test]
+    fn every_accepted_password_fits_a_login_attempt() {
+        // Hangul typed as jamo: 9 bytes each, one syllable after NFKC; 60 of them are 540 bytes.
+        let decomposed = [
+            "\u{1100}\u{1161}\u{11a8}",
+            "\u{1102}\u{1165}\u{11ab}",
+            "\u{1106}\u{1169}\u{11af}",
+        ]
+        .map(|syllable| syllable.repeat(20))
+        .concat();
+        assert_eq!(normalise(&decomposed).expose_secret().chars().count(), 60);
+        assert!(decomposed.len() > MAX_ATTEMPT_BYTES);
+        assert!(NewPassword::parse(&decomposed, "password", PERSONAL).is_err());
+        assert!(PasswordAttempt::parse(&decomposed).is_none());
     }
 
     #[test]

@@ -95,7 +95,10 @@ impl AuthMutation {
         match sessions::refresh(ctx.state(), token).await {
             Ok(outcome) => Ok(signed_in(ctx, &outcome)),
             Err(err) => {
-                request.set_cookies(CookieUpdate::SignedOut);
+                // A transient failure must not sign the browser out; a dead token must.
+                if matches!(err, AppError::InvalidRefreshToken) {
+                    request.set_cookies(CookieUpdate::SignedOut);
+                }
                 Err(err).graphql()
             }
         }

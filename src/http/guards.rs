@@ -70,13 +70,27 @@ fn origin_allowed(headers: &HeaderMap, public_url: &str, allowed: &[String]) -> 
     if allowed.iter().any(|allowed| allowed == origin) || origin == public_url {
         return true;
     }
-    let host = headers
+    // The playground opened as http://127.0.0.1 while the public URL says localhost is the
+    // same service. Only loopback names qualify: trusting any Host that matches its Origin
+    // would let a DNS-rebound page at a foreign name pass.
+    let Some(host) = headers
         .get(header::HOST)
-        .and_then(|value| value.to_str().ok());
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
     let origin_host = origin
         .strip_prefix("http://")
         .or_else(|| origin.strip_prefix("https://"));
-    host.is_some() && origin_host == host
+    origin_host == Some(host) && is_loopback(host)
+}
+
+fn is_loopback(host: &str) -> bool {
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    matches!(name, "localhost" | "127.0.0.1" | "[::1]")
 }
 
 #[cfg(test)]
@@ -111,6 +125,19 @@ mod tests {
                 ("origin", "http://127.0.0.1:8080"),
                 ("host", "127.0.0.1:8080")
             ]),
+            public,
+            &allowed
+        ));
+        assert!(!origin_allowed(
+            &headers(&[
+                ("origin", "http://rebound.test:8080"),
+                ("host", "rebound.test:8080")
+            ]),
+            public,
+            &allowed
+        ));
+        assert!(origin_allowed(
+            &headers(&[("origin", "http://[::1]:8080"), ("host", "[::1]:8080")]),
             public,
             &allowed
         ));

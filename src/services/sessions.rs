@@ -6,8 +6,8 @@
 //! - the successor is derived from the presented token (HMAC under a server key), so a retry
 //!   inside the grace window gets the very same successor back instead of a second one: two
 //!   tabs stay signed in and the token family never forks;
-//! - a rotated token presented after the grace window means it was copied: the whole session is
-//!   revoked;
+//! - a rotated token presented after the grace window, or after its successor was itself
+//!   rotated, means it was copied: the whole session is revoked;
 //! - the session is extended by a conditional update on an active row, which also orders the
 //!   refresh against a concurrent logout: whichever commits first wins, and the loser leaves no
 //!   usable token behind.
@@ -133,8 +133,19 @@ pub async fn refresh(state: &AppState, presented: &SecretString) -> AppResult<Au
         match row.used_at {
             Some(used) if now - used <= delta(state.settings.refresh_grace)? => {
                 let child = db::refresh_tokens::find_child(&txn, row.id).await?;
-                if child.is_none_or(|child| child.token_hash != successor_hash.as_str()) {
-                    return Err(AppError::InvalidRefreshToken);
+                match child {
+                    Some(child) if child.token_hash != successor_hash.as_str() => {
+                        return Err(AppError::InvalidRefreshToken);
+                    }
+                    // The successor was itself rotated: whoever holds this parent is not the
+                    // client that moved on, so a retry here is a replay.
+                    Some(child) if child.used_at.is_some() => {
+                        revoke_for_reuse(&txn, &session, now).await?;
+                        txn.commit().await?;
+                        return Err(AppError::InvalidRefreshToken);
+                    }
+                    Some(_) => {}
+                    None => return Err(AppError::InvalidRefreshToken),
                 }
             }
             Some(_) => {

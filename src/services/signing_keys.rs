@@ -110,12 +110,18 @@ impl SigningKeys {
         if let Some(key) = self.cached_verifier(kid) {
             return Some(key);
         }
+        // Claimed before the reload starts, so a burst of forged kids costs one query, not one
+        // each.
         let due = {
-            let last = self
+            let mut last = self
                 .last_reload
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            last.elapsed() >= UNKNOWN_KID_RELOAD_INTERVAL
+            let due = last.elapsed() >= UNKNOWN_KID_RELOAD_INTERVAL;
+            if due {
+                *last = Instant::now();
+            }
+            due
         };
         if due {
             if let Err(err) = self.reload().await {

@@ -105,6 +105,29 @@ async fn a_retry_inside_the_grace_window_gets_the_same_successor(app: TestApp) {
 }
 db_test!(a_retry_inside_the_grace_window_gets_the_same_successor);
 
+async fn a_parent_replayed_after_its_successor_rotated_revokes_the_session(app: TestApp) {
+    let (_, first) = signed_in(&app).await;
+    let (_, second) = refresh_raw(&app, &first).await;
+    let (body, third) = refresh_raw(&app, &second.unwrap()).await;
+    assert_no_errors(&body);
+    let access = body["data"]["refreshToken"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Still inside the first token's grace window, but the family has moved on twice.
+    let (replay, successor) = refresh_raw(&app, &first).await;
+    assert_eq!(error_code(&replay), "UNAUTHENTICATED", "{replay}");
+    assert_eq!(successor, None, "a replay gets no token");
+    let (after, _) = refresh_raw(&app, &third.unwrap()).await;
+    assert_eq!(
+        error_code(&after),
+        "UNAUTHENTICATED",
+        "the family is revoked"
+    );
+    assert_eq!(error_code(&app.me(&access).await), "UNAUTHENTICATED");
+}
+db_test!(a_parent_replayed_after_its_successor_rotated_revokes_the_session);
+
 async fn fifty_concurrent_refreshes_yield_exactly_one_successor(app: TestApp) {
     let (_, first) = signed_in(&app).await;
     let results = join_all((0..50).map(|_| refresh_raw(&app, &first))).await;
