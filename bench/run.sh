@@ -32,9 +32,13 @@ wrk.body = '{"query":"{ me { id email } }"}'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $TOKEN"
 LUA
+LOGIN_BODY="{\"query\":\"mutation(\$i: LoginInput!){login(input:\$i){... on AuthPayload{accessToken}}}\",\"variables\":{\"i\":{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\"}}}"
+# A benchmark of errors measures nothing: check that this body signs in before flooding it.
+curl -fs "$BASE/graphql" -H 'content-type: application/json' -d "$LOGIN_BODY" | grep -q accessToken ||
+  { echo "the login request does not sign in" >&2; exit 1; }
 cat >"$WORK/login.lua" <<LUA
 wrk.method = "POST"
-wrk.body = '{"query":"mutation { login(input: {email: \\"$EMAIL\\", password: \\"$PASSWORD\\"}) { ... on AuthPayload { accessToken } } }"}'
+wrk.body = [[$LOGIN_BODY]]
 wrk.headers["Content-Type"] = "application/json"
 LUA
 

@@ -12,7 +12,7 @@ use crate::{
     config::Settings,
     db,
     graphql::sdl,
-    services::{auth, signing_keys::SigningKeys},
+    services::{audit, auth, signing_keys::SigningKeys},
     startup::{self, Application},
     telemetry,
 };
@@ -43,6 +43,11 @@ enum Command {
     Admin {
         #[command(subcommand)]
         action: AdminAction,
+    },
+    /// Check the audit trail.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
     },
     /// Manage token-signing keys.
     Keys {
@@ -75,6 +80,13 @@ enum AdminAction {
 }
 
 #[derive(Subcommand)]
+enum AuditAction {
+    /// Walk the hash chain; exit non-zero naming the first event that was altered, removed or
+    /// inserted out of order.
+    Verify,
+}
+
+#[derive(Subcommand)]
 enum KeysAction {
     /// Add a new signing key; older keys keep verifying until their tokens expire.
     Rotate,
@@ -97,6 +109,9 @@ pub async fn run() -> anyhow::Result<()> {
                     last_name,
                 },
         } => create_admin(&email, &first_name, &last_name).await,
+        Command::Audit {
+            action: AuditAction::Verify,
+        } => verify_audit().await,
         Command::Keys {
             action: KeysAction::Rotate,
         } => rotate_keys().await,
@@ -194,6 +209,21 @@ fn read_password() -> anyhow::Result<SecretString> {
         );
     }
     Ok(SecretString::from(password.to_owned()))
+}
+
+async fn verify_audit() -> anyhow::Result<()> {
+    let settings = settings()?;
+    let db = db::connect(&settings.database_url).await?;
+    match audit::verify(&db).await? {
+        Ok(report) => {
+            println!(
+                "audit trail intact: {} events; head hash {}",
+                report.events, report.head_hash
+            );
+            Ok(())
+        }
+        Err(broken) => bail!("audit trail broken: {broken}"),
+    }
 }
 
 async fn rotate_keys() -> anyhow::Result<()> {

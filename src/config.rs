@@ -4,7 +4,7 @@ use figment::{
     Figment,
     providers::{Env, Format, Toml},
 };
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 /// Where the optional settings file is looked for, unless `CUSTODIAN_CONFIG` names another.
@@ -58,6 +58,9 @@ struct RawSettings {
     refresh_grace_secs: u64,
     /// `CUSTODIAN_LOG_FORMAT`: `json` or `text`; JSON in production by default.
     log_format: Option<LogFormat>,
+    /// `CUSTODIAN_METRICS_TOKEN`: when set, `/metrics` answers only `Authorization: Bearer`
+    /// with this value.
+    metrics_token: Option<SecretString>,
 }
 
 impl Default for RawSettings {
@@ -79,6 +82,7 @@ impl Default for RawSettings {
             session_absolute_ttl_secs: 30 * 24 * 3600,
             refresh_grace_secs: 10,
             log_format: None,
+            metrics_token: None,
         }
     }
 }
@@ -111,6 +115,7 @@ pub struct Settings {
     pub session_absolute_ttl: Duration,
     pub refresh_grace: Duration,
     pub log_format: LogFormat,
+    pub metrics_token: Option<SecretString>,
 }
 
 /// A setting that cannot be used, named as the operator would set it.
@@ -235,6 +240,9 @@ impl Settings {
             } else {
                 LogFormat::Text
             }),
+            metrics_token: raw
+                .metrics_token
+                .filter(|token| !token.expose_secret().is_empty()),
         })
     }
 

@@ -1,7 +1,7 @@
 //! Custodian: identity and account service for finance applications, served as GraphQL.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
-/// Command line: `serve`, `migrate`, `schema`, `admin create`, `keys rotate`.
+/// Command line: `serve`, `migrate`, `schema`, `admin create`, `audit verify`, `keys rotate`.
 pub mod cli;
 /// Clock abstraction so tests can move past expiries without sleeping.
 pub mod clock;
@@ -19,6 +19,8 @@ pub mod error;
 pub mod graphql;
 /// Axum router, middleware, cookies and REST wrappers.
 pub mod http;
+/// Prometheus metrics served at `/metrics`.
+pub mod metrics;
 /// Business rules: accounts, credentials, sessions and tokens.
 pub mod services;
 /// Building and running the server.

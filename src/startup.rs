@@ -14,6 +14,7 @@ use crate::{
     db,
     graphql::build_schema,
     http::{HttpState, router},
+    metrics::Metrics,
     services::{passwords::PasswordHasher, signing_keys::SigningKeys},
     state::{AppState, Inner},
 };
@@ -102,6 +103,7 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
         cipher,
         passwords,
         signing_keys,
+        metrics: Metrics::new(),
     }))
 }
 

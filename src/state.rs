@@ -6,6 +6,7 @@ use crate::{
     clock::SharedClock,
     config::Settings,
     crypto::Cipher,
+    metrics::Metrics,
     services::{passwords::PasswordHasher, signing_keys::SigningKeys},
 };
 
@@ -20,6 +21,7 @@ pub struct Inner {
     pub cipher: Arc<Cipher>,
     pub passwords: PasswordHasher,
     pub signing_keys: SigningKeys,
+    pub metrics: Metrics,
 }
 
 impl AppState {

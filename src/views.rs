@@ -8,7 +8,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::{
-    db::entities::{accounts, sessions},
+    db::entities::{accounts, audit_events, sessions},
     domain::{KycStatus, Role, SessionId},
     services::sessions::AuthOutcome,
 };
@@ -94,6 +94,47 @@ impl From<&AuthOutcome> for AuthPayload {
             access_token_expires_at: outcome.access.expires_at,
             account: outcome.account.clone().into(),
             session: SessionView::new(outcome.session.clone(), Some(SessionId(outcome.session.id))),
+        }
+    }
+}
+
+/// One entry of the audit trail. `details` holds categories and counts, never personal data.
+#[derive(Debug, Clone, SimpleObject, Serialize)]
+#[graphql(name = "AuditEvent")]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEventView {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    /// For example `login.succeeded` or `session.revoked`.
+    pub kind: String,
+    /// `success` or `failure`.
+    pub outcome: String,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    /// The account the event is about.
+    pub account_id: Option<Uuid>,
+    /// Who acted: the account itself, an administrator, or nobody (the command line).
+    pub actor_id: Option<Uuid>,
+    pub session_id: Option<Uuid>,
+    pub request_id: Option<String>,
+    pub details: async_graphql::Json<serde_json::Value>,
+}
+
+impl From<audit_events::Model> for AuditEventView {
+    fn from(model: audit_events::Model) -> Self {
+        let details = serde_json::from_str(&model.details).unwrap_or_default();
+        Self {
+            id: model.id,
+            at: model.at,
+            kind: model.kind,
+            outcome: model.outcome,
+            ip_address: model.ip_address,
+            user_agent: model.user_agent,
+            account_id: model.subject_id,
+            actor_id: model.actor_id,
+            session_id: model.session_id,
+            request_id: model.request_id,
+            details: async_graphql::Json(details),
         }
     }
 }

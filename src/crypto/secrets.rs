@@ -31,7 +31,7 @@ impl TokenHash {
     }
 
     pub fn of_bytes(bytes: &[u8]) -> Self {
-        Self(hex(&Sha256::digest(bytes)))
+        Self(sha256_hex(bytes))
     }
 
     pub fn as_str(&self) -> &str {
@@ -48,6 +48,11 @@ impl From<TokenHash> for String {
 /// Compares two secrets without leaking where they differ through timing.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.ct_eq(b).into()
+}
+
+/// SHA-256 of `bytes` as 64 lowercase hex digits.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -2,6 +2,7 @@
 //! runs on SQLite and PostgreSQL alike.
 
 pub mod accounts;
+pub mod audit_events;
 pub mod entities;
 pub mod refresh_tokens;
 pub mod sessions;
@@ -12,10 +13,12 @@ use std::{path::Path, time::Duration};
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection,
+    ConnectOptions, Database, DatabaseConnection, DbBackend,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 use secrecy::{ExposeSecret, SecretString};
+
+const MAX_CONNECTIONS: u32 = 16;
 
 /// Opens a pool on `url`. For SQLite it creates the file's folder and turns on WAL, foreign
 /// keys and a busy timeout, so concurrent writers wait their turn instead of failing.
@@ -31,7 +34,7 @@ pub async fn connect(url: &SecretString) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url);
     options
         .sqlx_logging(false)
-        .max_connections(16)
+        .max_connections(MAX_CONNECTIONS)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(10))
         .map_sqlx_sqlite_opts(|opts| {
@@ -67,4 +70,30 @@ pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
         err.sql_err(),
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
     )
+}
+
+/// How the connection pool is used, for the metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStats {
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+pub fn pool_stats(db: &DatabaseConnection) -> PoolStats {
+    let (open, idle) = match db.get_database_backend() {
+        DbBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        _ => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+    };
+    PoolStats {
+        open,
+        idle: u32::try_from(idle).unwrap_or(u32::MAX),
+        max: MAX_CONNECTIONS,
+    }
 }

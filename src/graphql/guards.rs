@@ -1,7 +1,11 @@
 use async_graphql::{Context, Guard};
 
 use super::{context::ContextExt, errors::IntoGraphql};
-use crate::{domain::Role, error::AppError};
+use crate::{
+    domain::Role,
+    error::AppError,
+    services::audit::{self, Event, Kind},
+};
 
 /// The field needs a signed-in caller with an active session.
 pub struct SignedIn;
@@ -19,9 +23,17 @@ impl Guard for HasRole {
     async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
         let principal = ctx.principal().await?;
         if principal.role == self.0 {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden).graphql()
+            return Ok(());
         }
+        let event = Event::new(Kind::AccessDenied)
+            .by(principal.account)
+            .session(principal.session)
+            .client(ctx.request().client())
+            .detail("operation", ctx.item.node.name.node.as_str());
+        // The refusal stands whether or not it could be recorded.
+        if let Err(err) = audit::record_alone(ctx.state(), event).await {
+            err.log_if_internal();
+        }
+        Err(AppError::Forbidden).graphql()
     }
 }

@@ -4,6 +4,7 @@
 pub mod context;
 mod errors;
 mod guards;
+mod metrics;
 mod mutation;
 mod query;
 mod schema;

@@ -92,7 +92,7 @@ impl AuthMutation {
             .refresh_token()
             .ok_or(AppError::InvalidRefreshToken)
             .graphql()?;
-        match sessions::refresh(ctx.state(), token).await {
+        match sessions::refresh(ctx.state(), token, request.client()).await {
             Ok(outcome) => Ok(signed_in(ctx, &outcome)),
             Err(err) => {
                 // A transient failure must not sign the browser out; a dead token must.
@@ -108,9 +108,14 @@ impl AuthMutation {
     async fn logout(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
         let request = ctx.request();
         let principal = request.principal(ctx.state()).await.graphql()?;
-        sessions::logout(ctx.state(), principal.as_ref(), request.refresh_token())
-            .await
-            .graphql()?;
+        sessions::logout(
+            ctx.state(),
+            principal.as_ref(),
+            request.refresh_token(),
+            request.client(),
+        )
+        .await
+        .graphql()?;
         request.set_cookies(CookieUpdate::SignedOut);
         Ok(true)
     }
@@ -125,9 +130,14 @@ impl SessionMutation {
     #[graphql(guard = "SignedIn")]
     async fn revoke_session(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<bool> {
         let principal = ctx.principal().await?;
-        sessions::revoke(ctx.state(), &principal, SessionId(id))
-            .await
-            .graphql()?;
+        sessions::revoke(
+            ctx.state(),
+            &principal,
+            SessionId(id),
+            ctx.request().client(),
+        )
+        .await
+        .graphql()?;
         if principal.session.0 == id {
             ctx.request().set_cookies(CookieUpdate::SignedOut);
         }
@@ -138,7 +148,7 @@ impl SessionMutation {
     #[graphql(guard = "SignedIn")]
     async fn revoke_other_sessions(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
         let principal = ctx.principal().await?;
-        let ended = sessions::revoke_others(ctx.state(), &principal)
+        let ended = sessions::revoke_others(ctx.state(), &principal, ctx.request().client())
             .await
             .graphql()?;
         Ok(i32::try_from(ended).unwrap_or(i32::MAX))

@@ -1,4 +1,5 @@
-use async_graphql::{Context, MergedObject, Object};
+use async_graphql::{Context, InputObject, MergedObject, Object};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
@@ -8,12 +9,12 @@ use super::{
 };
 use crate::{
     domain::{AccountId, Role},
-    services::{accounts, sessions},
-    views::{AccountView, SessionView},
+    services::{accounts, audit, sessions},
+    views::{AccountView, AuditEventView, SessionView},
 };
 
 #[derive(MergedObject, Default)]
-pub struct Query(AccountQuery, SessionQuery);
+pub struct Query(AccountQuery, SessionQuery, AuditQuery);
 
 #[derive(Default)]
 pub struct AccountQuery;
@@ -58,5 +59,68 @@ impl SessionQuery {
             .into_iter()
             .map(|session| SessionView::new(session, Some(principal.session)))
             .collect())
+    }
+}
+
+/// What administrators search the audit trail by; every part is optional.
+#[derive(InputObject, Default)]
+pub struct AuditEventFilter {
+    /// Events about this account or done by it.
+    account_id: Option<Uuid>,
+    /// An event kind, such as `login.failed`.
+    kind: Option<String>,
+    /// At or after this instant.
+    from: Option<DateTime<Utc>>,
+    /// Before this instant.
+    to: Option<DateTime<Utc>>,
+}
+
+#[derive(Default)]
+pub struct AuditQuery;
+
+#[Object]
+impl AuditQuery {
+    /// The signed-in account's own security activity, newest first. `after` is the `id` of
+    /// the last event of the previous page.
+    #[graphql(guard = "SignedIn")]
+    async fn audit_events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<Vec<AuditEventView>> {
+        let principal = ctx.principal().await?;
+        let page = audit::Page {
+            first,
+            after: after.as_deref(),
+        };
+        let events = audit::own_events(ctx.state(), principal.account, page)
+            .await
+            .graphql()?;
+        Ok(events.into_iter().map(Into::into).collect())
+    }
+
+    /// The whole audit trail, newest first (administrators only).
+    #[graphql(guard = "HasRole(Role::Admin)")]
+    async fn admin_audit_events(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AuditEventFilter>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<Vec<AuditEventView>> {
+        let filter = filter.unwrap_or_default();
+        let search = audit::Search {
+            account: filter.account_id.map(AccountId),
+            kind: filter.kind.as_deref(),
+            from: filter.from,
+            to: filter.to,
+        };
+        let page = audit::Page {
+            first,
+            after: after.as_deref(),
+        };
+        let events = audit::search(ctx.state(), &search, page).await.graphql()?;
+        Ok(events.into_iter().map(Into::into).collect())
     }
 }

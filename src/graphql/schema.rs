@@ -1,6 +1,6 @@
 use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 
-use super::{mutation::Mutation, query::Query};
+use super::{metrics::OperationMetrics, mutation::Mutation, query::Query};
 use crate::state::AppState;
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -18,7 +18,7 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 /// The executable schema. Production hides the schema: no introspection, no suggestions.
 pub fn build_schema(state: AppState) -> AppSchema {
     let production = state.settings.is_production();
-    let mut builder = builder().data(state);
+    let mut builder = builder().extension(OperationMetrics).data(state);
     if production {
         builder = builder.disable_introspection().disable_suggestions();
     }

@@ -4,6 +4,7 @@ pub mod cookies;
 mod error;
 mod graphql;
 mod guards;
+mod metrics;
 mod playground;
 pub mod request;
 mod rest;

@@ -106,8 +106,12 @@ impl FromRequestParts<HttpState> for RequestMeta {
             .and_then(|value| value.strip_prefix("Bearer "))
             .map(|token| SecretString::from(token.trim().to_owned()));
         Ok(Self {
+            client: ClientInfo {
+                ip,
+                user_agent,
+                request_id: Some(request_id.0.to_string()),
+            },
             request_id,
-            client: ClientInfo { ip, user_agent },
             access_token: bearer.or_else(|| cookies::read_access(&parts.headers, settings)),
             refresh_token: cookies::read_refresh(&parts.headers, settings),
         })

@@ -107,7 +107,7 @@ pub async fn login(State(state): State<HttpState>, meta: RequestMeta, body: Byte
 
 pub async fn refresh(State(state): State<HttpState>, meta: RequestMeta) -> Response {
     let result = match &meta.refresh_token {
-        Some(token) => sessions::refresh(&state.app, token).await,
+        Some(token) => sessions::refresh(&state.app, token, &meta.client).await,
         None => Err(AppError::InvalidRefreshToken),
     };
     let mut response = respond(&state, &meta, result);
@@ -126,7 +126,13 @@ pub async fn logout(State(state): State<HttpState>, meta: RequestMeta) -> Respon
     let result = async {
         let principal =
             sessions::authenticate_optional(&state.app, meta.access_token.as_ref()).await?;
-        sessions::logout(&state.app, principal.as_ref(), meta.refresh_token.as_ref()).await
+        sessions::logout(
+            &state.app,
+            principal.as_ref(),
+            meta.refresh_token.as_ref(),
+            &meta.client,
+        )
+        .await
     }
     .await;
     match result {

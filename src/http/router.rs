@@ -15,7 +15,7 @@ use tower_http::{
     timeout::TimeoutLayer,
 };
 
-use super::{error::error_body, graphql, guards, playground, request, rest};
+use super::{error::error_body, graphql, guards, metrics, playground, request, rest};
 use crate::{graphql::AppSchema, state::AppState};
 
 /// GraphQL documents and auth bodies are small; anything bigger is refused unread.
@@ -45,7 +45,8 @@ pub fn router(state: HttpState) -> Router {
         .merge(api)
         .route("/.well-known/jwks.json", get(jwks))
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz));
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::export));
     if settings.playground {
         app = app
             .route("/", get(playground::page))
@@ -59,6 +60,10 @@ pub fn router(state: HttpState) -> Router {
         .then(|| HeaderValue::from_static("max-age=63072000; includeSubDomains"));
     let cors = (!settings.cors_origins.is_empty()).then(|| cors_layer(&settings.cors_origins));
     app.fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::observe,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
             ServiceBuilder::new()

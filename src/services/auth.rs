@@ -1,16 +1,17 @@
 //! Registration, sign-in and administrator creation.
 
-use sea_orm::TransactionTrait;
+use sea_orm::{DatabaseTransaction, TransactionTrait};
 
 use super::{
     ClientInfo,
     access_tokens::AuthMethods,
+    audit::{self, Event, Kind},
     passwords::Verified,
     sessions::{self, AuthOutcome},
 };
 use crate::{
     db::{self, accounts::NewAccount},
-    domain::{AccountId, Email, NewPassword, PasswordAttempt, PersonName, Role},
+    domain::{AccountId, Email, NewPassword, PasswordAttempt, PersonName, Role, SessionId},
     error::{AppError, AppResult},
     state::AppState,
 };
@@ -57,29 +58,45 @@ pub async fn register(
     registration: Registration,
     client: &ClientInfo,
 ) -> AppResult<AuthOutcome> {
-    let account = create_account(state, &registration, Role::User).await?;
-    tracing::info!(account = %account.id, "account registered");
+    let password_hash = state.passwords.hash(&registration.password).await?;
     let txn = state.db.begin().await?;
+    let account = create_account(state, &txn, &registration, password_hash, Role::User).await?;
+    let id = AccountId(account.id);
     let outcome = sessions::open(state, &txn, account, client, AuthMethods::Password).await?;
+    let event = Event::new(Kind::AccountRegistered)
+        .by(id)
+        .session(SessionId(outcome.session.id))
+        .client(client);
+    audit::record(&txn, state.clock.now(), event).await?;
     txn.commit().await?;
+    tracing::info!(account = %id, "account registered");
     Ok(outcome)
 }
 
 /// Creates an administrator (`custodian admin create`).
 pub async fn create_admin(state: &AppState, registration: Registration) -> AppResult<AccountId> {
-    let account = create_account(state, &registration, Role::Admin).await?;
-    tracing::info!(account = %account.id, "administrator created");
-    Ok(AccountId(account.id))
+    let password_hash = state.passwords.hash(&registration.password).await?;
+    let txn = state.db.begin().await?;
+    let account = create_account(state, &txn, &registration, password_hash, Role::Admin).await?;
+    let id = AccountId(account.id);
+    let event = Event::new(Kind::AdminCreated)
+        .subject(id)
+        .detail("via", "cli");
+    audit::record(&txn, state.clock.now(), event).await?;
+    txn.commit().await?;
+    tracing::info!(account = %id, "administrator created");
+    Ok(id)
 }
 
 async fn create_account(
     state: &AppState,
+    txn: &DatabaseTransaction,
     registration: &Registration,
+    password_hash: String,
     role: Role,
 ) -> AppResult<db::entities::accounts::Model> {
-    let password_hash = state.passwords.hash(&registration.password).await?;
     let inserted = db::accounts::insert(
-        &state.db,
+        txn,
         NewAccount {
             id: AccountId::generate(),
             email: &registration.email,
@@ -101,6 +118,26 @@ async fn create_account(
     }
 }
 
+/// Why a login failed, as the audit trail records it. The caller only ever sees
+/// `InvalidCredentials`.
+#[derive(Debug, Clone, Copy)]
+enum LoginFailure {
+    /// Not an email, or a password longer than any stored one.
+    Malformed,
+    UnknownAccount,
+    WrongPassword,
+}
+
+impl LoginFailure {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Malformed => "malformed",
+            Self::UnknownAccount => "unknown_account",
+            Self::WrongPassword => "wrong_password",
+        }
+    }
+}
+
 /// Checks the credentials and opens a session. A malformed email, an unknown email and a
 /// wrong password all cost one hash and give the same `InvalidCredentials`.
 pub async fn login(
@@ -110,29 +147,71 @@ pub async fn login(
     client: &ClientInfo,
 ) -> AppResult<AuthOutcome> {
     let attempt = PasswordAttempt::parse(password);
-    let account = match Email::parse(email, "email") {
-        Ok(email) => db::accounts::find_by_email(&state.db, &email).await?,
-        Err(_) => None,
-    };
-    let Some(attempt) = attempt else {
-        return Err(AppError::InvalidCredentials);
+    let email = Email::parse(email, "email").ok();
+    let account = match &email {
+        Some(email) => db::accounts::find_by_email(&state.db, email).await?,
+        None => None,
     };
     let stored = account
         .as_ref()
         .map(|account| account.password_hash.as_str());
-    let verdict = state.passwords.verify(&attempt, stored).await?;
-    let (Verified::Yes { needs_rehash }, Some(account)) = (verdict, account) else {
-        tracing::info!("login failed");
-        return Err(AppError::InvalidCredentials);
+    let verdict = match &attempt {
+        Some(attempt) => state.passwords.verify(attempt, stored).await?,
+        None => Verified::No,
+    };
+    let (Verified::Yes { needs_rehash }, Some(account), Some(attempt)) =
+        (verdict, account.as_ref(), attempt.as_ref())
+    else {
+        let reason = match (&email, &attempt, &account) {
+            (None, _, _) | (_, None, _) => LoginFailure::Malformed,
+            (_, _, None) => LoginFailure::UnknownAccount,
+            _ => LoginFailure::WrongPassword,
+        };
+        return Err(login_failed(
+            state,
+            account.map(|account| AccountId(account.id)),
+            reason,
+            client,
+        )
+        .await);
     };
     if needs_rehash {
-        rehash(state, &account, &attempt).await;
+        rehash(state, account, attempt).await;
     }
+    let account = account.clone();
+    let id = AccountId(account.id);
     let txn = state.db.begin().await?;
     let outcome = sessions::open(state, &txn, account, client, AuthMethods::Password).await?;
+    let event = Event::new(Kind::LoginSucceeded)
+        .by(id)
+        .session(SessionId(outcome.session.id))
+        .client(client);
+    audit::record(&txn, state.clock.now(), event).await?;
     txn.commit().await?;
-    tracing::info!(account = %outcome.account.id, session = %outcome.session.id, "login succeeded");
+    state.metrics.login(true);
+    tracing::info!(account = %id, session = %outcome.session.id, "login succeeded");
     Ok(outcome)
+}
+
+/// Records a failed login and answers the one error every failure gets.
+async fn login_failed(
+    state: &AppState,
+    account: Option<AccountId>,
+    reason: LoginFailure,
+    client: &ClientInfo,
+) -> AppError {
+    state.metrics.login(false);
+    tracing::info!(reason = reason.as_str(), "login failed");
+    let mut event = Event::new(Kind::LoginFailed)
+        .client(client)
+        .detail("reason", reason.as_str());
+    if let Some(account) = account {
+        event = event.subject(account);
+    }
+    match audit::record_alone(state, event).await {
+        Ok(()) => AppError::InvalidCredentials,
+        Err(err) => err,
+    }
 }
 
 /// Upgrades a hash made with older parameters, now that the password is known to be right.

@@ -3,6 +3,7 @@
 
 pub mod access_tokens;
 pub mod accounts;
+pub mod audit;
 pub mod auth;
 pub mod passwords;
 pub mod sessions;
@@ -12,11 +13,13 @@ use std::net::IpAddr;
 
 use crate::domain::{AccountId, Role, SessionId};
 
-/// Who is calling, from where: recorded on sessions (and, later, in the audit trail).
+/// Who is calling, from where, in which request: recorded on sessions and in the audit trail.
 #[derive(Debug, Clone, Default)]
 pub struct ClientInfo {
     pub ip: Option<IpAddr>,
     pub user_agent: Option<String>,
+    /// `None` outside a request (the command line).
+    pub request_id: Option<String>,
 }
 
 /// A signed-in caller whose session was active when the request was checked.

@@ -5,7 +5,10 @@
 //! the flood allocate without limit; so at most one hash per core runs at a time and the rest
 //! wait their turn.
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
 
 use anyhow::{Context, anyhow};
 use argon2::{
@@ -37,10 +40,37 @@ pub enum Verified {
     },
 }
 
+/// A snapshot of the hashing pool.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolLoad {
+    pub capacity: usize,
+    pub in_use: usize,
+    pub waiting: usize,
+}
+
+/// Counts a caller in the queue until it is dropped, also when the caller is cancelled.
+struct Queued(Arc<AtomicUsize>);
+
+impl Queued {
+    fn join(counter: &Arc<AtomicUsize>) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Self(Arc::clone(counter))
+    }
+}
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Hashes and verifies passwords with Argon2id, one permit per core.
 pub struct PasswordHasher {
     params: Params,
     permits: Arc<Semaphore>,
+    capacity: usize,
+    /// Callers queued for a permit, for the metrics.
+    waiting: Arc<AtomicUsize>,
     /// Verified against when an email is unknown, so that answer takes as long as a wrong
     /// password and reveals nothing.
     dummy_hash: Arc<str>,
@@ -54,6 +84,8 @@ impl PasswordHasher {
         let mut hasher = Self {
             params,
             permits: Arc::new(Semaphore::new(cores)),
+            capacity: cores,
+            waiting: Arc::default(),
             dummy_hash: Arc::from(""),
         };
         let dummy = random_token();
@@ -98,16 +130,27 @@ impl PasswordHasher {
         Ok(verified)
     }
 
+    /// How busy the pool is: hashes running, and callers waiting for a turn.
+    pub fn load(&self) -> PoolLoad {
+        PoolLoad {
+            capacity: self.capacity,
+            in_use: self.capacity - self.permits.available_permits(),
+            waiting: self.waiting.load(Ordering::Relaxed),
+        }
+    }
+
     /// Runs `work` on the blocking pool once a permit is free.
     async fn run<T, F>(&self, work: F) -> AppResult<T>
     where
         F: FnOnce(Argon2<'static>) -> T + Send + 'static,
         T: Send + 'static,
     {
+        let queued = Queued::join(&self.waiting);
         let permit = Arc::clone(&self.permits)
             .acquire_owned()
             .await
             .context("password hashing pool closed")?;
+        drop(queued);
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone());
         let span = tracing::Span::current();
         let result = tokio::task::spawn_blocking(move || {

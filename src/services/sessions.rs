@@ -22,6 +22,7 @@ use sha2::Sha256;
 use super::{
     ClientInfo, Principal,
     access_tokens::{self, AccessToken, AuthMethods},
+    audit::{self, Event, Kind},
 };
 use crate::{
     crypto::{TokenHash, random_token},
@@ -113,7 +114,11 @@ pub async fn open(
 }
 
 /// Rotates `presented` and returns fresh tokens for its session.
-pub async fn refresh(state: &AppState, presented: &SecretString) -> AppResult<AuthOutcome> {
+pub async fn refresh(
+    state: &AppState,
+    presented: &SecretString,
+    client: &ClientInfo,
+) -> AppResult<AuthOutcome> {
     let now = state.clock.now();
     let hash = TokenHash::of(presented);
     let txn = state.db.begin().await?;
@@ -140,19 +145,13 @@ pub async fn refresh(state: &AppState, presented: &SecretString) -> AppResult<Au
                     // The successor was itself rotated: whoever holds this parent is not the
                     // client that moved on, so a retry here is a replay.
                     Some(child) if child.used_at.is_some() => {
-                        revoke_for_reuse(&txn, &session, now).await?;
-                        txn.commit().await?;
-                        return Err(AppError::InvalidRefreshToken);
+                        return Err(reuse_detected(state, txn, &session, client).await);
                     }
                     Some(_) => {}
                     None => return Err(AppError::InvalidRefreshToken),
                 }
             }
-            Some(_) => {
-                revoke_for_reuse(&txn, &session, now).await?;
-                txn.commit().await?;
-                return Err(AppError::InvalidRefreshToken);
-            }
+            Some(_) => return Err(reuse_detected(state, txn, &session, client).await),
             None => return Err(AppError::InvalidRefreshToken),
         }
     }
@@ -179,6 +178,14 @@ pub async fn refresh(state: &AppState, presented: &SecretString) -> AppResult<Au
     let session = db::sessions::find(&txn, session_id)
         .await?
         .ok_or(AppError::InvalidRefreshToken)?;
+    let mut event = Event::new(Kind::TokenRefreshed)
+        .by(AccountId(account.id))
+        .session(session_id)
+        .client(client);
+    if !claimed {
+        event = event.detail("grace_retry", true);
+    }
+    audit::record(&txn, now, event).await?;
     txn.commit().await?;
     let methods = if session.mfa_verified {
         AuthMethods::PasswordAndOtp
@@ -203,23 +210,34 @@ pub async fn refresh(state: &AppState, presented: &SecretString) -> AppResult<Au
     })
 }
 
-async fn revoke_for_reuse(
-    txn: &DatabaseTransaction,
+/// A rotated token came back: revokes its session, records why, and answers the error the
+/// client gets. The revocation commits even though the request fails.
+async fn reuse_detected(
+    state: &AppState,
+    txn: DatabaseTransaction,
     session: &sessions::Model,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    let revoked = db::sessions::revoke(
-        txn,
-        AccountId(session.account_id),
-        SessionId(session.id),
-        RevokeReason::RefreshTokenReuse,
-        now,
-    )
-    .await?;
-    if revoked {
-        tracing::warn!(session = %session.id, account = %session.account_id, "refresh token reused after rotation; session revoked");
+    client: &ClientInfo,
+) -> AppError {
+    let result = async {
+        let now = state.clock.now();
+        let account = AccountId(session.account_id);
+        let id = SessionId(session.id);
+        db::sessions::revoke(&txn, account, id, RevokeReason::RefreshTokenReuse, now).await?;
+        let event = Event::new(Kind::RefreshTokenReused)
+            .subject(account)
+            .session(id)
+            .client(client);
+        audit::record(&txn, now, event).await?;
+        txn.commit().await?;
+        AppResult::Ok(())
     }
-    Ok(())
+    .await;
+    state.metrics.refresh_reuse_detected();
+    tracing::warn!(session = %session.id, account = %session.account_id, "refresh token reused after rotation; session revoked");
+    match result {
+        Ok(()) => AppError::InvalidRefreshToken,
+        Err(err) => err,
+    }
 }
 
 /// The successor of a refresh token: HMAC-SHA256 of the token under a key derived from the
@@ -271,40 +289,72 @@ pub async fn list(state: &AppState, principal: &Principal) -> AppResult<Vec<sess
 }
 
 /// Ends one of the caller's sessions; another person's session is `NotFound`, never a hint.
-pub async fn revoke(state: &AppState, principal: &Principal, id: SessionId) -> AppResult<()> {
+pub async fn revoke(
+    state: &AppState,
+    principal: &Principal,
+    id: SessionId,
+    client: &ClientInfo,
+) -> AppResult<()> {
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
     let revoked = db::sessions::revoke(
-        &state.db,
+        &txn,
         principal.account,
         id,
         RevokeReason::RevokedByUser,
-        state.clock.now(),
+        now,
     )
     .await?;
-    if revoked {
-        Ok(())
-    } else {
-        Err(AppError::NotFound)
+    if !revoked {
+        return Err(AppError::NotFound);
     }
+    let event = Event::new(Kind::SessionRevoked)
+        .by(principal.account)
+        .session(id)
+        .client(client)
+        .detail("scope", "one");
+    audit::record(&txn, now, event).await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// Ends every session of the caller but the current one; returns how many ended.
-pub async fn revoke_others(state: &AppState, principal: &Principal) -> AppResult<u64> {
-    Ok(db::sessions::revoke_all_except(
-        &state.db,
+pub async fn revoke_others(
+    state: &AppState,
+    principal: &Principal,
+    client: &ClientInfo,
+) -> AppResult<u64> {
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    let ended = db::sessions::revoke_all_except(
+        &txn,
         principal.account,
         Some(principal.session),
         RevokeReason::RevokedByUser,
-        state.clock.now(),
+        now,
     )
-    .await?)
+    .await?;
+    if ended > 0 {
+        let event = Event::new(Kind::SessionRevoked)
+            .by(principal.account)
+            .session(principal.session)
+            .client(client)
+            .detail("scope", "others")
+            .detail("count", ended);
+        audit::record(&txn, now, event).await?;
+    }
+    txn.commit().await?;
+    Ok(ended)
 }
 
 /// Ends the caller's session: the one of the access token if there is one, else the one the
-/// refresh token belongs to. Ending an already-ended session is not an error.
+/// refresh token belongs to. Ending an already-ended session is not an error, and records
+/// nothing.
 pub async fn logout(
     state: &AppState,
     principal: Option<&Principal>,
     refresh: Option<&SecretString>,
+    client: &ClientInfo,
 ) -> AppResult<()> {
     let now = state.clock.now();
     let target = match (principal, refresh) {
@@ -312,9 +362,18 @@ pub async fn logout(
         (None, Some(token)) => session_of_refresh_token(state, token).await?,
         (None, None) => None,
     };
-    if let Some((account, session)) = target {
-        db::sessions::revoke(&state.db, account, session, RevokeReason::Logout, now).await?;
+    let Some((account, session)) = target else {
+        return Ok(());
+    };
+    let txn = state.db.begin().await?;
+    if db::sessions::revoke(&txn, account, session, RevokeReason::Logout, now).await? {
+        let event = Event::new(Kind::LoggedOut)
+            .by(account)
+            .session(session)
+            .client(client);
+        audit::record(&txn, now, event).await?;
     }
+    txn.commit().await?;
     Ok(())
 }
 

@@ -16,9 +16,10 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, TimeDelta, Utc};
 use ed25519_dalek::{SigningKey, pkcs8::EncodePrivateKey};
 use jsonwebtoken::{DecodingKey, EncodingKey};
-use sea_orm::DatabaseConnection;
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 use serde_json::json;
 
+use super::audit::{self, Event, Kind};
 use crate::{
     clock::SharedClock,
     crypto::{Cipher, random_bytes},
@@ -82,8 +83,14 @@ impl SigningKeys {
         cipher: &Cipher,
         now: DateTime<Utc>,
     ) -> anyhow::Result<String> {
-        let kid = create(db, cipher, now).await?;
-        db::signing_keys::retire_all_except(db, &kid, now).await?;
+        let txn = db.begin().await?;
+        let kid = create(&txn, cipher, now).await?;
+        db::signing_keys::retire_all_except(&txn, &kid, now).await?;
+        let event = Event::new(Kind::SigningKeyRotated).detail("kid", kid.as_str());
+        audit::record(&txn, now, event)
+            .await
+            .context("cannot record the rotation in the audit trail")?;
+        txn.commit().await?;
         Ok(kid)
     }
 
@@ -154,7 +161,7 @@ fn context(kid: &str) -> String {
 }
 
 async fn create(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     cipher: &Cipher,
     now: DateTime<Utc>,
 ) -> anyhow::Result<String> {

@@ -3,6 +3,8 @@
 //! API (`views` builds the public shapes).
 
 pub mod accounts;
+pub mod audit_chain_head;
+pub mod audit_events;
 pub mod refresh_tokens;
 pub mod sessions;
 pub mod signing_keys;

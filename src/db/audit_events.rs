@@ -1,0 +1,141 @@
+//! Queries on `audit_events` and its chain head. The trail is append-only: this module has no
+//! update or delete of an event, and appending needs a transaction, so an event can only be
+//! written together with the change it records.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait},
+};
+use uuid::Uuid;
+
+use super::entities::{
+    audit_chain_head,
+    audit_events::{ActiveModel, Column, Entity, Model},
+};
+
+const HEAD_ID: i32 = 1;
+
+/// Moves the chain head one position on and returns (new position, previous hash). The
+/// update takes the head row's lock (PostgreSQL) or the write lock (SQLite) until the
+/// transaction ends, so concurrent appends queue here and the chain stays linear.
+pub async fn advance_head(txn: &DatabaseTransaction) -> Result<(i64, String), DbErr> {
+    let moved = audit_chain_head::Entity::update_many()
+        .col_expr(
+            audit_chain_head::Column::Seq,
+            Expr::col(audit_chain_head::Column::Seq).add(1),
+        )
+        .filter(audit_chain_head::Column::Id.eq(HEAD_ID))
+        .exec(txn)
+        .await?;
+    if moved.rows_affected != 1 {
+        return Err(DbErr::RecordNotFound("audit chain head".into()));
+    }
+    let head = head(txn)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("audit chain head".into()))?;
+    Ok((head.seq, head.hash))
+}
+
+/// Records the hash of the event just appended at the head.
+pub async fn set_head_hash(txn: &DatabaseTransaction, hash: &str) -> Result<(), DbErr> {
+    audit_chain_head::Entity::update_many()
+        .col_expr(audit_chain_head::Column::Hash, Expr::value(hash))
+        .filter(audit_chain_head::Column::Id.eq(HEAD_ID))
+        .exec(txn)
+        .await
+        .map(|_| ())
+}
+
+pub async fn insert(txn: &DatabaseTransaction, event: Model) -> Result<(), DbErr> {
+    let model = ActiveModel {
+        id: Set(event.id),
+        seq: Set(event.seq),
+        at: Set(event.at),
+        kind: Set(event.kind),
+        outcome: Set(event.outcome),
+        actor_id: Set(event.actor_id),
+        subject_id: Set(event.subject_id),
+        session_id: Set(event.session_id),
+        ip_address: Set(event.ip_address),
+        user_agent: Set(event.user_agent),
+        request_id: Set(event.request_id),
+        details: Set(event.details),
+        prev_hash: Set(event.prev_hash),
+        hash: Set(event.hash),
+    };
+    Entity::insert(model)
+        .exec_without_returning(txn)
+        .await
+        .map(|_| ())
+}
+
+pub async fn head(db: &impl ConnectionTrait) -> Result<Option<audit_chain_head::Model>, DbErr> {
+    audit_chain_head::Entity::find_by_id(HEAD_ID).one(db).await
+}
+
+/// Events in chain order from position `from` on, at most `limit` of them.
+pub async fn chain_page(
+    db: &impl ConnectionTrait,
+    from: i64,
+    limit: u64,
+) -> Result<Vec<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::Seq.gte(from))
+        .order_by_asc(Column::Seq)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Model>, DbErr> {
+    Entity::find_by_id(id).one(db).await
+}
+
+/// Which events a search returns. Every part is optional; `account` matches events about the
+/// account or done by it.
+#[derive(Debug, Default)]
+pub struct Filter<'a> {
+    pub account: Option<Uuid>,
+    pub kind: Option<&'a str>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    /// Only events older than this chain position (the cursor).
+    pub before_seq: Option<i64>,
+}
+
+/// Newest first.
+pub async fn search(
+    db: &impl ConnectionTrait,
+    filter: &Filter<'_>,
+    limit: u64,
+) -> Result<Vec<Model>, DbErr> {
+    let mut condition = Condition::all();
+    if let Some(account) = filter.account {
+        condition = condition.add(
+            Condition::any()
+                .add(Column::SubjectId.eq(account))
+                .add(Column::ActorId.eq(account)),
+        );
+    }
+    if let Some(kind) = filter.kind {
+        condition = condition.add(Column::Kind.eq(kind));
+    }
+    if let Some(from) = filter.from {
+        condition = condition.add(Column::At.gte(from));
+    }
+    if let Some(to) = filter.to {
+        condition = condition.add(Column::At.lt(to));
+    }
+    if let Some(before) = filter.before_seq {
+        condition = condition.add(Column::Seq.lt(before));
+    }
+    Entity::find()
+        .filter(condition)
+        .order_by_desc(Column::Seq)
+        .limit(limit)
+        .all(db)
+        .await
+}

@@ -1,0 +1,84 @@
+/// Whether the attempt worked. A refused attempt is as much a part of the record as a
+/// successful one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Failure,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+        }
+    }
+}
+
+/// Declares the event kinds, one line each: variant, stable name, outcome.
+macro_rules! kinds {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal, $outcome:ident;)*) => {
+        /// What happened. The names are stable: operators search and alert on them.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Kind {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Kind {
+            pub const ALL: &[Kind] = &[$(Kind::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name,)*
+                }
+            }
+
+            pub fn outcome(self) -> Outcome {
+                match self {
+                    $(Self::$variant => Outcome::$outcome,)*
+                }
+            }
+        }
+    };
+}
+
+kinds! {
+    AccountRegistered => "account.registered", Success;
+    /// By `custodian admin create`: no actor, the operator is outside the trail.
+    AdminCreated => "admin.created", Success;
+    LoginSucceeded => "login.succeeded", Success;
+    /// `reason`: `unknown_account`, `wrong_password` or `malformed`.
+    LoginFailed => "login.failed", Failure;
+    TokenRefreshed => "token.refreshed", Success;
+    /// A rotated refresh token came back: the session was revoked.
+    RefreshTokenReused => "token.reuse_detected", Failure;
+    LoggedOut => "logout", Success;
+    /// `scope`: `one` or `others`; `count` for `others`.
+    SessionRevoked => "session.revoked", Success;
+    /// By `custodian keys rotate`; `kid` of the new key.
+    SigningKeyRotated => "signing_key.rotated", Success;
+    /// A signed-in caller asked for something their role does not allow; `operation`.
+    AccessDenied => "access.denied", Failure;
+}
+
+impl Kind {
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|kind| kind.as_str() == text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_round_trip() {
+        let mut names: Vec<&str> = Kind::ALL.iter().map(|kind| kind.as_str()).collect();
+        for kind in Kind::ALL {
+            assert_eq!(Kind::parse(kind.as_str()), Some(*kind));
+        }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Kind::ALL.len());
+    }
+}

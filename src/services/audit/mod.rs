@@ -1,0 +1,229 @@
+//! The audit trail: who did what to which account, when, from where, and whether it worked.
+//!
+//! Events are appended to a hash chain (see [`chain`]) inside the transaction of the change
+//! they record, so there is no change without its record and no record of a change that did
+//! not happen. Details hold categories and field names, never secrets or personal data.
+
+mod chain;
+mod kind;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use sea_orm::{DatabaseTransaction, TransactionTrait};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+pub use chain::{ChainBreak, ChainReport, verify};
+pub use kind::{Kind, Outcome};
+
+use super::ClientInfo;
+use crate::{
+    db::{self, audit_events::Filter, entities::audit_events},
+    domain::{AccountId, SessionId},
+    error::{AppError, AppResult},
+    state::AppState,
+};
+
+/// One event, built where it happens and written by [`record`].
+#[derive(Debug)]
+pub struct Event {
+    kind: Kind,
+    actor: Option<AccountId>,
+    subject: Option<AccountId>,
+    session: Option<SessionId>,
+    ip_address: Option<String>,
+    user_agent: Option<String>,
+    request_id: Option<String>,
+    details: Map<String, Value>,
+}
+
+impl Event {
+    pub fn new(kind: Kind) -> Self {
+        Self {
+            kind,
+            actor: None,
+            subject: None,
+            session: None,
+            ip_address: None,
+            user_agent: None,
+            request_id: None,
+            details: Map::new(),
+        }
+    }
+
+    /// The person acted on their own account.
+    pub fn by(self, account: AccountId) -> Self {
+        self.actor(account).subject(account)
+    }
+
+    /// Who acted, when it is not (only) the subject: an administrator.
+    pub fn actor(mut self, account: AccountId) -> Self {
+        self.actor = Some(account);
+        self
+    }
+
+    /// The account the event is about.
+    pub fn subject(mut self, account: AccountId) -> Self {
+        self.subject = Some(account);
+        self
+    }
+
+    pub fn session(mut self, session: SessionId) -> Self {
+        self.session = Some(session);
+        self
+    }
+
+    /// Where the request came from and its id.
+    pub fn client(mut self, client: &ClientInfo) -> Self {
+        self.ip_address = client.ip.map(|ip| ip.to_string());
+        self.user_agent.clone_from(&client.user_agent);
+        self.request_id.clone_from(&client.request_id);
+        self
+    }
+
+    /// A category or a count: keys and values are chosen by the code, never copied from
+    /// what a person typed.
+    pub fn detail(mut self, key: &'static str, value: impl Into<Value>) -> Self {
+        self.details.insert(key.to_owned(), value.into());
+        self
+    }
+}
+
+/// Appends `event` to the trail inside `txn`: it commits or rolls back with the change.
+pub async fn record(txn: &DatabaseTransaction, at: DateTime<Utc>, event: Event) -> AppResult<()> {
+    let (seq, prev_hash) = db::audit_events::advance_head(txn).await?;
+    let mut row = audit_events::Model {
+        id: Uuid::now_v7(),
+        seq,
+        // What PostgreSQL keeps, so the hash is computed over what will be read back.
+        at: at.trunc_subsecs(6),
+        kind: event.kind.as_str().to_owned(),
+        outcome: event.kind.outcome().as_str().to_owned(),
+        actor_id: event.actor.map(|id| id.0),
+        subject_id: event.subject.map(|id| id.0),
+        session_id: event.session.map(|id| id.0),
+        ip_address: event.ip_address,
+        user_agent: event.user_agent,
+        request_id: event.request_id,
+        details: Value::Object(event.details).to_string(),
+        prev_hash,
+        hash: String::new(),
+    };
+    row.hash = chain::hash(&row);
+    db::audit_events::set_head_hash(txn, &row.hash).await?;
+    db::audit_events::insert(txn, row).await?;
+    Ok(())
+}
+
+/// Records an event that changes nothing else (a failed login, a refused request) in a
+/// transaction of its own.
+pub async fn record_alone(state: &AppState, event: Event) -> AppResult<()> {
+    let txn = state.db.begin().await?;
+    record(&txn, state.clock.now(), event).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// How many events one page may hold.
+pub const MAX_PAGE: i32 = 100;
+
+/// A page of events, newest first: `first` of them after the event `after` (the id of the
+/// last event of the previous page).
+pub struct Page<'a> {
+    pub first: i32,
+    pub after: Option<&'a str>,
+}
+
+/// What an administrator searches by.
+#[derive(Default)]
+pub struct Search<'a> {
+    pub account: Option<AccountId>,
+    pub kind: Option<&'a str>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// The person's own events: those about their account or done by it.
+pub async fn own_events(
+    state: &AppState,
+    account: AccountId,
+    page: Page<'_>,
+) -> AppResult<Vec<audit_events::Model>> {
+    let search = Search {
+        account: Some(account),
+        ..Search::default()
+    };
+    events(state, &search, page).await
+}
+
+/// Any events, for administrators.
+pub async fn search(
+    state: &AppState,
+    search: &Search<'_>,
+    page: Page<'_>,
+) -> AppResult<Vec<audit_events::Model>> {
+    if let Some(kind) = search.kind
+        && Kind::parse(kind).is_none()
+    {
+        return Err(AppError::bad_input(
+            "filter.kind",
+            "is not a known event kind",
+        ));
+    }
+    if let (Some(from), Some(to)) = (search.from, search.to)
+        && from > to
+    {
+        return Err(AppError::bad_input(
+            "filter.to",
+            "must not be before filter.from",
+        ));
+    }
+    events(state, search, page).await
+}
+
+async fn events(
+    state: &AppState,
+    search: &Search<'_>,
+    page: Page<'_>,
+) -> AppResult<Vec<audit_events::Model>> {
+    if !(1..=MAX_PAGE).contains(&page.first) {
+        return Err(AppError::bad_input(
+            "first",
+            format!("must be between 1 and {MAX_PAGE}"),
+        ));
+    }
+    let before_seq = match page.after {
+        Some(cursor) => Some(cursor_position(state, search.account, cursor).await?),
+        None => None,
+    };
+    let filter = Filter {
+        account: search.account.map(|id| id.0),
+        kind: search.kind,
+        from: search.from,
+        to: search.to,
+        before_seq,
+    };
+    let limit = u64::try_from(page.first).unwrap_or(1);
+    Ok(db::audit_events::search(&state.db, &filter, limit).await?)
+}
+
+/// The chain position of the cursor event. A cursor that is not an event the caller may see is
+/// refused the same way as one that does not exist.
+async fn cursor_position(
+    state: &AppState,
+    account: Option<AccountId>,
+    cursor: &str,
+) -> AppResult<i64> {
+    let invalid = || AppError::bad_input("after", "is not a cursor from a previous page");
+    let id = Uuid::parse_str(cursor).map_err(|_| invalid())?;
+    let event = db::audit_events::find(&state.db, id)
+        .await?
+        .ok_or_else(invalid)?;
+    let visible = account.is_none_or(|account| {
+        event.subject_id == Some(account.0) || event.actor_id == Some(account.0)
+    });
+    if visible {
+        Ok(event.seq)
+    } else {
+        Err(invalid())
+    }
+}
