@@ -310,4 +310,25 @@ mod tests {
             "{err}"
         );
     }
+
+    #[test]
+    fn secrets_print_redacted() {
+        let settings = Settings::from_pairs([
+            (
+                "ENCRYPTION_KEY",
+                "c2VjcmV0LWtleS1tYXRlcmlhbC1kby1ub3QtbG9nISE=",
+            ),
+            (
+                "DATABASE_URL",
+                "postgres://app:db-password-123@db/custodian",
+            ),
+            ("METRICS_TOKEN", "metrics-token-456"),
+        ])
+        .expect("valid");
+        let printed = format!("{settings:?}");
+        assert!(printed.contains("[REDACTED]"), "{printed}");
+        for secret in ["c2VjcmV0", "db-password-123", "metrics-token-456"] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+    }
 }

@@ -143,6 +143,10 @@ impl Metrics {
             "Most database connections the pool opens",
             db_connections_max.clone(),
         );
+        // Present from the start, so a dashboard shows 0 rather than nothing.
+        for outcome in ["success", "failure"] {
+            drop(logins.get_or_create(&OutcomeLabels { outcome }));
+        }
         Self {
             registry,
             http_requests,

@@ -117,6 +117,10 @@ fn root_field(document: &ExecutableDocument, operation_name: Option<&str>) -> Op
             .iter()
             .find(|(candidate, _)| candidate.as_str() == name)
             .map(|(_, operation)| operation)?,
+        // A lone named operation runs without `operationName`.
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+            operations.values().next()?
+        }
         (DocumentOperations::Multiple(_), None) => return None,
     };
     let mut fields =

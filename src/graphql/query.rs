@@ -86,12 +86,12 @@ impl AuditQuery {
     async fn audit_events(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Vec<AuditEventView>> {
         let principal = ctx.principal().await?;
         let page = audit::Page {
-            first,
+            first: first.unwrap_or(audit::DEFAULT_PAGE),
             after: after.as_deref(),
         };
         let events = audit::own_events(ctx.state(), principal.account, page)
@@ -106,7 +106,7 @@ impl AuditQuery {
         &self,
         ctx: &Context<'_>,
         filter: Option<AuditEventFilter>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Vec<AuditEventView>> {
         let filter = filter.unwrap_or_default();
@@ -117,7 +117,7 @@ impl AuditQuery {
             to: filter.to,
         };
         let page = audit::Page {
-            first,
+            first: first.unwrap_or(audit::DEFAULT_PAGE),
             after: after.as_deref(),
         };
         let events = audit::search(ctx.state(), &search, page).await.graphql()?;

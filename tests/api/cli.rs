@@ -1,6 +1,6 @@
 //! The command line, run as an operator would.
 
-use std::{io::Write, process::Command};
+use std::process::Command;
 
 use serde_json::json;
 
@@ -9,43 +9,11 @@ use crate::{
     helpers::{TestApp, assert_no_errors, error_code, new_client, unique_email},
 };
 
-fn custodian(app: &TestApp, args: &[&str], stdin: &str) -> std::process::Output {
-    use secrecy::ExposeSecret;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_custodian"))
-        .args(args)
-        .env(
-            "CUSTODIAN_DATABASE_URL",
-            app.settings.database_url.expose_secret(),
-        )
-        .env(
-            "CUSTODIAN_ENCRYPTION_KEY",
-            app.settings
-                .encryption_key
-                .as_ref()
-                .unwrap()
-                .expose_secret(),
-        )
-        .env("CUSTODIAN_DATA_DIR", &app.settings.data_dir)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
 async fn admin_create_makes_an_administrator(app: TestApp) {
     let email = unique_email();
     let password = "a long admin passphrase nobody guesses";
     let output = tokio::task::block_in_place(|| {
-        custodian(
-            &app,
+        app.cli(
             &["admin", "create", "--email", &email],
             &format!("{password}\n"),
         )
@@ -77,11 +45,7 @@ async fn admin_create_makes_an_administrator(app: TestApp) {
     // A weak password is refused, naming why, and creates nothing.
     let weak_email = unique_email();
     let output = tokio::task::block_in_place(|| {
-        custodian(
-            &app,
-            &["admin", "create", "--email", &weak_email],
-            "admin\n",
-        )
+        app.cli(&["admin", "create", "--email", &weak_email], "admin\n")
     });
     assert!(!output.status.success());
     assert!(

@@ -113,7 +113,7 @@ pub async fn spawn_app(backend: Backend, extra: &[(&str, &str)]) -> Option<TestA
     })
 }
 
-async fn create_postgres_database(admin_url: &str) -> String {
+pub async fn create_postgres_database(admin_url: &str) -> String {
     use sea_orm::{ConnectionTrait, Database};
     let name = format!("custodian_test_{}", Uuid::now_v7().simple());
     let admin = Database::connect(admin_url)
@@ -283,5 +283,64 @@ impl TestApp {
     /// The cipher this app encrypts with (the test chose its key).
     pub fn cipher(&self) -> custodian::crypto::Cipher {
         custodian::startup::load_cipher(&self.settings).expect("cipher")
+    }
+}
+
+impl TestApp {
+    /// Runs the `custodian` binary against this app's database and keys, as an operator would.
+    pub fn cli(&self, args: &[&str], stdin: &str) -> std::process::Output {
+        use std::{io::Write, process::Stdio};
+
+        use secrecy::ExposeSecret;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_custodian"))
+            .args(args)
+            .env(
+                "CUSTODIAN_DATABASE_URL",
+                self.settings.database_url.expose_secret(),
+            )
+            .env(
+                "CUSTODIAN_ENCRYPTION_KEY",
+                self.settings
+                    .encryption_key
+                    .as_ref()
+                    .unwrap()
+                    .expose_secret(),
+            )
+            .env("CUSTODIAN_DATA_DIR", &self.settings.data_dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// Creates an administrator with the command line and signs in; returns the access token.
+    pub async fn admin_token(&self) -> String {
+        let email = unique_email();
+        let password = "a long admin passphrase nobody guesses";
+        let output = tokio::task::block_in_place(|| {
+            self.cli(
+                &["admin", "create", "--email", &email],
+                &format!("{password}\n"),
+            )
+        });
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let login = self.login_with(&new_client(), &email, password).await;
+        assert_no_errors(&login);
+        login["data"]["login"]["accessToken"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 }

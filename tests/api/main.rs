@@ -5,8 +5,10 @@
 
 mod helpers;
 
+mod audit;
 mod auth;
 mod cli;
+mod observability;
 mod rest;
 mod sessions;
 mod tokens;

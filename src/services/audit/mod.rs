@@ -123,7 +123,8 @@ pub async fn record_alone(state: &AppState, event: Event) -> AppResult<()> {
     Ok(())
 }
 
-/// How many events one page may hold.
+/// How many events one page holds unless asked otherwise, and at most.
+pub const DEFAULT_PAGE: i32 = 20;
 pub const MAX_PAGE: i32 = 100;
 
 /// A page of events, newest first: `first` of them after the event `after` (the id of the
