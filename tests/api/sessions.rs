@@ -80,6 +80,23 @@ async fn refresh_rotates_and_reuse_revokes_the_session(app: TestApp) {
         "the family is revoked: {after}"
     );
     assert_eq!(error_code(&app.me(&access).await), "UNAUTHENTICATED");
+
+    // The owner finds the replay, and the session it ended, in their security activity.
+    let account = body["data"]["refreshToken"]["account"]["id"].clone();
+    let session = body["data"]["refreshToken"]["session"]["id"].clone();
+    let admin = app.admin_token().await;
+    let events = app
+        .graphql_as(
+            &new_client(),
+            Some(&admin),
+            "query($id: UUID!) { adminAuditEvents(filter: { accountId: $id, kind: \"token.reuse_detected\" }) { outcome sessionId accountId } }",
+            json!({ "id": account }),
+        )
+        .await;
+    assert_eq!(
+        events["data"]["adminAuditEvents"],
+        json!([{ "outcome": "failure", "sessionId": session, "accountId": account }])
+    );
 }
 db_test!(refresh_rotates_and_reuse_revokes_the_session);
 
