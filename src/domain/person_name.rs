@@ -7,8 +7,15 @@ const MAX_CHARS: usize = 100;
 /// A first or last name: trimmed, NFC, 1–100 characters of letters, combining marks, spaces,
 /// apostrophes, hyphens and periods. Names from every script pass; markup and control
 /// characters do not.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct PersonName(String);
+
+/// Personal data: a stray `{:?}` in a log line must not print it.
+impl std::fmt::Debug for PersonName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PersonName([REDACTED])")
+    }
+}
 
 impl PersonName {
     pub fn parse(input: &str, field: &str) -> Result<Self, AppError> {
