@@ -61,6 +61,53 @@ struct RawSettings {
     /// `CUSTODIAN_METRICS_TOKEN`: when set, `/metrics` answers only `Authorization: Bearer`
     /// with this value.
     metrics_token: Option<SecretString>,
+    /// `CUSTODIAN_MAIL_TRANSPORT`: `file`, `smtp` or `log`.
+    mail_transport: MailTransport,
+    /// `CUSTODIAN_MAIL_OUTBOX`: folder of the `file` transport; `<data dir>/outbox` if unset.
+    mail_outbox: Option<PathBuf>,
+    /// `CUSTODIAN_SMTP_URL`: `smtp://user:pass@host:587?tls=required` or `smtps://…`.
+    smtp_url: Option<SecretString>,
+    /// `CUSTODIAN_MAIL_FROM`: the sender, `Name <address>`.
+    mail_from: String,
+    /// `CUSTODIAN_PRODUCT_NAME`: how emails name the service.
+    product_name: String,
+    /// `CUSTODIAN_RESET_LINK_TEMPLATE`: the link in reset emails; `{public_url}` and `{token}`
+    /// are filled in.
+    reset_link_template: String,
+    /// `CUSTODIAN_VERIFY_EMAIL_LINK_TEMPLATE`: the link in verification emails.
+    verify_email_link_template: String,
+    /// `CUSTODIAN_PASSWORD_RESET_TTL_SECS`: how long a reset link works.
+    password_reset_ttl_secs: u64,
+    /// `CUSTODIAN_EMAIL_VERIFICATION_TTL_SECS`: how long a verification link works.
+    email_verification_ttl_secs: u64,
+    /// `CUSTODIAN_REQUIRE_VERIFIED_EMAIL`: refuse sign-in until the email is verified.
+    require_verified_email: bool,
+}
+
+/// How emails leave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    /// One `.eml` file per message in the outbox folder.
+    File,
+    Smtp,
+    /// Subject and message id only: bodies carry tokens.
+    Log,
+}
+
+/// Everything the mail module and the email flows need.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    pub transport: MailTransport,
+    pub outbox: PathBuf,
+    pub smtp_url: Option<SecretString>,
+    pub from: String,
+    pub product_name: String,
+    pub reset_link_template: String,
+    pub verify_email_link_template: String,
+    pub password_reset_ttl: Duration,
+    pub email_verification_ttl: Duration,
+    pub require_verified_email: bool,
 }
 
 impl Default for RawSettings {
@@ -83,6 +130,16 @@ impl Default for RawSettings {
             refresh_grace_secs: 10,
             log_format: None,
             metrics_token: None,
+            mail_transport: MailTransport::File,
+            mail_outbox: None,
+            smtp_url: None,
+            mail_from: "Custodian <no-reply@localhost>".into(),
+            product_name: "Custodian".into(),
+            reset_link_template: "{public_url}/reset-password?token={token}".into(),
+            verify_email_link_template: "{public_url}/verify-email?token={token}".into(),
+            password_reset_ttl_secs: 30 * 60,
+            email_verification_ttl_secs: 24 * 3600,
+            require_verified_email: false,
         }
     }
 }
@@ -116,6 +173,7 @@ pub struct Settings {
     pub refresh_grace: Duration,
     pub log_format: LogFormat,
     pub metrics_token: Option<SecretString>,
+    pub mail: MailSettings,
 }
 
 /// A setting that cannot be used, named as the operator would set it.
@@ -219,6 +277,7 @@ impl Settings {
                 "must be at most 60",
             ));
         }
+        let mail = validate_mail(&raw, production)?;
         Ok(Self {
             listen,
             database_url: raw.database_url,
@@ -243,6 +302,7 @@ impl Settings {
             metrics_token: raw
                 .metrics_token
                 .filter(|token| !token.expose_secret().is_empty()),
+            mail,
         })
     }
 
@@ -252,6 +312,86 @@ impl Settings {
 }
 
 /// Exact origins only: scheme, host and optional port, no path, never `*` or `null`.
+fn validate_mail(raw: &RawSettings, production: bool) -> Result<MailSettings, ConfigError> {
+    if raw.mail_from.parse::<lettre::message::Mailbox>().is_err() {
+        return Err(invalid(
+            "CUSTODIAN_MAIL_FROM",
+            "must be an address, optionally with a name: `Name <address>`",
+        ));
+    }
+    for (name, template) in [
+        ("CUSTODIAN_RESET_LINK_TEMPLATE", &raw.reset_link_template),
+        (
+            "CUSTODIAN_VERIFY_EMAIL_LINK_TEMPLATE",
+            &raw.verify_email_link_template,
+        ),
+    ] {
+        if !template.contains("{token}") {
+            return Err(invalid(name, "must contain {token}"));
+        }
+    }
+    if raw.password_reset_ttl_secs == 0 || raw.password_reset_ttl_secs > 24 * 3600 {
+        return Err(invalid(
+            "CUSTODIAN_PASSWORD_RESET_TTL_SECS",
+            "must be between 1 and 86400",
+        ));
+    }
+    if raw.email_verification_ttl_secs == 0 {
+        return Err(invalid(
+            "CUSTODIAN_EMAIL_VERIFICATION_TTL_SECS",
+            "must be positive",
+        ));
+    }
+    if raw.mail_transport == MailTransport::Smtp {
+        let Some(url) = &raw.smtp_url else {
+            return Err(invalid(
+                "CUSTODIAN_SMTP_URL",
+                "is required when CUSTODIAN_MAIL_TRANSPORT is smtp",
+            ));
+        };
+        check_smtp_url(url.expose_secret(), production)?;
+    }
+    Ok(MailSettings {
+        transport: raw.mail_transport,
+        outbox: raw
+            .mail_outbox
+            .clone()
+            .unwrap_or_else(|| raw.data_dir.join("outbox")),
+        smtp_url: raw.smtp_url.clone(),
+        from: raw.mail_from.clone(),
+        product_name: raw.product_name.clone(),
+        reset_link_template: raw.reset_link_template.clone(),
+        verify_email_link_template: raw.verify_email_link_template.clone(),
+        password_reset_ttl: Duration::from_secs(raw.password_reset_ttl_secs),
+        email_verification_ttl: Duration::from_secs(raw.email_verification_ttl_secs),
+        require_verified_email: raw.require_verified_email,
+    })
+}
+
+/// The URL must name a host, and production never sends a password over plain text.
+fn check_smtp_url(url: &str, production: bool) -> Result<(), ConfigError> {
+    let name = "CUSTODIAN_SMTP_URL";
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| invalid(name, "must look like smtp://host:port or smtps://host:port"))?;
+    if scheme != "smtp" && scheme != "smtps" {
+        return Err(invalid(name, "the scheme must be smtp or smtps"));
+    }
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let (credentials, host) = authority.rsplit_once('@').unwrap_or(("", authority));
+    if host.is_empty() || host.starts_with(':') {
+        return Err(invalid(name, "must name a host"));
+    }
+    let encrypted = scheme == "smtps" || url.contains("tls=required");
+    if production && credentials.contains(':') && !encrypted {
+        return Err(invalid(
+            name,
+            "production refuses to send SMTP credentials unencrypted: use smtps:// or ?tls=required",
+        ));
+    }
+    Ok(())
+}
+
 fn parse_origins(list: &str) -> Result<Vec<String>, ConfigError> {
     list.split(',')
         .map(str::trim)

@@ -23,6 +23,13 @@ pub enum AppError {
     /// The change clashes with existing data (for example an email already registered).
     #[error("{message}")]
     Conflict { field: String, message: String },
+    /// Too many attempts; try again after this many seconds.
+    #[error("too many attempts; try again later")]
+    RateLimited { retry_after_secs: u64 },
+    /// The password was right but the account's email is not verified yet, and the
+    /// deployment requires it. A fresh verification link has been sent.
+    #[error("confirm your email address before signing in: a new link has been sent to it")]
+    EmailNotVerified,
     /// Nothing of that id that the caller may see.
     #[error("not found")]
     NotFound,
@@ -46,7 +53,8 @@ impl AppError {
             Self::InvalidCredentials | Self::Unauthenticated | Self::InvalidRefreshToken => {
                 "UNAUTHENTICATED"
             }
-            Self::Forbidden => "FORBIDDEN",
+            Self::Forbidden | Self::EmailNotVerified => "FORBIDDEN",
+            Self::RateLimited { .. } => "RATE_LIMITED",
             Self::Conflict { .. } => "CONFLICT",
             Self::NotFound => "NOT_FOUND",
             Self::Internal(_) => "INTERNAL",
@@ -57,6 +65,22 @@ impl AppError {
     pub fn field(&self) -> Option<&str> {
         match self {
             Self::BadInput { field, .. } | Self::Conflict { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    /// A machine-readable reason beside the code, where one code covers several cases.
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            Self::EmailNotVerified => Some("EMAIL_NOT_VERIFIED"),
+            _ => None,
+        }
+    }
+
+    /// Seconds to wait before trying again, for `RATE_LIMITED`.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
             _ => None,
         }
     }

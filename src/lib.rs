@@ -19,6 +19,8 @@ pub mod error;
 pub mod graphql;
 /// Axum router, middleware, cookies and REST wrappers.
 pub mod http;
+/// Outgoing email: templates, a delivery queue with retries, and the transports.
+pub mod mail;
 /// Prometheus metrics served at `/metrics`.
 pub mod metrics;
 /// Business rules: accounts, credentials, sessions and tokens.

@@ -14,6 +14,7 @@ use crate::{
     db,
     graphql::build_schema,
     http::{HttpState, router},
+    mail::Mailer,
     metrics::Metrics,
     services::{passwords::PasswordHasher, signing_keys::SigningKeys},
     state::{AppState, Inner},
@@ -82,7 +83,7 @@ async fn reload_signing_keys(state: AppState) {
     }
 }
 
-/// Everything but the listener: database (migrated), keys and the password hasher.
+/// Everything but the listener: database (migrated), keys, the password hasher and the mailer.
 pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Result<AppState> {
     let db = db::connect(&settings.database_url).await?;
     db::migrate(&db).await?;
@@ -96,6 +97,7 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
     )
     .await
     .context("cannot load token-signing keys")?;
+    let mailer = Mailer::start(&settings)?;
     Ok(AppState::new(Inner {
         settings,
         db,
@@ -104,6 +106,7 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
         passwords,
         signing_keys,
         metrics: Metrics::new(),
+        mailer,
     }))
 }
 

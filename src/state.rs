@@ -6,6 +6,7 @@ use crate::{
     clock::SharedClock,
     config::Settings,
     crypto::Cipher,
+    mail::Mailer,
     metrics::Metrics,
     services::{passwords::PasswordHasher, signing_keys::SigningKeys},
 };
@@ -22,6 +23,7 @@ pub struct Inner {
     pub passwords: PasswordHasher,
     pub signing_keys: SigningKeys,
     pub metrics: Metrics,
+    pub mailer: Mailer,
 }
 
 impl AppState {

@@ -16,6 +16,7 @@ pub struct NewAccount<'a> {
     pub first_name: &'a PersonName,
     pub last_name: &'a PersonName,
     pub role: Role,
+    pub email_verified: bool,
     pub now: DateTime<Utc>,
 }
 
@@ -31,7 +32,7 @@ pub async fn insert(
         first_name: Set(new.first_name.as_str().to_owned()),
         last_name: Set(new.last_name.as_str().to_owned()),
         role: Set(new.role),
-        email_verified: Set(false),
+        email_verified: Set(new.email_verified),
         kyc_status: Set(KycStatus::Pending),
         mfa_enabled: Set(false),
         created_at: Set(new.now),
@@ -57,20 +58,37 @@ pub async fn find(
     Entity::find_by_id(id.0).one(db).await
 }
 
-/// Replaces the stored hash only if it is still `old` (a concurrent password change wins).
+/// Replaces the stored hash only if it is still `old`: of two concurrent changes, one wins and
+/// the other gets `false`.
 pub async fn replace_password_hash(
     db: &impl ConnectionTrait,
     id: AccountId,
     old: &str,
     new: String,
     now: DateTime<Utc>,
-) -> Result<(), sea_orm::DbErr> {
-    Entity::update_many()
+) -> Result<bool, sea_orm::DbErr> {
+    let result = Entity::update_many()
         .col_expr(Column::PasswordHash, Expr::value(new))
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Id.eq(id.0))
         .filter(Column::PasswordHash.eq(old))
         .exec(db)
-        .await
-        .map(|_| ())
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Marks the email verified; `false` when it already was.
+pub async fn mark_email_verified(
+    db: &impl ConnectionTrait,
+    id: AccountId,
+    now: DateTime<Utc>,
+) -> Result<bool, sea_orm::DbErr> {
+    let result = Entity::update_many()
+        .col_expr(Column::EmailVerified, Expr::value(true))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(id.0))
+        .filter(Column::EmailVerified.eq(false))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
 }

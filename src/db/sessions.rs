@@ -17,6 +17,8 @@ pub enum RevokeReason {
     Logout,
     RevokedByUser,
     RefreshTokenReuse,
+    PasswordChanged,
+    PasswordReset,
 }
 
 impl RevokeReason {
@@ -25,6 +27,8 @@ impl RevokeReason {
             Self::Logout => "logout",
             Self::RevokedByUser => "revoked_by_user",
             Self::RefreshTokenReuse => "refresh_token_reuse",
+            Self::PasswordChanged => "password_changed",
+            Self::PasswordReset => "password_reset",
         }
     }
 }

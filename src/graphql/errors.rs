@@ -14,6 +14,12 @@ impl ErrorExtensions for AppError {
             if let Some(field) = self.field() {
                 extensions.set("field", field);
             }
+            if let Some(reason) = self.reason() {
+                extensions.set("reason", reason);
+            }
+            if let Some(seconds) = self.retry_after() {
+                extensions.set("retryAfter", seconds);
+            }
         })
     }
 }

@@ -27,14 +27,25 @@ pub fn app_error_response(err: &AppError, request_id: &RequestId) -> Response {
         AppError::InvalidCredentials
         | AppError::Unauthenticated
         | AppError::InvalidRefreshToken => StatusCode::UNAUTHORIZED,
-        AppError::Forbidden => StatusCode::FORBIDDEN,
+        AppError::Forbidden | AppError::EmailNotVerified => StatusCode::FORBIDDEN,
+        AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Conflict { .. } => StatusCode::CONFLICT,
         AppError::NotFound => StatusCode::NOT_FOUND,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
     let extra = match err {
         AppError::Internal(_) => Some(("requestId", json!(&*request_id.0))),
+        AppError::RateLimited { retry_after_secs } => Some(("retryAfter", json!(retry_after_secs))),
+        AppError::EmailNotVerified => Some(("reason", json!(err.reason()))),
         other => other.field().map(|field| ("field", json!(field))),
     };
-    (status, error_body(err.code(), &err.to_string(), extra)).into_response()
+    let mut response = (status, error_body(err.code(), &err.to_string(), extra)).into_response();
+    if let Some(seconds) = err.retry_after()
+        && let Ok(value) = seconds.to_string().parse()
+    {
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, value);
+    }
+    response
 }

@@ -8,6 +8,7 @@ use super::{
     audit::{self, Event, Kind},
     passwords::Verified,
     sessions::{self, AuthOutcome},
+    verification,
 };
 use crate::{
     db::{self, accounts::NewAccount},
@@ -68,7 +69,9 @@ pub async fn register(
         .session(SessionId(outcome.session.id))
         .client(client);
     audit::record(&txn, state.clock.now(), event).await?;
+    let verification = verification::issue(state, &txn, id, client).await?;
     txn.commit().await?;
+    verification::send(state, &outcome.account, &verification);
     tracing::info!(account = %id, "account registered");
     Ok(outcome)
 }
@@ -104,6 +107,8 @@ async fn create_account(
             first_name: &registration.first_name,
             last_name: &registration.last_name,
             role,
+            // An operator creating an administrator vouches for the address.
+            email_verified: role == Role::Admin,
             now: state.clock.now(),
         },
     )
@@ -178,6 +183,9 @@ pub async fn login(
     if needs_rehash {
         rehash(state, account, attempt).await;
     }
+    if state.mailer.settings().require_verified_email && !account.email_verified {
+        return Err(refuse_unverified(state, account, client).await);
+    }
     let account = account.clone();
     let id = AccountId(account.id);
     let txn = state.db.begin().await?;
@@ -191,6 +199,27 @@ pub async fn login(
     state.metrics.login(true);
     tracing::info!(account = %id, session = %outcome.session.id, "login succeeded");
     Ok(outcome)
+}
+
+/// The password was right but the address is unconfirmed: a fresh link goes out (at most once
+/// a minute) and the person is told so. Only reached with the right password, so it reveals
+/// nothing to someone guessing.
+async fn refuse_unverified(
+    state: &AppState,
+    account: &db::entities::accounts::Model,
+    client: &ClientInfo,
+) -> AppError {
+    let id = AccountId(account.id);
+    let event = Event::new(Kind::LoginUnverified).subject(id).client(client);
+    let result = async {
+        audit::record_alone(state, event).await?;
+        verification::resend(state, account, client).await
+    }
+    .await;
+    match result {
+        Ok(_) => AppError::EmailNotVerified,
+        Err(err) => err,
+    }
 }
 
 /// Records a failed login and answers the one error every failure gets.

@@ -6,12 +6,19 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod passwords;
+pub mod recovery;
 pub mod sessions;
 pub mod signing_keys;
+pub mod verification;
 
 use std::net::IpAddr;
 
-use crate::domain::{AccountId, Role, SessionId};
+use crate::{
+    db::entities::accounts::Model as Account,
+    domain::{AccountId, Role, SessionId},
+    mail::Mail,
+    state::AppState,
+};
 
 /// Who is calling, from where, in which request: recorded on sessions and in the audit trail.
 #[derive(Debug, Clone, Default)]
@@ -28,4 +35,21 @@ pub struct Principal {
     pub account: AccountId,
     pub session: SessionId,
     pub role: Role,
+}
+
+/// Queues `mail` to the account's address, addressed by name.
+fn mail_to(state: &AppState, account: &Account, mail: &Mail) {
+    let name = format!("{} {}", account.first_name, account.last_name);
+    state.mailer.send(&account.email, Some(&name), mail);
+}
+
+/// What a new password must not be built from: the person's email and names.
+fn personal_data(account: &Account) -> [&str; 4] {
+    let local_part = account.email.split('@').next().unwrap_or_default();
+    [
+        account.email.as_str(),
+        local_part,
+        account.first_name.as_str(),
+        account.last_name.as_str(),
+    ]
 }

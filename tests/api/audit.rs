@@ -80,11 +80,12 @@ async fn a_persons_security_activity_is_recorded_with_where_it_came_from(app: Te
             "token.refreshed",
             "login.succeeded",
             "login.failed",
+            "email.verification_sent",
             "account.registered"
         ],
         "newest first: {events:#?}"
     );
-    let registered = &events[4];
+    let registered = &events[5];
     assert_eq!(registered["outcome"], "success");
     assert_eq!(registered["ipAddress"], "127.0.0.1");
     assert_eq!(registered["userAgent"], "Laptop/1.0");
@@ -122,7 +123,11 @@ async fn pages_follow_the_cursor_and_bad_pages_are_refused(app: TestApp) {
             .await;
     }
     let all = own_events(&app, &token, json!({ "first": 100 })).await;
-    assert_eq!(all.len(), 5);
+    assert_eq!(
+        all.len(),
+        6,
+        "registration, verification email, four failures"
+    );
     let first = own_events(&app, &token, json!({ "first": 2 })).await;
     let second = own_events(&app, &token, json!({ "first": 2, "after": first[1]["id"] })).await;
     let third = own_events(
@@ -158,7 +163,10 @@ async fn nobody_sees_another_persons_events(app: TestApp) {
     let alice_events = own_events(&app, alice["accessToken"].as_str().unwrap(), json!({})).await;
     let bob_token = bob["accessToken"].as_str().unwrap();
     let bob_events = own_events(&app, bob_token, json!({})).await;
-    assert_eq!(kinds(&bob_events), ["account.registered"]);
+    assert_eq!(
+        kinds(&bob_events),
+        ["email.verification_sent", "account.registered"]
+    );
     assert_eq!(bob_events[0]["accountId"], bob["account"]["id"]);
     // Alice's event id is no cursor for Bob.
     let body = app
@@ -204,7 +212,11 @@ async fn admins_search_the_whole_trail_and_refusals_are_recorded(app: TestApp) {
     assert_no_errors(&by_account);
     assert_eq!(
         kinds(by_account["data"]["adminAuditEvents"].as_array().unwrap()),
-        ["access.denied", "account.registered"]
+        [
+            "access.denied",
+            "email.verification_sent",
+            "account.registered"
+        ]
     );
     let by_kind = admin_events(
         &app,
@@ -306,7 +318,8 @@ fn verify(app: &TestApp) -> (bool, String) {
     (output.status.success(), text)
 }
 
-/// Some history: a registration, a failed and a good login, a refresh.
+/// Some history, five events: a registration and its verification email, a failed and a
+/// good login, a refresh.
 async fn some_history(app: &TestApp) {
     let email = unique_email();
     app.register(&email).await;
@@ -322,7 +335,7 @@ async fn verify_passes_on_an_intact_trail_written_concurrently(app: TestApp) {
     join_all((0..12).map(|_| some_history(&app))).await;
     let (ok, text) = verify(&app);
     assert!(ok, "{text}");
-    assert!(text.contains("intact: 48 events"), "{text}");
+    assert!(text.contains("intact: 60 events"), "{text}");
 }
 db_test!(verify_passes_on_an_intact_trail_written_concurrently);
 
@@ -330,7 +343,7 @@ async fn verify_names_an_altered_event(app: TestApp) {
     some_history(&app).await;
     app.database()
         .await
-        .execute_unprepared("UPDATE audit_events SET outcome = 'success' WHERE seq = 2")
+        .execute_unprepared("UPDATE audit_events SET kind = 'logout' WHERE seq = 2")
         .await
         .unwrap();
     let (ok, text) = verify(&app);
@@ -358,7 +371,7 @@ async fn verify_names_a_removed_event(app: TestApp) {
         .unwrap();
     let (ok, text) = verify(&app);
     assert!(!ok, "{text}");
-    assert!(text.contains("chain head (#4)"), "{text}");
+    assert!(text.contains("chain head (#5)"), "{text}");
 }
 db_test!(verify_names_a_removed_event);
 

@@ -2,6 +2,7 @@
 //! lives in the per-table query modules and the services, and no entity is ever exposed in the
 //! API (`views` builds the public shapes).
 
+pub mod account_tokens;
 pub mod accounts;
 pub mod audit_chain_head;
 pub mod audit_events;

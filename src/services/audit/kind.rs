@@ -55,6 +55,21 @@ kinds! {
     LoggedOut => "logout", Success;
     /// `scope`: `one` or `others`; `count` for `others`.
     SessionRevoked => "session.revoked", Success;
+    /// Someone asked for a reset link and one was sent.
+    PasswordResetRequested => "password.reset_requested", Success;
+    /// Someone asked for a reset link for an address no account has; nothing was sent.
+    PasswordResetUnknownEmail => "password.reset_unknown_email", Failure;
+    /// A reset link set a new password; every session ended (`sessions_ended`).
+    PasswordResetCompleted => "password.reset_completed", Success;
+    /// The signed-in person changed their password; other sessions ended (`sessions_ended`).
+    PasswordChanged => "password.changed", Success;
+    /// `changePassword` with a wrong current password.
+    PasswordChangeFailed => "password.change_failed", Failure;
+    /// A verification link was sent.
+    EmailVerificationSent => "email.verification_sent", Success;
+    EmailVerified => "email.verified", Success;
+    /// Sign-in refused because the email is not verified (deployments that require it).
+    LoginUnverified => "login.refused_unverified", Failure;
     /// By `custodian keys rotate`; `kid` of the new key.
     SigningKeyRotated => "signing_key.rotated", Success;
     /// A signed-in caller asked for something their role does not allow; `operation`.

@@ -1,0 +1,159 @@
+//! What each email says. Every message has a plain-text and an HTML body with the same
+//! content; links are the only variable part besides the product name.
+
+/// An email Custodian sends.
+#[derive(Debug)]
+pub enum Mail {
+    /// A link that sets a new password.
+    PasswordReset { link: String, valid_minutes: u64 },
+    /// A link that confirms the address.
+    VerifyEmail { link: String, valid_hours: u64 },
+    /// The password was changed by the signed-in person.
+    PasswordChanged,
+    /// The password was set through a reset link.
+    PasswordWasReset,
+    /// The address was confirmed.
+    EmailVerified,
+}
+
+/// A rendered message.
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+const NOT_YOU: &str = "If this was not you, reset your password at once and contact support.";
+
+impl Mail {
+    /// A short name for logs and metrics; never personal.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::PasswordReset { .. } => "password_reset",
+            Self::VerifyEmail { .. } => "verify_email",
+            Self::PasswordChanged => "password_changed",
+            Self::PasswordWasReset => "password_was_reset",
+            Self::EmailVerified => "email_verified",
+        }
+    }
+
+    pub fn render(&self, product: &str) -> Rendered {
+        match self {
+            Self::PasswordReset {
+                link,
+                valid_minutes,
+            } => with_link(
+                format!("Reset your {product} password"),
+                &format!(
+                    "Someone asked to reset the password of your {product} account. Open this link to choose a new one; it works once, for {valid_minutes} minutes:"
+                ),
+                link,
+                "If you did not ask for this, ignore this email: your password stays as it is.",
+            ),
+            Self::VerifyEmail { link, valid_hours } => with_link(
+                format!("Confirm your email address for {product}"),
+                &format!(
+                    "Open this link to confirm that this address belongs to your {product} account. It works once, for {valid_hours} hours:"
+                ),
+                link,
+                "If you did not create an account, ignore this email.",
+            ),
+            Self::PasswordChanged => notice(
+                format!("Your {product} password was changed"),
+                &format!(
+                    "The password of your {product} account was just changed. Your other sessions were signed out."
+                ),
+            ),
+            Self::PasswordWasReset => notice(
+                format!("Your {product} password was reset"),
+                &format!(
+                    "The password of your {product} account was just reset with a link sent to this address. Every session was signed out."
+                ),
+            ),
+            Self::EmailVerified => notice(
+                format!("Your email address is confirmed for {product}"),
+                &format!("This address is now confirmed for your {product} account."),
+            ),
+        }
+    }
+}
+
+fn with_link(subject: String, lead: &str, link: &str, closing: &str) -> Rendered {
+    let text = format!("{lead}\n\n{link}\n\n{closing}\n");
+    let html = page(
+        &subject,
+        &format!(
+            "<p>{}</p><p><a href=\"{link}\">{link}</a></p><p>{}</p>",
+            escape(lead),
+            escape(closing),
+            link = escape(link)
+        ),
+    );
+    Rendered {
+        subject,
+        text,
+        html,
+    }
+}
+
+fn notice(subject: String, lead: &str) -> Rendered {
+    let text = format!("{lead}\n\n{NOT_YOU}\n");
+    let html = page(
+        &subject,
+        &format!("<p>{}</p><p>{}</p>", escape(lead), escape(NOT_YOU)),
+    );
+    Rendered {
+        subject,
+        text,
+        html,
+    }
+}
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{}</title></head><body>{body}</body></html>",
+        escape(title)
+    )
+}
+
+/// HTML-escapes text: the product name and links are configuration, not markup.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configuration_is_escaped_in_html() {
+        let rendered = Mail::PasswordChanged.render("<b>Bank</b> & Co");
+        assert!(rendered.html.contains("&lt;b&gt;Bank&lt;/b&gt; &amp; Co"));
+        assert!(!rendered.html.contains("<b>Bank"));
+        assert!(rendered.text.contains("<b>Bank</b> & Co"));
+    }
+
+    #[test]
+    fn links_appear_in_both_bodies() {
+        let link = "https://app.example.com/reset?token=abc_DEF-123";
+        let rendered = Mail::PasswordReset {
+            link: link.into(),
+            valid_minutes: 30,
+        }
+        .render("Custodian");
+        assert!(rendered.text.contains(link));
+        assert!(rendered.html.contains(&format!("href=\"{link}\"")));
+        assert!(rendered.text.contains("30 minutes"));
+    }
+}

@@ -1,0 +1,212 @@
+//! Password reset by email, and password change for a signed-in person.
+
+use chrono::TimeDelta;
+use sea_orm::TransactionTrait;
+use secrecy::{ExposeSecret, SecretString};
+use tracing::Instrument;
+
+use super::{
+    ClientInfo, Principal,
+    audit::{self, Event, Kind},
+    mail_to,
+    passwords::Verified,
+    personal_data,
+};
+use crate::{
+    crypto::{TokenHash, random_token},
+    db::{self, account_tokens::Purpose, sessions::RevokeReason},
+    domain::{AccountId, Email, NewPassword, PasswordAttempt},
+    error::{AppError, AppResult},
+    mail::Mail,
+    state::AppState,
+};
+
+/// At most one reset email per account this often; further requests are answered the same
+/// way but send nothing, so nobody can flood a mailbox.
+const RESEND_INTERVAL: TimeDelta = TimeDelta::seconds(60);
+
+/// `requestPasswordReset`. Answers at once, whether or not an account has the address: the
+/// lookup, the token and the email happen after the answer, so neither the answer nor its
+/// timing tells the two apart.
+pub fn request_reset(state: &AppState, email: &str, client: &ClientInfo) -> AppResult<()> {
+    let email = Email::parse(email, "email")?;
+    let state = state.clone();
+    let client = client.clone();
+    tokio::spawn(
+        async move {
+            if let Err(err) = send_reset(&state, &email, &client).await {
+                err.log_if_internal();
+            }
+        }
+        .instrument(tracing::Span::current()),
+    );
+    Ok(())
+}
+
+async fn send_reset(state: &AppState, email: &Email, client: &ClientInfo) -> AppResult<()> {
+    let now = state.clock.now();
+    let Some(account) = db::accounts::find_by_email(&state.db, email).await? else {
+        let event = Event::new(Kind::PasswordResetUnknownEmail).client(client);
+        return audit::record_alone(state, event).await;
+    };
+    let id = AccountId(account.id);
+    if let Some(last) =
+        db::account_tokens::last_issued_at(&state.db, id, Purpose::PasswordReset).await?
+        && now - last < RESEND_INTERVAL
+    {
+        tracing::info!(account = %id, "password reset asked again within a minute; nothing sent");
+        return Ok(());
+    }
+    let settings = state.mailer.settings();
+    let ttl = TimeDelta::from_std(settings.password_reset_ttl)
+        .map_err(|err| AppError::Internal(err.into()))?;
+    let token = random_token();
+    let txn = state.db.begin().await?;
+    // A newer link voids the older ones.
+    db::account_tokens::void_all(&txn, id, Purpose::PasswordReset, now).await?;
+    db::account_tokens::insert(
+        &txn,
+        id,
+        Purpose::PasswordReset,
+        &TokenHash::of(&token),
+        now,
+        now + ttl,
+    )
+    .await?;
+    let event = Event::new(Kind::PasswordResetRequested)
+        .subject(id)
+        .client(client);
+    audit::record(&txn, now, event).await?;
+    txn.commit().await?;
+    let link = state
+        .mailer
+        .link(&settings.reset_link_template, token.expose_secret());
+    let valid_minutes = settings.password_reset_ttl.as_secs().div_ceil(60);
+    mail_to(
+        state,
+        &account,
+        &Mail::PasswordReset {
+            link,
+            valid_minutes,
+        },
+    );
+    Ok(())
+}
+
+/// `resetPassword`: sets the new password, ends every session, uses the token. A wrong, used
+/// or expired token gets one error; a new password the policy refuses leaves the token usable.
+pub async fn reset(
+    state: &AppState,
+    token: &str,
+    new_password: &str,
+    client: &ClientInfo,
+) -> AppResult<()> {
+    let invalid = || AppError::bad_input("token", "is invalid, used or expired");
+    let now = state.clock.now();
+    let hash = TokenHash::of(&SecretString::from(token.to_owned()));
+    let row = db::account_tokens::find_usable(&state.db, &hash, Purpose::PasswordReset, now)
+        .await?
+        .ok_or_else(invalid)?;
+    let id = AccountId(row.account_id);
+    let account = db::accounts::find(&state.db, id)
+        .await?
+        .ok_or_else(invalid)?;
+    let password = NewPassword::parse(new_password, "newPassword", &personal_data(&account))?;
+    let password_hash = state.passwords.hash(&password).await?;
+    let txn = state.db.begin().await?;
+    if !db::account_tokens::claim(&txn, row.id, now).await?
+        || !db::accounts::replace_password_hash(
+            &txn,
+            id,
+            &account.password_hash,
+            password_hash,
+            now,
+        )
+        .await?
+    {
+        return Err(invalid());
+    }
+    db::account_tokens::void_all(&txn, id, Purpose::PasswordReset, now).await?;
+    // The link reached the mailbox, which proves the address.
+    db::accounts::mark_email_verified(&txn, id, now).await?;
+    let ended =
+        db::sessions::revoke_all_except(&txn, id, None, RevokeReason::PasswordReset, now).await?;
+    let event = Event::new(Kind::PasswordResetCompleted)
+        .subject(id)
+        .client(client)
+        .detail("sessions_ended", ended);
+    audit::record(&txn, now, event).await?;
+    txn.commit().await?;
+    mail_to(state, &account, &Mail::PasswordWasReset);
+    Ok(())
+}
+
+/// `changePassword`: needs the current password; keeps this session and ends the others.
+pub async fn change(
+    state: &AppState,
+    principal: &Principal,
+    current: &str,
+    new_password: &str,
+    client: &ClientInfo,
+) -> AppResult<()> {
+    let wrong = || AppError::bad_input("currentPassword", "is not correct");
+    let now = state.clock.now();
+    let account = super::accounts::get(state, principal.account).await?;
+    let verdict = match PasswordAttempt::parse(current) {
+        Some(attempt) => {
+            state
+                .passwords
+                .verify(&attempt, Some(&account.password_hash))
+                .await?
+        }
+        None => Verified::No,
+    };
+    if verdict == Verified::No {
+        let event = Event::new(Kind::PasswordChangeFailed)
+            .by(principal.account)
+            .session(principal.session)
+            .client(client);
+        audit::record_alone(state, event).await?;
+        return Err(wrong());
+    }
+    let password = NewPassword::parse(new_password, "newPassword", &personal_data(&account))?;
+    if PasswordAttempt::parse(current).is_some_and(|attempt| attempt.expose() == password.expose())
+    {
+        return Err(AppError::bad_input(
+            "newPassword",
+            "must differ from the current password",
+        ));
+    }
+    let password_hash = state.passwords.hash(&password).await?;
+    let txn = state.db.begin().await?;
+    if !db::accounts::replace_password_hash(
+        &txn,
+        principal.account,
+        &account.password_hash,
+        password_hash,
+        now,
+    )
+    .await?
+    {
+        // Another change won the race; this one's current password is no longer current.
+        return Err(wrong());
+    }
+    db::account_tokens::void_all(&txn, principal.account, Purpose::PasswordReset, now).await?;
+    let ended = db::sessions::revoke_all_except(
+        &txn,
+        principal.account,
+        Some(principal.session),
+        RevokeReason::PasswordChanged,
+        now,
+    )
+    .await?;
+    let event = Event::new(Kind::PasswordChanged)
+        .by(principal.account)
+        .session(principal.session)
+        .client(client)
+        .detail("sessions_ended", ended);
+    audit::record(&txn, now, event).await?;
+    txn.commit().await?;
+    mail_to(state, &account, &Mail::PasswordChanged);
+    Ok(())
+}

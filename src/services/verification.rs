@@ -1,0 +1,132 @@
+//! Email verification: a single-use link sent at registration and on request.
+
+use chrono::TimeDelta;
+use sea_orm::{DatabaseTransaction, TransactionTrait};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::{
+    ClientInfo, Principal,
+    audit::{self, Event, Kind},
+    mail_to,
+};
+use crate::{
+    crypto::{TokenHash, random_token},
+    db::{self, account_tokens::Purpose, entities::accounts},
+    domain::AccountId,
+    error::{AppError, AppResult},
+    mail::Mail,
+    state::AppState,
+};
+
+/// At most one verification email per account this often.
+pub const RESEND_INTERVAL: TimeDelta = TimeDelta::seconds(60);
+
+/// A verification token made inside a transaction, to be mailed once it commits.
+pub struct PendingVerification(SecretString);
+
+/// Makes a verification token for `account` inside `txn`, voiding earlier ones.
+pub async fn issue(
+    state: &AppState,
+    txn: &DatabaseTransaction,
+    account: AccountId,
+    client: &ClientInfo,
+) -> AppResult<PendingVerification> {
+    let now = state.clock.now();
+    let ttl = TimeDelta::from_std(state.mailer.settings().email_verification_ttl)
+        .map_err(|err| AppError::Internal(err.into()))?;
+    let token = random_token();
+    db::account_tokens::void_all(txn, account, Purpose::EmailVerification, now).await?;
+    db::account_tokens::insert(
+        txn,
+        account,
+        Purpose::EmailVerification,
+        &TokenHash::of(&token),
+        now,
+        now + ttl,
+    )
+    .await?;
+    let event = Event::new(Kind::EmailVerificationSent)
+        .subject(account)
+        .client(client);
+    audit::record(txn, now, event).await?;
+    Ok(PendingVerification(token))
+}
+
+/// Mails a token made by [`issue`], after its transaction committed.
+pub fn send(state: &AppState, account: &accounts::Model, pending: &PendingVerification) {
+    let settings = state.mailer.settings();
+    let link = state.mailer.link(
+        &settings.verify_email_link_template,
+        pending.0.expose_secret(),
+    );
+    let valid_hours = settings.email_verification_ttl.as_secs().div_ceil(3600);
+    mail_to(state, account, &Mail::VerifyEmail { link, valid_hours });
+}
+
+/// Sends a fresh link unless one went out less than [`RESEND_INTERVAL`] ago; returns the
+/// seconds to wait in that case.
+pub async fn resend(
+    state: &AppState,
+    account: &accounts::Model,
+    client: &ClientInfo,
+) -> AppResult<Option<u64>> {
+    let id = AccountId(account.id);
+    let now = state.clock.now();
+    if let Some(last) =
+        db::account_tokens::last_issued_at(&state.db, id, Purpose::EmailVerification).await?
+        && now - last < RESEND_INTERVAL
+    {
+        let wait = (RESEND_INTERVAL - (now - last)).num_seconds().max(1);
+        return Ok(Some(u64::try_from(wait).unwrap_or(1)));
+    }
+    let txn = state.db.begin().await?;
+    let pending = issue(state, &txn, id, client).await?;
+    txn.commit().await?;
+    send(state, account, &pending);
+    Ok(None)
+}
+
+/// `requestEmailVerification`: a new link for the signed-in person, at most once a minute.
+/// Nothing is sent when the address is already verified.
+pub async fn request(
+    state: &AppState,
+    principal: &Principal,
+    client: &ClientInfo,
+) -> AppResult<()> {
+    let account = super::accounts::get(state, principal.account).await?;
+    if account.email_verified {
+        return Ok(());
+    }
+    match resend(state, &account, client).await? {
+        None => Ok(()),
+        Some(retry_after_secs) => Err(AppError::RateLimited { retry_after_secs }),
+    }
+}
+
+/// `verifyEmail`: uses the token and marks the address verified. A wrong, used or expired
+/// token gets one error.
+pub async fn verify(state: &AppState, token: &str, client: &ClientInfo) -> AppResult<()> {
+    let invalid = || AppError::bad_input("token", "is invalid, used or expired");
+    let now = state.clock.now();
+    let hash = TokenHash::of(&SecretString::from(token.to_owned()));
+    let row = db::account_tokens::find_usable(&state.db, &hash, Purpose::EmailVerification, now)
+        .await?
+        .ok_or_else(invalid)?;
+    let account_id = AccountId(row.account_id);
+    let txn = state.db.begin().await?;
+    if !db::account_tokens::claim(&txn, row.id, now).await? {
+        return Err(invalid());
+    }
+    let newly = db::accounts::mark_email_verified(&txn, account_id, now).await?;
+    if newly {
+        let event = Event::new(Kind::EmailVerified)
+            .subject(account_id)
+            .client(client);
+        audit::record(&txn, now, event).await?;
+    }
+    txn.commit().await?;
+    if newly && let Some(account) = db::accounts::find(&state.db, account_id).await? {
+        mail_to(state, &account, &Mail::EmailVerified);
+    }
+    Ok(())
+}
