@@ -1,13 +1,17 @@
-//! Argon2id hashing on a bounded blocking pool.
+//! Argon2id hashing on a bounded pool of its own threads.
 //!
 //! Hashing costs 19 MiB and tens of milliseconds per call. Running it on the async workers
 //! would stall every other request during a login flood, and running it unbounded would let
-//! the flood allocate without limit; so at most one hash per core runs at a time and the rest
-//! wait their turn.
+//! the flood allocate without limit; so at most one hash per core runs at a time, on one
+//! thread per core, and the rest wait their turn.
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicUsize, Ordering},
+use std::{
+    panic::AssertUnwindSafe,
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicUsize, Ordering},
+        mpsc,
+    },
 };
 
 use anyhow::{Context, anyhow};
@@ -16,7 +20,7 @@ use argon2::{
     Version,
 };
 use secrecy::ExposeSecret;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, oneshot};
 use zeroize::Zeroizing;
 
 use crate::{
@@ -68,6 +72,7 @@ impl Drop for Queued {
 pub struct PasswordHasher {
     params: Params,
     permits: Arc<Semaphore>,
+    workers: mpsc::Sender<Job>,
     capacity: usize,
     /// Callers queued for a permit, for the metrics.
     waiting: Arc<AtomicUsize>,
@@ -84,6 +89,7 @@ impl PasswordHasher {
         let mut hasher = Self {
             params,
             permits: Arc::new(Semaphore::new(cores)),
+            workers: start_workers(cores)?,
             capacity: cores,
             waiting: Arc::default(),
             dummy_hash: Arc::from(""),
@@ -139,7 +145,7 @@ impl PasswordHasher {
         }
     }
 
-    /// Runs `work` on the blocking pool once a permit is free.
+    /// Runs `work` on one of the hashing threads once a permit is free.
     async fn run<T, F>(&self, work: F) -> AppResult<T>
     where
         F: FnOnce(Argon2<'static>) -> T + Send + 'static,
@@ -153,15 +159,45 @@ impl PasswordHasher {
         drop(queued);
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone());
         let span = tracing::Span::current();
-        let result = tokio::task::spawn_blocking(move || {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move || {
             let _entered = span.enter();
             let _permit = permit;
-            work(argon2)
-        })
-        .await
-        .context("password hashing task failed")?;
-        Ok(result)
+            let _ = reply.send(work(argon2));
+        });
+        self.workers
+            .send(job)
+            .map_err(|_| anyhow!("password hashing threads stopped"))?;
+        Ok(answer.await.context("password hashing task failed")?)
     }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Starts `count` threads that run hashing jobs. A fixed set of threads, rather than tokio's
+/// growing blocking pool, keeps the 19 MiB working memory of each hash in a fixed number of
+/// allocator arenas: memory stays flat however long a login flood lasts.
+fn start_workers(count: usize) -> anyhow::Result<mpsc::Sender<Job>> {
+    let (sender, receiver) = mpsc::channel::<Job>();
+    let receiver = Arc::new(Mutex::new(receiver));
+    for index in 0..count {
+        let receiver = Arc::clone(&receiver);
+        std::thread::Builder::new()
+            .name(format!("argon2-{index}"))
+            .spawn(move || {
+                loop {
+                    let next = receiver
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .recv();
+                    let Ok(job) = next else { return };
+                    // A panicking job must not take the thread with it.
+                    let _ = std::panic::catch_unwind(AssertUnwindSafe(job));
+                }
+            })
+            .context("cannot start a password hashing thread")?;
+    }
+    Ok(sender)
 }
 
 fn hash_with(argon2: &Argon2<'_>, password: &str) -> AppResult<String> {
