@@ -344,3 +344,109 @@ impl TestApp {
             .to_owned()
     }
 }
+
+/// An email as the file transport wrote it, with its text decoded.
+#[derive(Debug, Clone)]
+pub struct SentMail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+}
+
+impl SentMail {
+    /// The token of the link in the email.
+    pub fn token(&self) -> String {
+        let start = self.text.find("token=").expect("a link with a token") + "token=".len();
+        self.text[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect()
+    }
+}
+
+/// Decodes quoted-printable: soft line breaks and `=XX` escapes.
+fn quoted_printable(text: &str) -> String {
+    let joined = text.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Ok(byte) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn parse_eml(raw: &str) -> SentMail {
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw, ""));
+    let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
+    let header = |name: &str| {
+        unfolded
+            .lines()
+            .find_map(|line| {
+                let (key, value) = line.split_once(':')?;
+                key.eq_ignore_ascii_case(name)
+                    .then(|| value.trim().to_owned())
+            })
+            .unwrap_or_default()
+    };
+    SentMail {
+        to: header("To"),
+        subject: header("Subject"),
+        text: quoted_printable(body),
+    }
+}
+
+impl TestApp {
+    /// Every email in the outbox addressed to `email`.
+    pub fn mails_to(&self, email: &str) -> Vec<SentMail> {
+        let Ok(entries) = std::fs::read_dir(&self.settings.mail.outbox) else {
+            return Vec::new();
+        };
+        let mut mails: Vec<(std::time::SystemTime, SentMail)> = entries
+            .filter_map(Result::ok)
+            .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "eml"))
+            .filter_map(|entry| {
+                let raw = std::fs::read_to_string(entry.path()).ok()?;
+                let modified = entry.metadata().ok()?.modified().ok()?;
+                Some((modified, parse_eml(&raw)))
+            })
+            .filter(|(_, mail)| mail.to.contains(&format!("<{email}>")) || mail.to == email)
+            .collect();
+        mails.sort_by_key(|(modified, _)| *modified);
+        mails.into_iter().map(|(_, mail)| mail).collect()
+    }
+
+    /// Waits (up to ten seconds) until `count` emails to `email` whose subject contains
+    /// `subject` are in the outbox; returns them, oldest first.
+    pub async fn wait_for_mails(&self, email: &str, subject: &str, count: usize) -> Vec<SentMail> {
+        for _ in 0..100 {
+            let found: Vec<SentMail> = self
+                .mails_to(email)
+                .into_iter()
+                .filter(|mail| mail.subject.contains(subject))
+                .collect();
+            if found.len() >= count {
+                return found;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!(
+            "no {count} emails \"{subject}\" to {email}; outbox holds {:#?}",
+            self.mails_to(email)
+        );
+    }
+
+    /// The one email with `subject` to `email`.
+    pub async fn wait_for_mail(&self, email: &str, subject: &str) -> SentMail {
+        self.wait_for_mails(email, subject, 1).await.remove(0)
+    }
+}
