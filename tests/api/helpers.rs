@@ -385,6 +385,24 @@ fn quoted_printable(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Every email in an outbox folder, oldest first.
+pub fn outbox_mails(folder: &std::path::Path) -> Vec<SentMail> {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return Vec::new();
+    };
+    let mut mails: Vec<(std::time::SystemTime, SentMail)> = entries
+        .filter_map(Result::ok)
+        .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "eml"))
+        .filter_map(|entry| {
+            let raw = std::fs::read_to_string(entry.path()).ok()?;
+            let modified = entry.metadata().ok()?.modified().ok()?;
+            Some((modified, parse_eml(&raw)))
+        })
+        .collect();
+    mails.sort_by_key(|(modified, _)| *modified);
+    mails.into_iter().map(|(_, mail)| mail).collect()
+}
+
 fn parse_eml(raw: &str) -> SentMail {
     let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw, ""));
     let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
@@ -406,23 +424,12 @@ fn parse_eml(raw: &str) -> SentMail {
 }
 
 impl TestApp {
-    /// Every email in the outbox addressed to `email`.
+    /// Every email in the outbox addressed to `email`, oldest first.
     pub fn mails_to(&self, email: &str) -> Vec<SentMail> {
-        let Ok(entries) = std::fs::read_dir(&self.settings.mail.outbox) else {
-            return Vec::new();
-        };
-        let mut mails: Vec<(std::time::SystemTime, SentMail)> = entries
-            .filter_map(Result::ok)
-            .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "eml"))
-            .filter_map(|entry| {
-                let raw = std::fs::read_to_string(entry.path()).ok()?;
-                let modified = entry.metadata().ok()?.modified().ok()?;
-                Some((modified, parse_eml(&raw)))
-            })
-            .filter(|(_, mail)| mail.to.contains(&format!("<{email}>")) || mail.to == email)
-            .collect();
-        mails.sort_by_key(|(modified, _)| *modified);
-        mails.into_iter().map(|(_, mail)| mail).collect()
+        outbox_mails(&self.settings.mail.outbox)
+            .into_iter()
+            .filter(|mail| mail.to.contains(&format!("<{email}>")) || mail.to == email)
+            .collect()
     }
 
     /// Waits (up to ten seconds) until `count` emails to `email` whose subject contains

@@ -12,5 +12,6 @@ mod observability;
 mod recovery;
 mod rest;
 mod sessions;
+mod smtp;
 mod tokens;
 mod transport;

@@ -16,7 +16,7 @@ use crate::{
     db_test,
     helpers::{
         LOGIN, PASSWORD, REFRESH, REGISTER, TestApp, assert_no_errors, cookie_value, error_code,
-        new_client, set_cookie, unique_email,
+        new_client, outbox_mails, set_cookie, unique_email,
     },
 };
 
@@ -207,6 +207,7 @@ struct Server {
     child: Child,
     address: String,
     log: std::path::PathBuf,
+    outbox: std::path::PathBuf,
     _dir: TempDir,
 }
 
@@ -267,6 +268,7 @@ fn start_binary(database_url: Option<&str>) -> Server {
             )
         }),
         log,
+        outbox: dir.join("outbox"),
         _dir: TempDir(dir),
     }
 }
@@ -388,6 +390,62 @@ async fn logs_of_a_full_flow_hold_no_secrets_or_personal_data(database_url: Opti
     .unwrap();
     assert_no_errors(&logout);
 
+    // Recovery: a verification link, a reset link and a new password.
+    let mail_token = |subject: &'static str| {
+        let outbox = server.outbox.clone();
+        async move {
+            for _ in 0..100 {
+                if let Some(mail) = outbox_mails(&outbox)
+                    .into_iter()
+                    .find(|mail| mail.subject.contains(subject))
+                {
+                    return mail.token();
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            panic!("no email \"{subject}\"");
+        }
+    };
+    let verification_token = mail_token("Confirm your email").await;
+    let verified: Value = graphql(
+        &new_client(),
+        None,
+        "mutation($t: String!) { verifyEmail(token: $t) }",
+        json!({ "t": verification_token }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_no_errors(&verified);
+    let requested: Value = graphql(
+        &new_client(),
+        None,
+        "mutation($e: String!) { requestPasswordReset(email: $e) }",
+        json!({ "e": email }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_no_errors(&requested);
+    let reset_token = mail_token("Reset your").await;
+    let new_password = "Sentinel renewed passphrase 4h8w never logged";
+    let reset: Value = graphql(
+        &new_client(),
+        None,
+        "mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }",
+        json!({ "t": reset_token, "p": new_password }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_no_errors(&reset);
+
     tokio::time::sleep(Duration::from_millis(300)).await;
     let log = std::fs::read_to_string(&server.log).unwrap();
     let local_part = email.split('@').next().unwrap();
@@ -401,6 +459,9 @@ async fn logs_of_a_full_flow_hold_no_secrets_or_personal_data(database_url: Opti
         ("second access token", second_access.as_str()),
         ("rotated access token", rotated_access.as_str()),
         ("refresh token", refresh_token.as_str()),
+        ("verification token", verification_token.as_str()),
+        ("reset token", reset_token.as_str()),
+        ("new password", new_password),
     ] {
         assert!(!log.contains(secret), "the log holds the {what}");
     }
