@@ -16,15 +16,15 @@ use std::{
 
 use anyhow::{Context, anyhow};
 use argon2::{
-    ARGON2ID_IDENT, Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier,
-    Version,
+    ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, PasswordHash, Version,
+    password_hash::phc::{Output, ParamsString, Salt},
 };
 use secrecy::ExposeSecret;
 use tokio::sync::{Semaphore, oneshot};
 use zeroize::Zeroizing;
 
 use crate::{
-    crypto::random_token,
+    crypto::{constant_time_eq, random_bytes, random_token},
     domain::{NewPassword, PasswordAttempt},
     error::{AppError, AppResult},
 };
@@ -95,8 +95,9 @@ impl PasswordHasher {
             dummy_hash: Arc::from(""),
         };
         let dummy = random_token();
+        let params = hasher.params.clone();
         hasher.dummy_hash = hasher
-            .run(move |argon2| hash_with(&argon2, dummy.expose_secret()))
+            .run(move |memory| hash_with(&params, memory, dummy.expose_secret()))
             .await
             .context("cannot compute the dummy password hash")??
             .into();
@@ -106,7 +107,9 @@ impl PasswordHasher {
     /// The PHC string of a new password.
     pub async fn hash(&self, password: &NewPassword) -> AppResult<String> {
         let secret = Zeroizing::new(password.expose().to_owned());
-        self.run(move |argon2| hash_with(&argon2, &secret)).await?
+        let params = self.params.clone();
+        self.run(move |memory| hash_with(&params, memory, &secret))
+            .await?
     }
 
     /// Checks `attempt` against `stored`, or against the dummy hash when there is no account,
@@ -121,11 +124,11 @@ impl PasswordHasher {
         let phc: Arc<str> = stored.map_or_else(|| Arc::clone(&self.dummy_hash), Arc::from);
         let params = self.params.clone();
         let verified = self
-            .run(move |argon2| {
+            .run(move |memory| {
                 let Ok(parsed) = PasswordHash::new(&phc) else {
                     return Verified::No;
                 };
-                if argon2.verify_password(secret.as_bytes(), &parsed).is_err() || !exists {
+                if !matches(&parsed, memory, secret.as_bytes()) || !exists {
                     return Verified::No;
                 }
                 Verified::Yes {
@@ -148,7 +151,7 @@ impl PasswordHasher {
     /// Runs `work` on one of the hashing threads once a permit is free.
     async fn run<T, F>(&self, work: F) -> AppResult<T>
     where
-        F: FnOnce(Argon2<'static>) -> T + Send + 'static,
+        F: FnOnce(&mut Vec<Block>) -> T + Send + 'static,
         T: Send + 'static,
     {
         let queued = Queued::join(&self.waiting);
@@ -157,13 +160,12 @@ impl PasswordHasher {
             .await
             .context("password hashing pool closed")?;
         drop(queued);
-        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone());
         let span = tracing::Span::current();
         let (reply, answer) = oneshot::channel();
-        let job: Job = Box::new(move || {
+        let job: Job = Box::new(move |memory| {
             let _entered = span.enter();
             let _permit = permit;
-            let _ = reply.send(work(argon2));
+            let _ = reply.send(work(memory));
         });
         self.workers
             .send(job)
@@ -172,11 +174,13 @@ impl PasswordHasher {
     }
 }
 
-type Job = Box<dyn FnOnce() + Send>;
+/// A hashing job, given the thread's working memory.
+type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
 
-/// Starts `count` threads that run hashing jobs. A fixed set of threads, rather than tokio's
-/// growing blocking pool, keeps the 19 MiB working memory of each hash in a fixed number of
-/// allocator arenas: memory stays flat however long a login flood lasts.
+/// Starts `count` threads that run hashing jobs. Each thread keeps one Argon2 working memory
+/// (19 MiB) and reuses it for every hash: allocating it afresh per hash lets the allocator
+/// keep hundreds of MiB around under a login flood, while this keeps memory flat at
+/// `count` × 19 MiB however long the flood lasts.
 fn start_workers(count: usize) -> anyhow::Result<mpsc::Sender<Job>> {
     let (sender, receiver) = mpsc::channel::<Job>();
     let receiver = Arc::new(Mutex::new(receiver));
@@ -185,6 +189,7 @@ fn start_workers(count: usize) -> anyhow::Result<mpsc::Sender<Job>> {
         std::thread::Builder::new()
             .name(format!("argon2-{index}"))
             .spawn(move || {
+                let mut memory = Vec::new();
                 loop {
                     let next = receiver
                         .lock()
@@ -192,7 +197,7 @@ fn start_workers(count: usize) -> anyhow::Result<mpsc::Sender<Job>> {
                         .recv();
                     let Ok(job) = next else { return };
                     // A panicking job must not take the thread with it.
-                    let _ = std::panic::catch_unwind(AssertUnwindSafe(job));
+                    let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut memory)));
                 }
             })
             .context("cannot start a password hashing thread")?;
@@ -200,11 +205,59 @@ fn start_workers(count: usize) -> anyhow::Result<mpsc::Sender<Job>> {
     Ok(sender)
 }
 
-fn hash_with(argon2: &Argon2<'_>, password: &str) -> AppResult<String> {
-    argon2
-        .hash_password(password.as_bytes())
-        .map(|hash| hash.to_string())
-        .map_err(|err| AppError::Internal(anyhow!("argon2 hashing failed: {err}")))
+/// Runs Argon2 in `memory`, growing it once if these parameters need more.
+fn hash_into(
+    argon2: &Argon2<'_>,
+    memory: &mut Vec<Block>,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> Result<(), argon2::Error> {
+    let blocks = argon2.params().block_count();
+    if memory.len() < blocks {
+        memory.resize(blocks, Block::default());
+    }
+    argon2.hash_password_into_with_memory(password, salt, out, &mut memory[..blocks])
+}
+
+/// A new PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) with a random 128-bit salt.
+fn hash_with(params: &Params, memory: &mut Vec<Block>, password: &str) -> AppResult<String> {
+    let failed =
+        |err: &dyn std::fmt::Display| AppError::Internal(anyhow!("argon2 hashing failed: {err}"));
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    let salt = random_bytes::<16>();
+    let mut out = [0u8; 32];
+    hash_into(&argon2, memory, password.as_bytes(), &salt, &mut out).map_err(|err| failed(&err))?;
+    let phc = PasswordHash {
+        algorithm: ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params).map_err(|err| failed(&err))?,
+        salt: Some(Salt::new(&salt).map_err(|err| failed(&err))?),
+        hash: Some(Output::new(&out).map_err(|err| failed(&err))?),
+    };
+    Ok(phc.to_string())
+}
+
+/// Whether `password` hashes to `stored` under the stored algorithm, version and parameters;
+/// the outputs are compared in constant time.
+fn matches(stored: &PasswordHash, memory: &mut Vec<Block>, password: &[u8]) -> bool {
+    let (Some(salt), Some(expected)) = (&stored.salt, &stored.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(stored.algorithm.as_str()) else {
+        return false;
+    };
+    let version = match stored.version.map(Version::try_from).transpose() {
+        Ok(version) => version.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let Ok(params) = Params::try_from(stored) else {
+        return false;
+    };
+    let argon2 = Argon2::new(algorithm, version, params);
+    let mut out = Zeroizing::new(vec![0u8; expected.len()]);
+    hash_into(&argon2, memory, password, salt, &mut out).is_ok()
+        && constant_time_eq(&out, expected.as_bytes())
 }
 
 fn uses_current_parameters(hash: &PasswordHash, current: &Params) -> bool {
@@ -266,14 +319,50 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn hashes_agree_with_the_reference_implementation() {
+        use argon2::{PasswordHasher as _, PasswordVerifier as _};
+        let hasher = PasswordHasher::new().await.expect("hasher");
+        let ours = hasher
+            .hash(&new_password("correct horse battery staple"))
+            .await
+            .expect("hash");
+        let parsed = PasswordHash::new(&ours).expect("PHC");
+        let reference = Argon2::default();
+        assert!(
+            reference
+                .verify_password(b"correct horse battery staple", &parsed)
+                .is_ok()
+        );
+        assert!(reference.verify_password(b"wrong", &parsed).is_err());
+        let theirs = reference
+            .hash_password(b"correct horse battery staple")
+            .expect("hash")
+            .to_string();
+        let verdict = hasher
+            .verify(&attempt("correct horse battery staple"), Some(&theirs))
+            .await
+            .expect("verify");
+        assert_eq!(
+            verdict,
+            Verified::Yes {
+                needs_rehash: false
+            }
+        );
+    }
+
+    #[tokio::test]
     async fn weaker_parameters_ask_for_a_rehash() {
+        use argon2::PasswordHasher as _;
         let hasher = PasswordHasher::new().await.expect("hasher");
         let weak = Argon2::new(
             Algorithm::Argon2id,
             Version::V0x13,
             Params::new(8192, 1, 1, None).expect("params"),
         );
-        let old = hash_with(&weak, "correct horse battery staple").expect("hash");
+        let old = weak
+            .hash_password(b"correct horse battery staple")
+            .expect("hash")
+            .to_string();
         let verdict = hasher
             .verify(&attempt("correct horse battery staple"), Some(&old))
             .await
