@@ -61,3 +61,15 @@ WRK=$!
 PEAK=$(peak_rss "$WRK")
 grep -E "Requests/sec|Latency|Non-2xx" "$WORK/login.out"
 echo "peak RSS during the login flood: ${PEAK} MiB"
+
+# requestPasswordReset must not tell known addresses from unknown ones by its timing.
+for who in "$EMAIL" "nobody-$(date +%s)@example.com"; do
+  cat >"$WORK/reset.lua" <<LUA
+wrk.method = "POST"
+wrk.body = [[{"query":"mutation(\$e: String!){requestPasswordReset(email:\$e)}","variables":{"e":"$who"}}]]
+wrk.headers["Content-Type"] = "application/json"
+LUA
+  label=$([ "$who" = "$EMAIL" ] && echo "known" || echo "unknown")
+  echo "== requestPasswordReset, $label address, 5s, 1 connection"
+  wrk -t1 -c1 -d5s -s "$WORK/reset.lua" "$BASE/graphql" | grep -E "Latency|Requests/sec|Non-2xx"
+done
