@@ -5,6 +5,7 @@ mod email;
 mod ids;
 mod password;
 mod person_name;
+mod profile;
 mod role;
 
 pub use email::Email;

@@ -1,0 +1,1 @@
+//! The finance profile: each field's type is its only validation.
