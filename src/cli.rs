@@ -12,7 +12,7 @@ use crate::{
     config::Settings,
     db,
     graphql::sdl,
-    services::{audit, auth, signing_keys::SigningKeys},
+    services::{audit, auth, profile::ProfileEdit, signing_keys::SigningKeys},
     startup::{self, Application},
     telemetry,
 };
@@ -180,13 +180,17 @@ async fn migrate(action: MigrateAction) -> anyhow::Result<()> {
 async fn create_admin(email: &str, first_name: &str, last_name: &str) -> anyhow::Result<()> {
     let settings = settings()?;
     let password = read_password()?;
-    let registration =
-        auth::Registration::parse(email, password.expose_secret(), first_name, last_name).map_err(
-            |err| match err.field() {
-                Some(field) => anyhow::anyhow!("{field} {err}"),
-                None => anyhow::anyhow!("{err}"),
-            },
-        )?;
+    let registration = auth::Registration::parse(
+        email,
+        password.expose_secret(),
+        first_name,
+        last_name,
+        ProfileEdit::default(),
+    )
+    .map_err(|err| match err.field() {
+        Some(field) => anyhow::anyhow!("{field} {err}"),
+        None => anyhow::anyhow!("{err}"),
+    })?;
     let state = startup::build_state(settings, Arc::new(SystemClock)).await?;
     let id = auth::create_admin(&state, registration)
         .await

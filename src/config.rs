@@ -82,6 +82,8 @@ struct RawSettings {
     email_verification_ttl_secs: u64,
     /// `CUSTODIAN_REQUIRE_VERIFIED_EMAIL`: refuse sign-in until the email is verified.
     require_verified_email: bool,
+    /// `CUSTODIAN_MIN_AGE`: the youngest a person may be, in full years, to hold an account.
+    min_age: u32,
 }
 
 /// How emails leave.
@@ -140,6 +142,7 @@ impl Default for RawSettings {
             password_reset_ttl_secs: 30 * 60,
             email_verification_ttl_secs: 24 * 3600,
             require_verified_email: false,
+            min_age: 18,
         }
     }
 }
@@ -174,6 +177,7 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub metrics_token: Option<SecretString>,
     pub mail: MailSettings,
+    pub min_age: u32,
 }
 
 /// A setting that cannot be used, named as the operator would set it.
@@ -278,6 +282,9 @@ impl Settings {
             ));
         }
         let mail = validate_mail(&raw, production)?;
+        if raw.min_age > 120 {
+            return Err(invalid("CUSTODIAN_MIN_AGE", "must be at most 120"));
+        }
         Ok(Self {
             listen,
             database_url: raw.database_url,
@@ -303,6 +310,7 @@ impl Settings {
                 .metrics_token
                 .filter(|token| !token.expose_secret().is_empty()),
             mail,
+            min_age: raw.min_age,
         })
     }
 

@@ -8,11 +8,15 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::{
+    crypto::Cipher,
     db::entities::{accounts, audit_events, sessions},
-    domain::{KycStatus, Role, SessionId},
-    services::sessions::AuthOutcome,
+    domain::{AccountId, KycStatus, Role, SessionId, Ssn},
+    error::AppResult,
+    graphql::Date,
+    services::{profile, sessions::AuthOutcome},
 };
 
+/// An account as its owner and administrators see it. The SSN appears only masked.
 #[derive(Debug, Clone, SimpleObject, Serialize)]
 #[graphql(name = "Account")]
 #[serde(rename_all = "camelCase")]
@@ -22,27 +26,55 @@ pub struct AccountView {
     pub email_verified: bool,
     pub first_name: String,
     pub last_name: String,
+    /// E.164.
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub postal_code: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+    /// ISO 4217.
+    pub default_currency: Option<String>,
+    pub date_of_birth: Option<Date>,
+    /// `***-**-6789`; the full SSN is never returned by any field.
+    pub ssn_masked: Option<String>,
     pub kyc_status: KycStatus,
+    /// Why the latest KYC decision was made, when the reviewer said.
+    pub kyc_reason: Option<String>,
     pub mfa_enabled: bool,
     pub role: Role,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<accounts::Model> for AccountView {
-    fn from(model: accounts::Model) -> Self {
-        Self {
+impl AccountView {
+    /// The view of a stored account; the date of birth is decrypted here and nowhere else.
+    pub fn new(model: accounts::Model, cipher: &Cipher) -> AppResult<Self> {
+        let date_of_birth =
+            profile::date_of_birth(cipher, AccountId(model.id), model.date_of_birth.as_deref())?;
+        Ok(Self {
             id: model.id,
             email: model.email,
             email_verified: model.email_verified,
             first_name: model.first_name,
             last_name: model.last_name,
+            phone: model.phone,
+            address: model.address,
+            city: model.city,
+            state: model.state,
+            postal_code: model.postal_code,
+            country: model.country,
+            default_currency: model.default_currency,
+            date_of_birth: date_of_birth.map(Date),
+            ssn_masked: model.ssn_last4.as_deref().map(Ssn::masked),
             kyc_status: model.kyc_status,
+            kyc_reason: model.kyc_reason,
             mfa_enabled: model.mfa_enabled,
             role: model.role,
             created_at: model.created_at,
             updated_at: model.updated_at,
-        }
+        })
     }
 }
 
@@ -87,14 +119,14 @@ pub struct AuthPayload {
     pub session: SessionView,
 }
 
-impl From<&AuthOutcome> for AuthPayload {
-    fn from(outcome: &AuthOutcome) -> Self {
-        Self {
+impl AuthPayload {
+    pub fn new(outcome: &AuthOutcome, cipher: &Cipher) -> AppResult<Self> {
+        Ok(Self {
             access_token: outcome.access.token.expose_secret().to_owned(),
             access_token_expires_at: outcome.access.expires_at,
-            account: outcome.account.clone().into(),
+            account: AccountView::new(outcome.account.clone(), cipher)?,
             session: SessionView::new(outcome.session.clone(), Some(SessionId(outcome.session.id))),
-        }
+        })
     }
 }
 

@@ -8,6 +8,7 @@ mod m20261128_000003_create_refresh_tokens;
 mod m20261128_000004_create_signing_keys;
 mod m20261129_000005_create_audit_events;
 mod m20261129_000006_create_account_tokens;
+mod m20261129_000007_add_profile;
 
 /// The ordered list of migrations, applied by `custodian migrate up` and at every start.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_create_signing_keys::Migration),
             Box::new(m20261129_000005_create_audit_events::Migration),
             Box::new(m20261129_000006_create_account_tokens::Migration),
+            Box::new(m20261129_000007_add_profile::Migration),
         ]
     }
 }

@@ -8,6 +8,41 @@ use sea_orm::{
 use super::entities::accounts::{ActiveModel, Column, Entity, Model};
 use crate::domain::{AccountId, Email, KycStatus, PersonName, Role};
 
+/// Profile columns as stored: normalised text, and ciphertexts for the sensitive ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredProfile {
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: Option<String>,
+    pub default_currency: Option<String>,
+    pub date_of_birth: Option<String>,
+    pub ssn: Option<String>,
+    pub ssn_index: Option<String>,
+    pub ssn_last4: Option<String>,
+}
+
+impl StoredProfile {
+    /// The profile columns of a stored account.
+    pub fn of(account: &Model) -> Self {
+        Self {
+            phone: account.phone.clone(),
+            address: account.address.clone(),
+            city: account.city.clone(),
+            state: account.state.clone(),
+            postal_code: account.postal_code.clone(),
+            country: account.country.clone(),
+            default_currency: account.default_currency.clone(),
+            date_of_birth: account.date_of_birth.clone(),
+            ssn: account.ssn.clone(),
+            ssn_index: account.ssn_index.clone(),
+            ssn_last4: account.ssn_last4.clone(),
+        }
+    }
+}
+
 /// What a new account is made of.
 pub struct NewAccount<'a> {
     pub id: AccountId,
@@ -17,6 +52,7 @@ pub struct NewAccount<'a> {
     pub last_name: &'a PersonName,
     pub role: Role,
     pub email_verified: bool,
+    pub profile: StoredProfile,
     pub now: DateTime<Utc>,
 }
 
@@ -37,6 +73,9 @@ pub async fn insert(
         mfa_enabled: Set(false),
         created_at: Set(new.now),
         updated_at: Set(new.now),
+        kyc_reason: Set(None),
+        deleted_at: Set(None),
+        ..profile_columns(new.profile)
     };
     Entity::insert(model).exec_with_returning(db).await
 }
@@ -88,6 +127,112 @@ pub async fn mark_email_verified(
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Id.eq(id.0))
         .filter(Column::EmailVerified.eq(false))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+fn profile_columns(profile: StoredProfile) -> ActiveModel {
+    ActiveModel {
+        phone: Set(profile.phone),
+        address: Set(profile.address),
+        city: Set(profile.city),
+        state: Set(profile.state),
+        postal_code: Set(profile.postal_code),
+        country: Set(profile.country),
+        default_currency: Set(profile.default_currency),
+        date_of_birth: Set(profile.date_of_birth),
+        ssn: Set(profile.ssn),
+        ssn_index: Set(profile.ssn_index),
+        ssn_last4: Set(profile.ssn_last4),
+        ..Default::default()
+    }
+}
+
+/// Writes the names and profile; a taken SSN surfaces as a unique violation.
+pub async fn update_profile(
+    db: &impl ConnectionTrait,
+    id: AccountId,
+    first_name: &PersonName,
+    last_name: &PersonName,
+    profile: StoredProfile,
+    now: DateTime<Utc>,
+) -> Result<Model, sea_orm::DbErr> {
+    let model = ActiveModel {
+        id: sea_orm::ActiveValue::Unchanged(id.0),
+        first_name: Set(first_name.as_str().to_owned()),
+        last_name: Set(last_name.as_str().to_owned()),
+        updated_at: Set(now),
+        ..profile_columns(profile)
+    };
+    Entity::update(model).exec(db).await
+}
+
+/// Moves the KYC status from `from` to `to` if it is still `from`; `false` when another change
+/// got there first.
+pub async fn set_kyc_status(
+    db: &impl ConnectionTrait,
+    id: AccountId,
+    from: KycStatus,
+    to: KycStatus,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<bool, sea_orm::DbErr> {
+    let result = Entity::update_many()
+        .col_expr(Column::KycStatus, Expr::value(to))
+        .col_expr(Column::KycReason, Expr::value(reason.map(str::to_owned)))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(id.0))
+        .filter(Column::KycStatus.eq(from))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Accounts (not closed), oldest first, optionally of one KYC status, after the cursor id.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    kyc_status: Option<KycStatus>,
+    after: Option<AccountId>,
+    limit: u64,
+) -> Result<Vec<Model>, sea_orm::DbErr> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    let mut query = Entity::find().filter(Column::DeletedAt.is_null());
+    if let Some(status) = kyc_status {
+        query = query.filter(Column::KycStatus.eq(status));
+    }
+    if let Some(after) = after {
+        query = query.filter(Column::Id.gt(after.0));
+    }
+    query.order_by_asc(Column::Id).limit(limit).all(db).await
+}
+
+/// Closes the account: every personal value erased, the login made impossible, the row kept
+/// (its id anchors the audit trail) under an email that no address can ever equal.
+pub async fn erase(
+    db: &impl ConnectionTrait,
+    id: AccountId,
+    now: DateTime<Utc>,
+) -> Result<bool, sea_orm::DbErr> {
+    let model = ActiveModel {
+        id: sea_orm::ActiveValue::Unchanged(id.0),
+        // No `@`: `Email::parse` refuses it, so no registration can ever take it.
+        email: Set(format!("erased:{}", id.0)),
+        // Not a PHC string: nothing verifies against it.
+        password_hash: Set("!erased".into()),
+        first_name: Set(String::new()),
+        last_name: Set(String::new()),
+        email_verified: Set(false),
+        mfa_enabled: Set(false),
+        kyc_reason: Set(None),
+        updated_at: Set(now),
+        deleted_at: Set(Some(now)),
+        ..profile_columns(StoredProfile::default())
+    };
+    let result = Entity::update_many()
+        .set(model)
+        .filter(Column::Id.eq(id.0))
+        .filter(Column::DeletedAt.is_null())
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)

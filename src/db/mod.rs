@@ -5,6 +5,7 @@ pub mod account_tokens;
 pub mod accounts;
 pub mod audit_events;
 pub mod entities;
+pub mod kyc_reviews;
 pub mod refresh_tokens;
 pub mod sessions;
 pub mod signing_keys;
@@ -96,5 +97,14 @@ pub fn pool_stats(db: &DatabaseConnection) -> PoolStats {
         open,
         idle: u32::try_from(idle).unwrap_or(u32::MAX),
         max: MAX_CONNECTIONS,
+    }
+}
+
+/// True when the error is a violated unique constraint whose name or column contains `what`
+/// (both databases name the column or index in the message).
+pub fn is_unique_violation_of(err: &sea_orm::DbErr, what: &str) -> bool {
+    match err.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(message)) => message.contains(what),
+        _ => false,
     }
 }

@@ -19,6 +19,7 @@ pub enum RevokeReason {
     RefreshTokenReuse,
     PasswordChanged,
     PasswordReset,
+    AccountDeleted,
 }
 
 impl RevokeReason {
@@ -29,6 +30,7 @@ impl RevokeReason {
             Self::RefreshTokenReuse => "refresh_token_reuse",
             Self::PasswordChanged => "password_changed",
             Self::PasswordReset => "password_reset",
+            Self::AccountDeleted => "account_deleted",
         }
     }
 }
@@ -142,6 +144,19 @@ pub async fn list_active(
     Entity::find()
         .filter(Column::AccountId.eq(account.0))
         .filter(active_at(now))
+        .order_by_desc(Column::CreatedAt)
+        .order_by_desc(Column::Id)
+        .all(db)
+        .await
+}
+
+/// Every session of `account`, ended or not, newest first (for the data export).
+pub async fn all_of(
+    db: &impl ConnectionTrait,
+    account: AccountId,
+) -> Result<Vec<Model>, sea_orm::DbErr> {
+    Entity::find()
+        .filter(Column::AccountId.eq(account.0))
         .order_by_desc(Column::CreatedAt)
         .order_by_desc(Column::Id)
         .all(db)

@@ -12,4 +12,7 @@ pub use email::Email;
 pub use ids::{AccountId, SessionId};
 pub use password::{NewPassword, PasswordAttempt};
 pub use person_name::PersonName;
+pub use profile::{
+    AddressLine, City, CountryCode, CurrencyCode, DateOfBirth, Phone, PostalCode, Ssn, State,
+};
 pub use role::{KycStatus, Role};

@@ -42,3 +42,50 @@ pub enum KycStatus {
     #[sea_orm(string_value = "REJECTED")]
     Rejected,
 }
+
+impl KycStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Approved => "APPROVED",
+            Self::Rejected => "REJECTED",
+        }
+    }
+
+    /// The moves a reviewer may make: decide a pending case, or reopen one. Approved → pending
+    /// also happens on its own when identity data changes after approval.
+    pub fn may_become(self, next: Self) -> bool {
+        matches!(
+            (self, next),
+            (Self::Pending, Self::Approved)
+                | (Self::Pending, Self::Rejected)
+                | (Self::Rejected, Self::Pending)
+                | (Self::Approved, Self::Pending)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KycStatus::{self, Approved, Pending, Rejected};
+
+    #[test]
+    fn kyc_transitions() {
+        let all = [Pending, Approved, Rejected];
+        let allowed = [
+            (Pending, Approved),
+            (Pending, Rejected),
+            (Rejected, Pending),
+            (Approved, Pending),
+        ];
+        for from in all {
+            for to in all {
+                assert_eq!(
+                    KycStatus::may_become(from, to),
+                    allowed.contains(&(from, to)),
+                    "{from:?} → {to:?}"
+                );
+            }
+        }
+    }
+}

@@ -7,7 +7,9 @@ mod guards;
 mod metrics;
 mod mutation;
 mod query;
+mod scalars;
 mod schema;
 
 pub use context::RequestContext;
+pub use scalars::Date;
 pub use schema::{AppSchema, build_schema, sdl};

@@ -1,22 +1,34 @@
-use async_graphql::{Context, InputObject, MergedObject, Object, Union};
+use async_graphql::{Context, InputObject, MaybeUndefined, MergedObject, Object, Union};
 use uuid::Uuid;
 
-use super::{context::ContextExt, errors::IntoGraphql, guards::SignedIn};
+use super::{
+    Date,
+    context::ContextExt,
+    errors::IntoGraphql,
+    guards::{HasRole, SignedIn},
+};
 use crate::{
-    domain::SessionId,
+    domain::{AccountId, KycStatus, Role, SessionId},
     error::AppError,
     http::cookies::CookieUpdate,
     services::{
+        accounts::{self, ProfileUpdate},
         auth::{self, Registration},
+        profile::{Change, ProfileEdit},
         recovery,
         sessions::{self, AuthOutcome},
         verification,
     },
-    views::AuthPayload,
+    views::{AccountView, AuthPayload},
 };
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(AuthMutation, SessionMutation, RecoveryMutation);
+pub struct Mutation(
+    AuthMutation,
+    SessionMutation,
+    RecoveryMutation,
+    AccountMutation,
+);
 
 #[derive(InputObject)]
 pub struct RegisterInput {
@@ -25,6 +37,37 @@ pub struct RegisterInput {
     password: String,
     first_name: String,
     last_name: String,
+    /// E.164, or national format when `country` is given.
+    phone: Option<String>,
+    address: Option<String>,
+    city: Option<String>,
+    /// Required for US and CA (the two-letter code).
+    state: Option<String>,
+    postal_code: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    country: Option<String>,
+    /// ISO 4217.
+    default_currency: Option<String>,
+    date_of_birth: Option<Date>,
+    /// `123-45-6789` or `123456789`. Stored encrypted; never returned.
+    #[graphql(secret)]
+    ssn: Option<String>,
+}
+
+impl RegisterInput {
+    fn profile(&mut self) -> ProfileEdit {
+        ProfileEdit {
+            phone: Change::from_option(self.phone.take()),
+            address: Change::from_option(self.address.take()),
+            city: Change::from_option(self.city.take()),
+            state: Change::from_option(self.state.take()),
+            postal_code: Change::from_option(self.postal_code.take()),
+            country: Change::from_option(self.country.take()),
+            default_currency: Change::from_option(self.default_currency.take()),
+            date_of_birth: Change::from_option(self.date_of_birth.take().map(|date| date.0)),
+            ssn: Change::from_option(self.ssn.take()),
+        }
+    }
 }
 
 #[derive(InputObject)]
@@ -41,9 +84,10 @@ pub enum LoginResult {
 }
 
 /// Sets the cookies of a sign-in and returns its payload.
-fn signed_in(ctx: &Context<'_>, outcome: &AuthOutcome) -> AuthPayload {
+fn signed_in(ctx: &Context<'_>, outcome: &AuthOutcome) -> async_graphql::Result<AuthPayload> {
+    let payload = AuthPayload::new(outcome, &ctx.state().cipher).graphql()?;
     ctx.request().set_cookies(CookieUpdate::signed_in(outcome));
-    AuthPayload::from(outcome)
+    Ok(payload)
 }
 
 #[derive(Default)]
@@ -55,19 +99,21 @@ impl AuthMutation {
     async fn register(
         &self,
         ctx: &Context<'_>,
-        input: RegisterInput,
+        mut input: RegisterInput,
     ) -> async_graphql::Result<AuthPayload> {
+        let profile = input.profile();
         let registration = Registration::parse(
             &input.email,
             &input.password,
             &input.first_name,
             &input.last_name,
+            profile,
         )
         .graphql()?;
         let outcome = auth::register(ctx.state(), registration, ctx.request().client())
             .await
             .graphql()?;
-        Ok(signed_in(ctx, &outcome))
+        signed_in(ctx, &outcome)
     }
 
     /// Signs in with email and password.
@@ -84,7 +130,7 @@ impl AuthMutation {
         )
         .await
         .graphql()?;
-        Ok(LoginResult::AuthPayload(signed_in(ctx, &outcome)))
+        signed_in(ctx, &outcome).map(LoginResult::AuthPayload)
     }
 
     /// Rotates the refresh cookie and returns a new access token.
@@ -95,7 +141,7 @@ impl AuthMutation {
             .ok_or(AppError::InvalidRefreshToken)
             .graphql()?;
         match sessions::refresh(ctx.state(), token, request.client()).await {
-            Ok(outcome) => Ok(signed_in(ctx, &outcome)),
+            Ok(outcome) => signed_in(ctx, &outcome),
             Err(err) => {
                 // A transient failure must not sign the browser out; a dead token must.
                 if matches!(err, AppError::InvalidRefreshToken) {
@@ -226,6 +272,116 @@ impl RecoveryMutation {
         verification::verify(ctx.state(), &token, ctx.request().client())
             .await
             .graphql()?;
+        Ok(true)
+    }
+}
+
+/// Only the fields given change; `null` removes an optional field.
+#[derive(InputObject)]
+pub struct UpdateProfileInput {
+    first_name: MaybeUndefined<String>,
+    last_name: MaybeUndefined<String>,
+    phone: MaybeUndefined<String>,
+    address: MaybeUndefined<String>,
+    city: MaybeUndefined<String>,
+    state: MaybeUndefined<String>,
+    postal_code: MaybeUndefined<String>,
+    country: MaybeUndefined<String>,
+    default_currency: MaybeUndefined<String>,
+    date_of_birth: MaybeUndefined<Date>,
+    #[graphql(secret)]
+    ssn: MaybeUndefined<String>,
+}
+
+fn change<T>(value: MaybeUndefined<T>) -> Change<T> {
+    match value {
+        MaybeUndefined::Undefined => Change::Keep,
+        MaybeUndefined::Null => Change::Clear,
+        MaybeUndefined::Value(value) => Change::Set(value),
+    }
+}
+
+impl From<UpdateProfileInput> for ProfileUpdate {
+    fn from(input: UpdateProfileInput) -> Self {
+        Self {
+            first_name: change(input.first_name),
+            last_name: change(input.last_name),
+            profile: ProfileEdit {
+                phone: change(input.phone),
+                address: change(input.address),
+                city: change(input.city),
+                state: change(input.state),
+                postal_code: change(input.postal_code),
+                country: change(input.country),
+                default_currency: change(input.default_currency),
+                date_of_birth: change(input.date_of_birth.map_value(|date| date.0)),
+                ssn: change(input.ssn),
+            },
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct AccountMutation;
+
+#[Object]
+impl AccountMutation {
+    /// Changes the signed-in person's names and profile. Changing the legal name, date of
+    /// birth, SSN or address after KYC approval sends the account back to review.
+    #[graphql(guard = "SignedIn")]
+    async fn update_profile(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateProfileInput,
+    ) -> async_graphql::Result<AccountView> {
+        let principal = ctx.principal().await?;
+        let account = accounts::update_profile(
+            ctx.state(),
+            &principal,
+            input.into(),
+            ctx.request().client(),
+        )
+        .await
+        .graphql()?;
+        AccountView::new(account, &ctx.state().cipher).graphql()
+    }
+
+    /// Decides on an account's identity verification (administrators only; never one's own).
+    #[graphql(guard = "HasRole(Role::Admin)")]
+    async fn set_kyc_status(
+        &self,
+        ctx: &Context<'_>,
+        account_id: Uuid,
+        status: KycStatus,
+        reason: Option<String>,
+    ) -> async_graphql::Result<AccountView> {
+        let principal = ctx.principal().await?;
+        let account = accounts::set_kyc_status(
+            ctx.state(),
+            &principal,
+            AccountId(account_id),
+            status,
+            reason.as_deref(),
+            ctx.request().client(),
+        )
+        .await
+        .graphql()?;
+        AccountView::new(account, &ctx.state().cipher).graphql()
+    }
+
+    /// Closes the signed-in person's account with their password: every session ends and
+    /// every personal value is erased; the security log stays.
+    #[graphql(guard = "SignedIn")]
+    async fn delete_account(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] password: String,
+    ) -> async_graphql::Result<bool> {
+        let principal = ctx.principal().await?;
+        accounts::delete(ctx.state(), &principal, &password, ctx.request().client())
+            .await
+            .graphql()?;
+        ctx.request().set_cookies(CookieUpdate::SignedOut);
         Ok(true)
     }
 }

@@ -1,5 +1,6 @@
-use async_graphql::{Context, InputObject, MergedObject, Object};
+use async_graphql::{Context, InputObject, Json, MergedObject, Object};
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::{
@@ -8,7 +9,7 @@ use super::{
     guards::{HasRole, SignedIn},
 };
 use crate::{
-    domain::{AccountId, Role},
+    domain::{AccountId, KycStatus, Role},
     services::{accounts, audit, sessions},
     views::{AccountView, AuditEventView, SessionView},
 };
@@ -25,10 +26,47 @@ impl AccountQuery {
     #[graphql(guard = "SignedIn")]
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<AccountView> {
         let principal = ctx.principal().await?;
-        accounts::get(ctx.state(), principal.account)
+        let account = accounts::get(ctx.state(), principal.account)
             .await
-            .map(Into::into)
+            .graphql()?;
+        AccountView::new(account, &ctx.state().cipher).graphql()
+    }
+
+    /// Everything held about the signed-in person: the account (SSN masked), every session,
+    /// every KYC decision and every security event about them.
+    #[graphql(guard = "SignedIn")]
+    async fn export_my_data(&self, ctx: &Context<'_>) -> async_graphql::Result<Json<Value>> {
+        let principal = ctx.principal().await?;
+        accounts::export(ctx.state(), &principal, ctx.request().client())
+            .await
+            .map(Json)
             .graphql()
+    }
+
+    /// Open accounts in creation order, optionally of one KYC status (administrators only).
+    /// `after` is the `id` of the last account of the previous page.
+    #[graphql(guard = "HasRole(Role::Admin)")]
+    async fn accounts(
+        &self,
+        ctx: &Context<'_>,
+        kyc_status: Option<KycStatus>,
+        #[graphql(default = 20)] first: Option<i32>,
+        after: Option<Uuid>,
+    ) -> async_graphql::Result<Vec<AccountView>> {
+        let cipher = &ctx.state().cipher;
+        accounts::list(
+            ctx.state(),
+            kyc_status,
+            first.unwrap_or(20),
+            after.map(AccountId),
+        )
+        .await
+        .and_then(|list| {
+            list.into_iter()
+                .map(|account| AccountView::new(account, cipher))
+                .collect()
+        })
+        .graphql()
     }
 
     /// Any account by id (administrators only).
@@ -38,9 +76,10 @@ impl AccountQuery {
         ctx: &Context<'_>,
         id: Uuid,
     ) -> async_graphql::Result<Option<AccountView>> {
-        accounts::find(ctx.state(), AccountId(id))
-            .await
-            .map(|account| account.map(Into::into))
+        let account = accounts::find(ctx.state(), AccountId(id)).await.graphql()?;
+        account
+            .map(|account| AccountView::new(account, &ctx.state().cipher))
+            .transpose()
             .graphql()
     }
 }

@@ -8,6 +8,7 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
+use chrono::NaiveDate;
 use serde::{Deserialize, de::DeserializeOwned};
 use serde_json::json;
 
@@ -21,6 +22,7 @@ use crate::{
     error::{AppError, AppResult},
     services::{
         auth::{self, Registration},
+        profile::{Change, ProfileEdit},
         sessions::{self, AuthOutcome},
     },
     views::AuthPayload,
@@ -33,6 +35,41 @@ pub struct RegisterBody {
     password: String,
     first_name: String,
     last_name: String,
+    phone: Option<String>,
+    address: Option<String>,
+    city: Option<String>,
+    state: Option<String>,
+    postal_code: Option<String>,
+    country: Option<String>,
+    default_currency: Option<String>,
+    /// `YYYY-MM-DD`.
+    date_of_birth: Option<String>,
+    ssn: Option<String>,
+}
+
+impl RegisterBody {
+    fn profile(&self) -> AppResult<ProfileEdit> {
+        let date_of_birth = self
+            .date_of_birth
+            .as_deref()
+            .map(|text| {
+                NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+                    AppError::bad_input("dateOfBirth", "must be a date written YYYY-MM-DD")
+                })
+            })
+            .transpose()?;
+        Ok(ProfileEdit {
+            phone: Change::from_option(self.phone.clone()),
+            address: Change::from_option(self.address.clone()),
+            city: Change::from_option(self.city.clone()),
+            state: Change::from_option(self.state.clone()),
+            postal_code: Change::from_option(self.postal_code.clone()),
+            country: Change::from_option(self.country.clone()),
+            default_currency: Change::from_option(self.default_currency.clone()),
+            date_of_birth: Change::from_option(date_of_birth),
+            ssn: Change::from_option(self.ssn.clone()),
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -65,7 +102,11 @@ fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, MalformedBody> {
 fn respond(state: &HttpState, meta: &RequestMeta, result: AppResult<AuthOutcome>) -> Response {
     match result {
         Ok(outcome) => {
-            let mut response = Json(AuthPayload::from(&outcome)).into_response();
+            let payload = match AuthPayload::new(&outcome, &state.app.cipher) {
+                Ok(payload) => payload,
+                Err(err) => return app_error_response(&err, &meta.request_id),
+            };
+            let mut response = Json(payload).into_response();
             cookies::apply(
                 response.headers_mut(),
                 &CookieUpdate::signed_in(&outcome),
@@ -84,11 +125,13 @@ pub async fn register(State(state): State<HttpState>, meta: RequestMeta, body: B
         Err(malformed) => return malformed.into_response(),
     };
     let result = async {
+        let profile = body.profile()?;
         let registration = Registration::parse(
             &body.email,
             &body.password,
             &body.first_name,
             &body.last_name,
+            profile,
         )?;
         auth::register(&state.app, registration, &meta.client).await
     }

@@ -14,6 +14,13 @@ pub enum Mail {
     PasswordWasReset,
     /// The address was confirmed.
     EmailVerified,
+    /// A reviewer decided on the person's identity verification.
+    KycDecision {
+        status: &'static str,
+        reason: Option<String>,
+    },
+    /// The account was closed and its personal data erased.
+    AccountClosed,
 }
 
 /// A rendered message.
@@ -34,6 +41,8 @@ impl Mail {
             Self::PasswordChanged => "password_changed",
             Self::PasswordWasReset => "password_was_reset",
             Self::EmailVerified => "email_verified",
+            Self::KycDecision { .. } => "kyc_decision",
+            Self::AccountClosed => "account_closed",
         }
     }
 
@@ -73,6 +82,29 @@ impl Mail {
             Self::EmailVerified => notice(
                 format!("Your email address is confirmed for {product}"),
                 &format!("This address is now confirmed for your {product} account."),
+            ),
+            Self::KycDecision { status, reason } => {
+                let outcome = match *status {
+                    "APPROVED" => "has been approved",
+                    "REJECTED" => "was not approved",
+                    _ => "is being reviewed again",
+                };
+                let reason = reason
+                    .as_deref()
+                    .map(|reason| format!(" The reviewer noted: {reason}"))
+                    .unwrap_or_default();
+                notice(
+                    format!("Your {product} identity verification {outcome}"),
+                    &format!(
+                        "The identity verification of your {product} account {outcome}.{reason}"
+                    ),
+                )
+            }
+            Self::AccountClosed => notice(
+                format!("Your {product} account is closed"),
+                &format!(
+                    "Your {product} account was closed and the personal data it held was erased. Records the law requires us to keep, such as the security log, remain."
+                ),
             ),
         }
     }

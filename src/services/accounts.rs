@@ -1,20 +1,345 @@
-//! Reading accounts.
+//! Accounts: reading them, the profile, KYC review, data export and closing an account.
 
+use sea_orm::TransactionTrait;
+use serde_json::{Value, json};
+
+use super::{
+    ClientInfo, Principal,
+    audit::{self, Event, Kind},
+    auth::{profile_rules, ssn_taken},
+    mail_to,
+    passwords::Verified,
+    profile::{self, Change, ProfileEdit},
+};
 use crate::{
-    db::{self, entities::accounts},
-    domain::AccountId,
+    db::{
+        self, account_tokens::Purpose, accounts::StoredProfile, audit_events::Filter,
+        entities::accounts, kyc_reviews::NewReview, sessions::RevokeReason,
+    },
+    domain::{AccountId, KycStatus, PasswordAttempt, PersonName},
     error::{AppError, AppResult},
+    mail::Mail,
     state::AppState,
+    views::{AccountView, AuditEventView, SessionView},
 };
 
-/// The account of a signed-in caller. Its absence means it was erased mid-session.
+/// The account of a signed-in caller. Its absence means it was closed mid-session.
 pub async fn get(state: &AppState, id: AccountId) -> AppResult<accounts::Model> {
     db::accounts::find(&state.db, id)
         .await?
+        .filter(|account| account.deleted_at.is_none())
         .ok_or(AppError::Unauthenticated)
 }
 
-/// Any account, for administrators.
+/// Any open account, for administrators.
 pub async fn find(state: &AppState, id: AccountId) -> AppResult<Option<accounts::Model>> {
-    Ok(db::accounts::find(&state.db, id).await?)
+    Ok(db::accounts::find(&state.db, id)
+        .await?
+        .filter(|account| account.deleted_at.is_none()))
+}
+
+/// Open accounts in creation order, optionally of one KYC status: `first` after the account
+/// `after` (the id of the last one of the previous page).
+pub async fn list(
+    state: &AppState,
+    kyc_status: Option<KycStatus>,
+    first: i32,
+    after: Option<AccountId>,
+) -> AppResult<Vec<accounts::Model>> {
+    if !(1..=100).contains(&first) {
+        return Err(AppError::bad_input("first", "must be between 1 and 100"));
+    }
+    let limit = u64::try_from(first).unwrap_or(1);
+    Ok(db::accounts::page(&state.db, kyc_status, after, limit).await?)
+}
+
+/// An update of names and profile, as typed.
+pub struct ProfileUpdate {
+    pub first_name: Change<String>,
+    pub last_name: Change<String>,
+    pub profile: ProfileEdit,
+}
+
+fn name(change: Change<String>, current: &str, field: &str) -> AppResult<PersonName> {
+    match change {
+        Change::Keep => PersonName::parse(current, field),
+        Change::Clear => Err(AppError::bad_input(field, "cannot be removed")),
+        Change::Set(value) => PersonName::parse(&value, field),
+    }
+}
+
+/// `updateProfile`: validates everything first, then writes in one transaction. Changing the
+/// legal name, date of birth, SSN or address of an approved account sends it back to review.
+pub async fn update_profile(
+    state: &AppState,
+    principal: &Principal,
+    update: ProfileUpdate,
+    client: &ClientInfo,
+) -> AppResult<accounts::Model> {
+    let account = get(state, principal.account).await?;
+    let id = principal.account;
+    let first_name = name(update.first_name, &account.first_name, "firstName")?;
+    let last_name = name(update.last_name, &account.last_name, "lastName")?;
+    let resolved = profile::resolve(
+        id,
+        &StoredProfile::of(&account),
+        update.profile,
+        &profile_rules(state),
+    )?;
+    let mut fields = resolved.changed_fields;
+    if first_name.as_str() != account.first_name {
+        fields.push("firstName");
+    }
+    if last_name.as_str() != account.last_name {
+        fields.push("lastName");
+    }
+    if fields.is_empty() {
+        return Ok(account);
+    }
+    let identity_changed = resolved.identity_changed
+        || fields
+            .iter()
+            .any(|field| matches!(*field, "firstName" | "lastName"));
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    match db::accounts::update_profile(&txn, id, &first_name, &last_name, resolved.stored, now)
+        .await
+    {
+        Ok(_) => {}
+        Err(err) if db::is_unique_violation_of(&err, "ssn_index") => return Err(ssn_taken()),
+        Err(err) => return Err(err.into()),
+    }
+    let event = Event::new(Kind::ProfileChanged)
+        .by(id)
+        .session(principal.session)
+        .client(client)
+        .detail("fields", fields);
+    audit::record(&txn, now, event).await?;
+    let reopened = identity_changed
+        && account.kyc_status == KycStatus::Approved
+        && db::accounts::set_kyc_status(
+            &txn,
+            id,
+            KycStatus::Approved,
+            KycStatus::Pending,
+            None,
+            now,
+        )
+        .await?;
+    if reopened {
+        let review = db::kyc_reviews::insert(
+            &txn,
+            NewReview {
+                account: id,
+                actor: None,
+                from: KycStatus::Approved,
+                to: KycStatus::Pending,
+                reason: None,
+                now,
+            },
+        )
+        .await?;
+        let event = Event::new(Kind::KycChanged)
+            .subject(id)
+            .client(client)
+            .detail("from", KycStatus::Approved.as_str())
+            .detail("to", KycStatus::Pending.as_str())
+            .detail("review", review.to_string())
+            .detail("cause", "profile_changed");
+        audit::record(&txn, now, event).await?;
+    }
+    txn.commit().await?;
+    let updated = get(state, id).await?;
+    if reopened {
+        mail_to(
+            state,
+            &updated,
+            &Mail::KycDecision {
+                status: KycStatus::Pending.as_str(),
+                reason: None,
+            },
+        );
+    }
+    Ok(updated)
+}
+
+const MAX_REASON_CHARS: usize = 500;
+
+/// `setKycStatus`: a reviewer's decision, with its reason kept beside the account (not in the
+/// audit trail, which refers to it). Reviewers cannot decide on their own account.
+pub async fn set_kyc_status(
+    state: &AppState,
+    reviewer: &Principal,
+    id: AccountId,
+    status: KycStatus,
+    reason: Option<&str>,
+    client: &ClientInfo,
+) -> AppResult<accounts::Model> {
+    let reason = reason.map(str::trim).filter(|reason| !reason.is_empty());
+    if let Some(reason) = reason
+        && (reason.chars().count() > MAX_REASON_CHARS
+            || reason.chars().any(|c| c.is_control() && c != '\n'))
+    {
+        return Err(AppError::bad_input(
+            "reason",
+            format!("must be at most {MAX_REASON_CHARS} characters of text"),
+        ));
+    }
+    if id == reviewer.account {
+        return Err(AppError::Forbidden);
+    }
+    let account = find(state, id).await?.ok_or(AppError::NotFound)?;
+    let from = account.kyc_status;
+    if !from.may_become(status) {
+        return Err(AppError::bad_input(
+            "status",
+            format!("cannot move from {} to {}", from.as_str(), status.as_str()),
+        ));
+    }
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    if !db::accounts::set_kyc_status(&txn, id, from, status, reason, now).await? {
+        return Err(AppError::Conflict {
+            field: "status".into(),
+            message: "the status changed meanwhile; reload and decide again".into(),
+        });
+    }
+    let review = db::kyc_reviews::insert(
+        &txn,
+        NewReview {
+            account: id,
+            actor: Some(reviewer.account),
+            from,
+            to: status,
+            reason,
+            now,
+        },
+    )
+    .await?;
+    let event = Event::new(Kind::KycChanged)
+        .actor(reviewer.account)
+        .subject(id)
+        .session(reviewer.session)
+        .client(client)
+        .detail("from", from.as_str())
+        .detail("to", status.as_str())
+        .detail("review", review.to_string())
+        .detail("cause", "review");
+    audit::record(&txn, now, event).await?;
+    txn.commit().await?;
+    let updated = find(state, id).await?.ok_or(AppError::NotFound)?;
+    mail_to(
+        state,
+        &updated,
+        &Mail::KycDecision {
+            status: status.as_str(),
+            reason: reason.map(str::to_owned),
+        },
+    );
+    Ok(updated)
+}
+
+/// More security events than any person accumulates; a bound, not a page.
+const EXPORT_EVENTS: u64 = 1 << 40;
+
+/// `exportMyData`: everything held about the caller — the account (SSN masked), every
+/// session, every KYC decision and every security event about them.
+pub async fn export(
+    state: &AppState,
+    principal: &Principal,
+    client: &ClientInfo,
+) -> AppResult<Value> {
+    let id = principal.account;
+    let account = get(state, id).await?;
+    let sessions = db::sessions::all_of(&state.db, id).await?;
+    let reviews = db::kyc_reviews::of_account(&state.db, id).await?;
+    let filter = Filter {
+        account: Some(id.0),
+        ..Filter::default()
+    };
+    let events = db::audit_events::search(&state.db, &filter, EXPORT_EVENTS).await?;
+    let event = Event::new(Kind::AccountExported)
+        .by(id)
+        .session(principal.session)
+        .client(client);
+    audit::record_alone(state, event).await?;
+    let sessions: Vec<Value> = sessions
+        .into_iter()
+        .map(|session| {
+            let revoked_at = session.revoked_at;
+            let reason = session.revoke_reason.clone();
+            let mut view = json!(SessionView::new(session, Some(principal.session)));
+            view["revokedAt"] = json!(revoked_at);
+            view["revokeReason"] = json!(reason);
+            view
+        })
+        .collect();
+    let reviews: Vec<Value> = reviews
+        .into_iter()
+        .map(|review| {
+            json!({
+                "at": review.created_at,
+                "from": review.from_status,
+                "to": review.to_status,
+                "reason": review.reason,
+                "byReviewer": review.actor_id.is_some(),
+            })
+        })
+        .collect();
+    let events: Vec<AuditEventView> = events.into_iter().map(Into::into).collect();
+    Ok(json!({
+        "exportedAt": state.clock.now(),
+        "account": AccountView::new(account, &state.cipher)?,
+        "sessions": sessions,
+        "kycReviews": reviews,
+        "securityEvents": events,
+    }))
+}
+
+/// `deleteAccount`: with the person's own password, ends every session and erases every
+/// personal value in one transaction. The row stays, emptied, so its id keeps anchoring the
+/// audit trail and can never be mistaken for a new account.
+pub async fn delete(
+    state: &AppState,
+    principal: &Principal,
+    password: &str,
+    client: &ClientInfo,
+) -> AppResult<()> {
+    let id = principal.account;
+    let account = get(state, id).await?;
+    let verdict = match PasswordAttempt::parse(password) {
+        Some(attempt) => {
+            state
+                .passwords
+                .verify(&attempt, Some(&account.password_hash))
+                .await?
+        }
+        None => Verified::No,
+    };
+    if verdict == Verified::No {
+        let event = Event::new(Kind::AccountDeleteFailed)
+            .by(id)
+            .session(principal.session)
+            .client(client);
+        audit::record_alone(state, event).await?;
+        return Err(AppError::bad_input("password", "is not correct"));
+    }
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    if !db::accounts::erase(&txn, id, now).await? {
+        return Err(AppError::Unauthenticated);
+    }
+    db::sessions::revoke_all_except(&txn, id, None, RevokeReason::AccountDeleted, now).await?;
+    db::account_tokens::void_all(&txn, id, Purpose::PasswordReset, now).await?;
+    db::account_tokens::void_all(&txn, id, Purpose::EmailVerification, now).await?;
+    db::kyc_reviews::erase_reasons(&txn, id).await?;
+    let event = Event::new(Kind::AccountDeleted)
+        .by(id)
+        .session(principal.session)
+        .client(client);
+    audit::record(&txn, now, event).await?;
+    txn.commit().await?;
+    // Sent to the address just erased, from the copy read before.
+    mail_to(state, &account, &Mail::AccountClosed);
+    Ok(())
 }

@@ -7,11 +7,15 @@ use super::{
     access_tokens::AuthMethods,
     audit::{self, Event, Kind},
     passwords::Verified,
+    profile::{self, ProfileEdit, Rules},
     sessions::{self, AuthOutcome},
     verification,
 };
 use crate::{
-    db::{self, accounts::NewAccount},
+    db::{
+        self,
+        accounts::{NewAccount, StoredProfile},
+    },
     domain::{AccountId, Email, NewPassword, PasswordAttempt, PersonName, Role, SessionId},
     error::{AppError, AppResult},
     state::AppState,
@@ -23,6 +27,8 @@ pub struct Registration {
     password: NewPassword,
     first_name: PersonName,
     last_name: PersonName,
+    /// Checked against each other (and sealed) by `register`, before the password is hashed.
+    profile: ProfileEdit,
 }
 
 impl Registration {
@@ -33,6 +39,7 @@ impl Registration {
         password: &str,
         first_name: &str,
         last_name: &str,
+        profile: ProfileEdit,
     ) -> AppResult<Self> {
         let email = Email::parse(email, "email")?;
         let first_name = PersonName::parse(first_name, "firstName")?;
@@ -49,6 +56,7 @@ impl Registration {
             password,
             first_name,
             last_name,
+            profile,
         })
     }
 }
@@ -56,13 +64,27 @@ impl Registration {
 /// Creates an account and signs it in on a new session.
 pub async fn register(
     state: &AppState,
-    registration: Registration,
+    mut registration: Registration,
     client: &ClientInfo,
 ) -> AppResult<AuthOutcome> {
+    let id = AccountId::generate();
+    let edit = std::mem::take(&mut registration.profile);
+    let profile =
+        profile::resolve(id, &StoredProfile::default(), edit, &profile_rules(state))?.stored;
     let password_hash = state.passwords.hash(&registration.password).await?;
     let txn = state.db.begin().await?;
-    let account = create_account(state, &txn, &registration, password_hash, Role::User).await?;
-    let id = AccountId(account.id);
+    let account = create_account(
+        state,
+        &txn,
+        NewAccountParts {
+            id,
+            registration: &registration,
+            password_hash,
+            role: Role::User,
+            profile,
+        },
+    )
+    .await?;
     let outcome = sessions::open(state, &txn, account, client, AuthMethods::Password).await?;
     let event = Event::new(Kind::AccountRegistered)
         .by(id)
@@ -80,7 +102,18 @@ pub async fn register(
 pub async fn create_admin(state: &AppState, registration: Registration) -> AppResult<AccountId> {
     let password_hash = state.passwords.hash(&registration.password).await?;
     let txn = state.db.begin().await?;
-    let account = create_account(state, &txn, &registration, password_hash, Role::Admin).await?;
+    let account = create_account(
+        state,
+        &txn,
+        NewAccountParts {
+            id: AccountId::generate(),
+            registration: &registration,
+            password_hash,
+            role: Role::Admin,
+            profile: StoredProfile::default(),
+        },
+    )
+    .await?;
     let id = AccountId(account.id);
     let event = Event::new(Kind::AdminCreated)
         .subject(id)
@@ -91,35 +124,61 @@ pub async fn create_admin(state: &AppState, registration: Registration) -> AppRe
     Ok(id)
 }
 
+/// The validation rules of today, for profile fields.
+pub(super) fn profile_rules(state: &AppState) -> Rules<'_> {
+    Rules {
+        cipher: &state.cipher,
+        today: state.clock.now().date_naive(),
+        min_age: state.settings.min_age,
+    }
+}
+
+struct NewAccountParts<'a> {
+    id: AccountId,
+    registration: &'a Registration,
+    password_hash: String,
+    role: Role,
+    profile: StoredProfile,
+}
+
 async fn create_account(
     state: &AppState,
     txn: &DatabaseTransaction,
-    registration: &Registration,
-    password_hash: String,
-    role: Role,
+    parts: NewAccountParts<'_>,
 ) -> AppResult<db::entities::accounts::Model> {
+    let registration = parts.registration;
     let inserted = db::accounts::insert(
         txn,
         NewAccount {
-            id: AccountId::generate(),
+            id: parts.id,
             email: &registration.email,
-            password_hash,
+            password_hash: parts.password_hash,
             first_name: &registration.first_name,
             last_name: &registration.last_name,
-            role,
+            role: parts.role,
             // An operator creating an administrator vouches for the address.
-            email_verified: role == Role::Admin,
+            email_verified: parts.role == Role::Admin,
+            profile: parts.profile,
             now: state.clock.now(),
         },
     )
     .await;
     match inserted {
         Ok(account) => Ok(account),
+        Err(err) if db::is_unique_violation_of(&err, "ssn_index") => Err(ssn_taken()),
         Err(err) if db::is_unique_violation(&err) => Err(AppError::Conflict {
             field: "email".into(),
             message: "an account with this email already exists".into(),
         }),
         Err(err) => Err(err.into()),
+    }
+}
+
+/// The one answer to an SSN already on file: it says nothing of whose.
+pub(super) fn ssn_taken() -> AppError {
+    AppError::Conflict {
+        field: "ssn".into(),
+        message: "this SSN is already registered".into(),
     }
 }
 

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod passwords;
+pub mod profile;
 pub mod recovery;
 pub mod sessions;
 pub mod signing_keys;

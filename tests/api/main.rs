@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod cli;
 mod observability;
+mod profile;
 mod recovery;
 mod rest;
 mod sessions;

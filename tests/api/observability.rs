@@ -296,7 +296,11 @@ async fn logs_of_a_full_flow_hold_no_secrets_or_personal_data(database_url: Opti
         &browser,
         None,
         REGISTER,
-        json!({ "input": { "email": email, "password": password, "firstName": first_name, "lastName": last_name } }),
+        json!({ "input": {
+            "email": email, "password": password, "firstName": first_name, "lastName": last_name,
+            "ssn": "219-45-6781", "dateOfBirth": "1985-07-14", "phone": "+1 201 555 0123",
+            "country": "US", "state": "NY", "postalCode": "10001", "address": "350 Sentinel Avenue",
+        } }),
     )
     .await
     .unwrap();
@@ -462,6 +466,11 @@ async fn logs_of_a_full_flow_hold_no_secrets_or_personal_data(database_url: Opti
         ("verification token", verification_token.as_str()),
         ("reset token", reset_token.as_str()),
         ("new password", new_password),
+        ("SSN", "219-45-6781"),
+        ("SSN digits", "219456781"),
+        ("date of birth", "1985-07-14"),
+        ("phone", "2015550123"),
+        ("address", "Sentinel Avenue"),
     ] {
         assert!(!log.contains(secret), "the log holds the {what}");
     }

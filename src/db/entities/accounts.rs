@@ -18,6 +18,24 @@ pub struct Model {
     pub mfa_enabled: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// E.164.
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: Option<String>,
+    pub default_currency: Option<String>,
+    /// Ciphertext (`crypto::Cipher`), context `account:<id>:date_of_birth`.
+    pub date_of_birth: Option<String>,
+    /// Ciphertext, context `account:<id>:ssn`. Never leaves the service decrypted.
+    pub ssn: Option<String>,
+    /// Blind index of the SSN: unique, keyed, not reversible.
+    pub ssn_index: Option<String>,
+    pub ssn_last4: Option<String>,
+    pub kyc_reason: Option<String>,
+    /// Set when the account was closed and its personal data erased.
+    pub deleted_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -6,6 +6,7 @@ pub mod account_tokens;
 pub mod accounts;
 pub mod audit_chain_head;
 pub mod audit_events;
+pub mod kyc_reviews;
 pub mod refresh_tokens;
 pub mod sessions;
 pub mod signing_keys;

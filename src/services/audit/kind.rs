@@ -70,6 +70,17 @@ kinds! {
     EmailVerified => "email.verified", Success;
     /// Sign-in refused because the email is not verified (deployments that require it).
     LoginUnverified => "login.refused_unverified", Failure;
+    /// `fields`: the API names of what changed, never the values.
+    ProfileChanged => "profile.changed", Success;
+    /// `from`, `to`, `review` (the id of the reason on file), `cause`: `review` or
+    /// `profile_changed`.
+    KycChanged => "kyc.changed", Success;
+    /// The person downloaded everything held about them.
+    AccountExported => "account.exported", Success;
+    /// The person closed their account; personal data erased, this trail kept.
+    AccountDeleted => "account.deleted", Success;
+    /// `deleteAccount` with a wrong password.
+    AccountDeleteFailed => "account.delete_failed", Failure;
     /// By `custodian keys rotate`; `kid` of the new key.
     SigningKeyRotated => "signing_key.rotated", Success;
     /// A signed-in caller asked for something their role does not allow; `operation`.
