@@ -66,7 +66,7 @@ impl AccountView {
             postal_code: model.postal_code,
             country: model.country,
             default_currency: model.default_currency,
-            date_of_birth: date_of_birth.map(Date),
+            date_of_birth: date_of_birth.map(Date::from),
             ssn_masked: model.ssn_last4.as_deref().map(Ssn::masked),
             kyc_status: model.kyc_status,
             kyc_reason: model.kyc_reason,

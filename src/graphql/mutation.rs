@@ -9,7 +9,7 @@ use super::{
 };
 use crate::{
     domain::{AccountId, KycStatus, Role, SessionId},
-    error::AppError,
+    error::{AppError, AppResult},
     http::cookies::CookieUpdate,
     services::{
         accounts::{self, ProfileUpdate},
@@ -55,8 +55,13 @@ pub struct RegisterInput {
 }
 
 impl RegisterInput {
-    fn profile(&mut self) -> ProfileEdit {
-        ProfileEdit {
+    fn profile(&mut self) -> AppResult<ProfileEdit> {
+        let date_of_birth = self
+            .date_of_birth
+            .take()
+            .map(|date| date.parse("dateOfBirth"))
+            .transpose()?;
+        Ok(ProfileEdit {
             phone: Change::from_option(self.phone.take()),
             address: Change::from_option(self.address.take()),
             city: Change::from_option(self.city.take()),
@@ -64,9 +69,9 @@ impl RegisterInput {
             postal_code: Change::from_option(self.postal_code.take()),
             country: Change::from_option(self.country.take()),
             default_currency: Change::from_option(self.default_currency.take()),
-            date_of_birth: Change::from_option(self.date_of_birth.take().map(|date| date.0)),
+            date_of_birth: Change::from_option(date_of_birth),
             ssn: Change::from_option(self.ssn.take()),
-        }
+        })
     }
 }
 
@@ -101,7 +106,7 @@ impl AuthMutation {
         ctx: &Context<'_>,
         mut input: RegisterInput,
     ) -> async_graphql::Result<AuthPayload> {
-        let profile = input.profile();
+        let profile = input.profile().graphql()?;
         let registration = Registration::parse(
             &input.email,
             &input.password,
@@ -301,9 +306,16 @@ fn change<T>(value: MaybeUndefined<T>) -> Change<T> {
     }
 }
 
-impl From<UpdateProfileInput> for ProfileUpdate {
-    fn from(input: UpdateProfileInput) -> Self {
-        Self {
+impl TryFrom<UpdateProfileInput> for ProfileUpdate {
+    type Error = AppError;
+
+    fn try_from(input: UpdateProfileInput) -> AppResult<Self> {
+        let date_of_birth = match input.date_of_birth {
+            MaybeUndefined::Value(date) => MaybeUndefined::Value(date.parse("dateOfBirth")?),
+            MaybeUndefined::Null => MaybeUndefined::Null,
+            MaybeUndefined::Undefined => MaybeUndefined::Undefined,
+        };
+        Ok(Self {
             first_name: change(input.first_name),
             last_name: change(input.last_name),
             profile: ProfileEdit {
@@ -314,10 +326,10 @@ impl From<UpdateProfileInput> for ProfileUpdate {
                 postal_code: change(input.postal_code),
                 country: change(input.country),
                 default_currency: change(input.default_currency),
-                date_of_birth: change(input.date_of_birth.map_value(|date| date.0)),
+                date_of_birth: change(date_of_birth),
                 ssn: change(input.ssn),
             },
-        }
+        })
     }
 }
 
@@ -335,14 +347,11 @@ impl AccountMutation {
         input: UpdateProfileInput,
     ) -> async_graphql::Result<AccountView> {
         let principal = ctx.principal().await?;
-        let account = accounts::update_profile(
-            ctx.state(),
-            &principal,
-            input.into(),
-            ctx.request().client(),
-        )
-        .await
-        .graphql()?;
+        let update = ProfileUpdate::try_from(input).graphql()?;
+        let account =
+            accounts::update_profile(ctx.state(), &principal, update, ctx.request().client())
+                .await
+                .graphql()?;
         AccountView::new(account, &ctx.state().cipher).graphql()
     }
 

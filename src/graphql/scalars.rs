@@ -3,29 +3,43 @@
 use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
 use chrono::NaiveDate;
 
-/// A calendar date, `YYYY-MM-DD` (the contract's `Date`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Date(pub NaiveDate);
+use crate::error::AppError;
+
+/// A calendar date, `YYYY-MM-DD` (the contract's `Date`). Input is kept as typed and read by
+/// [`Date::parse`] in the resolver, so a malformed date is an error that names its field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Date(String);
+
+impl Date {
+    pub fn parse(&self, field: &str) -> Result<NaiveDate, AppError> {
+        NaiveDate::parse_from_str(&self.0, "%Y-%m-%d")
+            .map_err(|_| AppError::bad_input(field, "must be a date written YYYY-MM-DD"))
+    }
+}
+
+impl From<NaiveDate> for Date {
+    fn from(date: NaiveDate) -> Self {
+        Self(date.format("%Y-%m-%d").to_string())
+    }
+}
 
 #[Scalar(name = "Date")]
 impl ScalarType for Date {
     fn parse(value: Value) -> InputValueResult<Self> {
-        match &value {
-            Value::String(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .map(Date)
-                .map_err(|_| InputValueError::custom("must be a date written YYYY-MM-DD")),
-            _ => Err(InputValueError::expected_type(value)),
+        match value {
+            Value::String(text) => Ok(Date(text)),
+            other => Err(InputValueError::expected_type(other)),
         }
     }
 
     fn to_value(&self) -> Value {
-        Value::String(self.0.format("%Y-%m-%d").to_string())
+        Value::String(self.0.clone())
     }
 }
 
 /// REST answers write it the same way.
 impl serde::Serialize for Date {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(&self.0.format("%Y-%m-%d"))
+        serializer.serialize_str(&self.0)
     }
 }

@@ -116,14 +116,39 @@ fn complete_errors(body: &mut Value, request_id: &str) {
         let Some(extensions) = extensions.as_object_mut() else {
             continue;
         };
-        let code = extensions
-            .entry("code")
-            .or_insert_with(|| json!("BAD_USER_INPUT"))
-            .clone();
+        if !extensions.contains_key("code") {
+            extensions.insert("code".into(), json!("BAD_USER_INPUT"));
+            let named = error
+                .get("message")
+                .and_then(Value::as_str)
+                .and_then(field_named_in);
+            if let (Some(field), Some(Value::Object(extensions))) =
+                (named, error.get_mut("extensions"))
+            {
+                extensions.insert("field".into(), json!(field));
+            }
+        }
+        let Some(extensions) = error.get_mut("extensions").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        let code = extensions.get("code").cloned().unwrap_or_default();
         if code == "INTERNAL" {
             extensions.insert("requestId".into(), json!(request_id));
         }
     }
+}
+
+/// The input field a validation message names (`… argument "input", field "lastName" …`),
+/// so errors raised before any resolver ran still say which field was wrong.
+fn field_named_in(message: &str) -> Option<String> {
+    let quoted_after = |marker: &str| {
+        let start = message.rfind(marker)? + marker.len();
+        let rest = &message[start..];
+        rest.find('"').map(|end| rest[..end].to_owned())
+    };
+    quoted_after("field \"")
+        .or_else(|| quoted_after("argument \""))
+        .filter(|name| !name.is_empty())
 }
 
 fn graphql_error(code: &str, message: &str) -> axum::Json<Value> {

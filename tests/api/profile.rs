@@ -186,10 +186,17 @@ async fn every_bad_field_is_named_and_nothing_is_written(app: TestApp) {
             "{key}={value} created nothing"
         );
     }
-    // A malformed date is refused before anything runs.
+    // Malformed or missing input names its field too.
     let mut input = full_registration(&unique_email());
     input["dateOfBirth"] = json!("1990-13-01");
-    assert_eq!(error_code(&register(&app, input).await), "BAD_USER_INPUT");
+    let body = register(&app, input).await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT");
+    assert_eq!(field(&body), "dateOfBirth", "{body}");
+    let mut input = full_registration(&unique_email());
+    input.as_object_mut().unwrap().remove("lastName");
+    let body = register(&app, input).await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT");
+    assert_eq!(field(&body), "lastName", "{body}");
     // Outside the US and Canada the state is free text and optional.
     let mut input = full_registration(&unique_email());
     input["country"] = json!("DE");
