@@ -82,6 +82,8 @@ struct RawSettings {
     email_verification_ttl_secs: u64,
     /// `CUSTODIAN_REQUIRE_VERIFIED_EMAIL`: refuse sign-in until the email is verified.
     require_verified_email: bool,
+    /// `CUSTODIAN_MFA_ISSUER`: the name authenticator apps show beside the code.
+    mfa_issuer: String,
     /// `CUSTODIAN_MIN_AGE`: the youngest a person may be, in full years, to hold an account.
     min_age: u32,
 }
@@ -143,6 +145,7 @@ impl Default for RawSettings {
             email_verification_ttl_secs: 24 * 3600,
             require_verified_email: false,
             min_age: 18,
+            mfa_issuer: "Custodian".into(),
         }
     }
 }
@@ -178,6 +181,7 @@ pub struct Settings {
     pub metrics_token: Option<SecretString>,
     pub mail: MailSettings,
     pub min_age: u32,
+    pub mfa_issuer: String,
 }
 
 /// A setting that cannot be used, named as the operator would set it.
@@ -282,6 +286,12 @@ impl Settings {
             ));
         }
         let mail = validate_mail(&raw, production)?;
+        if raw.mfa_issuer.trim().is_empty() || raw.mfa_issuer.contains(':') {
+            return Err(invalid(
+                "CUSTODIAN_MFA_ISSUER",
+                "must be a non-empty name without a colon",
+            ));
+        }
         if raw.min_age > 120 {
             return Err(invalid("CUSTODIAN_MIN_AGE", "must be at most 120"));
         }
@@ -311,6 +321,7 @@ impl Settings {
                 .filter(|token| !token.expose_secret().is_empty()),
             mail,
             min_age: raw.min_age,
+            mfa_issuer: raw.mfa_issuer,
         })
     }
 

@@ -23,6 +23,9 @@ pub enum AppError {
     /// The change clashes with existing data (for example an email already registered).
     #[error("{message}")]
     Conflict { field: String, message: String },
+    /// The MFA challenge of a sign-in is unknown, used, expired or out of attempts.
+    #[error("this sign-in has expired or failed too often; sign in again")]
+    MfaChallengeInvalid,
     /// Too many attempts; try again after this many seconds.
     #[error("too many attempts; try again later")]
     RateLimited { retry_after_secs: u64 },
@@ -50,9 +53,10 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::BadInput { .. } => "BAD_USER_INPUT",
-            Self::InvalidCredentials | Self::Unauthenticated | Self::InvalidRefreshToken => {
-                "UNAUTHENTICATED"
-            }
+            Self::InvalidCredentials
+            | Self::Unauthenticated
+            | Self::InvalidRefreshToken
+            | Self::MfaChallengeInvalid => "UNAUTHENTICATED",
             Self::Forbidden | Self::EmailNotVerified => "FORBIDDEN",
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::Conflict { .. } => "CONFLICT",

@@ -13,7 +13,7 @@ use crate::{
     domain::{AccountId, KycStatus, Role, SessionId, Ssn},
     error::AppResult,
     graphql::Date,
-    services::{profile, sessions::AuthOutcome},
+    services::{mfa, profile, sessions::AuthOutcome},
 };
 
 /// An account as its owner and administrators see it. The SSN appears only masked.
@@ -167,6 +167,63 @@ impl From<audit_events::Model> for AuditEventView {
             session_id: model.session_id,
             request_id: model.request_id,
             details: async_graphql::Json(details),
+        }
+    }
+}
+
+/// The second step of a sign-in: send `mfaToken` with a code to `verifyMfa` before `expiresAt`.
+#[derive(Debug, Clone, SimpleObject, Serialize)]
+#[graphql(name = "MfaChallenge")]
+#[serde(rename_all = "camelCase")]
+pub struct MfaChallengeView {
+    pub mfa_token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl From<&mfa::Challenge> for MfaChallengeView {
+    fn from(challenge: &mfa::Challenge) -> Self {
+        Self {
+            mfa_token: challenge.token.expose_secret().to_owned(),
+            expires_at: challenge.expires_at,
+        }
+    }
+}
+
+/// A new TOTP secret to load into an authenticator app.
+#[derive(Debug, Clone, SimpleObject)]
+#[graphql(name = "MfaSetup")]
+pub struct MfaSetupView {
+    /// Base32, for typing into the app by hand.
+    pub secret: String,
+    pub otpauth_uri: String,
+    /// The `otpauth_uri` as a QR code, an SVG document.
+    pub qr_code_svg: String,
+}
+
+impl From<mfa::Setup> for MfaSetupView {
+    fn from(setup: mfa::Setup) -> Self {
+        Self {
+            secret: setup.secret.expose_secret().to_owned(),
+            otpauth_uri: setup.otpauth_uri.expose_secret().to_owned(),
+            qr_code_svg: setup.qr_code_svg,
+        }
+    }
+}
+
+/// Single-use recovery codes, shown once: only their hashes are kept.
+#[derive(Debug, Clone, SimpleObject)]
+#[graphql(name = "RecoveryCodes")]
+pub struct RecoveryCodesView {
+    pub codes: Vec<String>,
+}
+
+impl From<Vec<secrecy::SecretString>> for RecoveryCodesView {
+    fn from(codes: Vec<secrecy::SecretString>) -> Self {
+        Self {
+            codes: codes
+                .iter()
+                .map(|code| code.expose_secret().to_owned())
+                .collect(),
         }
     }
 }

@@ -9,6 +9,7 @@ mod m20261128_000004_create_signing_keys;
 mod m20261129_000005_create_audit_events;
 mod m20261129_000006_create_account_tokens;
 mod m20261129_000007_add_profile;
+mod m20261129_000008_add_mfa;
 
 /// The ordered list of migrations, applied by `custodian migrate up` and at every start.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000005_create_audit_events::Migration),
             Box::new(m20261129_000006_create_account_tokens::Migration),
             Box::new(m20261129_000007_add_profile::Migration),
+            Box::new(m20261129_000008_add_mfa::Migration),
         ]
     }
 }

@@ -75,6 +75,9 @@ pub async fn insert(
         updated_at: Set(new.now),
         kyc_reason: Set(None),
         deleted_at: Set(None),
+        mfa_secret: Set(None),
+        mfa_pending_secret: Set(None),
+        mfa_last_step: Set(None),
         ..profile_columns(new.profile)
     };
     Entity::insert(model).exec_with_returning(db).await
@@ -224,6 +227,9 @@ pub async fn erase(
         last_name: Set(String::new()),
         email_verified: Set(false),
         mfa_enabled: Set(false),
+        mfa_secret: Set(None),
+        mfa_pending_secret: Set(None),
+        mfa_last_step: Set(None),
         kyc_reason: Set(None),
         updated_at: Set(now),
         deleted_at: Set(Some(now)),

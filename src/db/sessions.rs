@@ -20,6 +20,7 @@ pub enum RevokeReason {
     PasswordChanged,
     PasswordReset,
     AccountDeleted,
+    MfaChanged,
 }
 
 impl RevokeReason {
@@ -31,6 +32,7 @@ impl RevokeReason {
             Self::PasswordChanged => "password_changed",
             Self::PasswordReset => "password_reset",
             Self::AccountDeleted => "account_deleted",
+            Self::MfaChanged => "mfa_changed",
         }
     }
 }
@@ -161,4 +163,39 @@ pub async fn all_of(
         .order_by_desc(Column::Id)
         .all(db)
         .await
+}
+
+/// Ends every active session of `account` that did not pass MFA, except `keep`.
+pub async fn revoke_unverified_except(
+    db: &impl ConnectionTrait,
+    account: AccountId,
+    keep: SessionId,
+    now: DateTime<Utc>,
+) -> Result<u64, sea_orm::DbErr> {
+    Ok(Entity::update_many()
+        .col_expr(Column::RevokedAt, Expr::value(now))
+        .col_expr(
+            Column::RevokeReason,
+            Expr::value(RevokeReason::MfaChanged.as_str()),
+        )
+        .filter(Column::AccountId.eq(account.0))
+        .filter(Column::Id.ne(keep.0))
+        .filter(Column::MfaVerified.eq(false))
+        .filter(active_at(now))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// Marks a session as having passed MFA (it just proved a code).
+pub async fn mark_mfa_verified(
+    db: &impl ConnectionTrait,
+    id: SessionId,
+) -> Result<(), sea_orm::DbErr> {
+    Entity::update_many()
+        .col_expr(Column::MfaVerified, Expr::value(true))
+        .filter(Column::Id.eq(id.0))
+        .exec(db)
+        .await
+        .map(|_| ())
 }

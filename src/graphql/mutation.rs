@@ -13,13 +13,14 @@ use crate::{
     http::cookies::CookieUpdate,
     services::{
         accounts::{self, ProfileUpdate},
-        auth::{self, Registration},
+        auth::{self, LoginOutcome, Registration},
+        mfa,
         profile::{Change, ProfileEdit},
         recovery,
         sessions::{self, AuthOutcome},
         verification,
     },
-    views::{AccountView, AuthPayload},
+    views::{AccountView, AuthPayload, MfaChallengeView, MfaSetupView, RecoveryCodesView},
 };
 
 #[derive(MergedObject, Default)]
@@ -28,6 +29,7 @@ pub struct Mutation(
     SessionMutation,
     RecoveryMutation,
     AccountMutation,
+    MfaMutation,
 );
 
 #[derive(InputObject)]
@@ -82,10 +84,11 @@ pub struct LoginInput {
     password: String,
 }
 
-/// What `login` answers. Accounts with MFA will answer a challenge here instead of tokens.
+/// What `login` answers: tokens, or for an account with MFA, the second step.
 #[derive(Union)]
 pub enum LoginResult {
     AuthPayload(AuthPayload),
+    MfaChallenge(MfaChallengeView),
 }
 
 /// Sets the cookies of a sign-in and returns its payload.
@@ -135,7 +138,14 @@ impl AuthMutation {
         )
         .await
         .graphql()?;
-        signed_in(ctx, &outcome).map(LoginResult::AuthPayload)
+        match outcome {
+            LoginOutcome::SignedIn(outcome) => {
+                signed_in(ctx, &outcome).map(LoginResult::AuthPayload)
+            }
+            LoginOutcome::MfaRequired(challenge) => Ok(LoginResult::MfaChallenge(
+                MfaChallengeView::from(&challenge),
+            )),
+        }
     }
 
     /// Rotates the refresh cookie and returns a new access token.
@@ -392,5 +402,84 @@ impl AccountMutation {
             .graphql()?;
         ctx.request().set_cookies(CookieUpdate::SignedOut);
         Ok(true)
+    }
+}
+
+#[derive(Default)]
+pub struct MfaMutation;
+
+#[Object]
+impl MfaMutation {
+    /// Completes a sign-in with a code from the authenticator app or a recovery code.
+    async fn verify_mfa(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] mfa_token: String,
+        #[graphql(secret)] code: String,
+    ) -> async_graphql::Result<AuthPayload> {
+        let outcome = mfa::verify(ctx.state(), &mfa_token, &code, ctx.request().client())
+            .await
+            .graphql()?;
+        signed_in(ctx, &outcome)
+    }
+
+    /// Starts enrolment: a new secret, as text, `otpauth://` URI and QR code (SVG). MFA is on
+    /// only once `confirmMfa` gets a code from it.
+    #[graphql(guard = "SignedIn")]
+    async fn enable_mfa(&self, ctx: &Context<'_>) -> async_graphql::Result<MfaSetupView> {
+        let principal = ctx.principal().await?;
+        mfa::start_enrolment(ctx.state(), &principal, ctx.request().client())
+            .await
+            .map(MfaSetupView::from)
+            .graphql()
+    }
+
+    /// Turns MFA on with the first code; answers ten recovery codes, shown this once.
+    #[graphql(guard = "SignedIn")]
+    async fn confirm_mfa(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] code: String,
+    ) -> async_graphql::Result<RecoveryCodesView> {
+        let principal = ctx.principal().await?;
+        mfa::confirm(ctx.state(), &principal, &code, ctx.request().client())
+            .await
+            .map(RecoveryCodesView::from)
+            .graphql()
+    }
+
+    /// Turns MFA off with the password and a current code; other sessions end.
+    #[graphql(guard = "SignedIn")]
+    async fn disable_mfa(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] password: String,
+        #[graphql(secret)] code: String,
+    ) -> async_graphql::Result<bool> {
+        let principal = ctx.principal().await?;
+        mfa::disable(
+            ctx.state(),
+            &principal,
+            &password,
+            &code,
+            ctx.request().client(),
+        )
+        .await
+        .graphql()?;
+        Ok(true)
+    }
+
+    /// Replaces the recovery codes; needs a current code from the app.
+    #[graphql(guard = "SignedIn")]
+    async fn regenerate_recovery_codes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] code: String,
+    ) -> async_graphql::Result<RecoveryCodesView> {
+        let principal = ctx.principal().await?;
+        mfa::regenerate_recovery_codes(ctx.state(), &principal, &code, ctx.request().client())
+            .await
+            .map(RecoveryCodesView::from)
+            .graphql()
     }
 }

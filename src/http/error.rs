@@ -26,7 +26,8 @@ pub fn app_error_response(err: &AppError, request_id: &RequestId) -> Response {
         AppError::BadInput { .. } => StatusCode::BAD_REQUEST,
         AppError::InvalidCredentials
         | AppError::Unauthenticated
-        | AppError::InvalidRefreshToken => StatusCode::UNAUTHORIZED,
+        | AppError::InvalidRefreshToken
+        | AppError::MfaChallengeInvalid => StatusCode::UNAUTHORIZED,
         AppError::Forbidden | AppError::EmailNotVerified => StatusCode::FORBIDDEN,
         AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Conflict { .. } => StatusCode::CONFLICT,

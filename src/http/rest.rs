@@ -1,5 +1,5 @@
-//! REST wrappers over the same services as GraphQL: `POST /api/auth/{register,login,refresh,
-//! logout}`, JSON in and out, the same cookies, errors as `{"error": {"code", …}}`.
+//! REST wrappers over the same services as GraphQL: `POST /api/auth/{register,login,mfa,
+//! refresh,logout}`, JSON in and out, the same cookies, errors as `{"error": {"code", …}}`.
 
 use axum::{
     Json,
@@ -9,6 +9,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use chrono::NaiveDate;
+use secrecy::ExposeSecret;
 use serde::{Deserialize, de::DeserializeOwned};
 use serde_json::json;
 
@@ -21,7 +22,8 @@ use super::{
 use crate::{
     error::{AppError, AppResult},
     services::{
-        auth::{self, Registration},
+        auth::{self, LoginOutcome, Registration},
+        mfa,
         profile::{Change, ProfileEdit},
         sessions::{self, AuthOutcome},
     },
@@ -144,7 +146,32 @@ pub async fn login(State(state): State<HttpState>, meta: RequestMeta, body: Byte
         Ok(body) => body,
         Err(malformed) => return malformed.into_response(),
     };
-    let result = auth::login(&state.app, &body.email, &body.password, &meta.client).await;
+    match auth::login(&state.app, &body.email, &body.password, &meta.client).await {
+        Ok(LoginOutcome::SignedIn(outcome)) => respond(&state, &meta, Ok(outcome)),
+        // The second step: `POST /api/auth/mfa` with the token and a code.
+        Ok(LoginOutcome::MfaRequired(challenge)) => Json(json!({
+            "mfaRequired": true,
+            "mfaToken": challenge.token.expose_secret(),
+            "expiresAt": challenge.expires_at,
+        }))
+        .into_response(),
+        Err(err) => app_error_response(&err, &meta.request_id),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MfaBody {
+    mfa_token: String,
+    code: String,
+}
+
+pub async fn mfa(State(state): State<HttpState>, meta: RequestMeta, body: Bytes) -> Response {
+    let body: MfaBody = match parse(&body) {
+        Ok(body) => body,
+        Err(malformed) => return malformed.into_response(),
+    };
+    let result = mfa::verify(&state.app, &body.mfa_token, &body.code, &meta.client).await;
     respond(&state, &meta, result)
 }
 

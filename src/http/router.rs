@@ -35,6 +35,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/graphql", post(graphql::post).get(graphql::get))
         .route("/api/auth/register", post(rest::register))
         .route("/api/auth/login", post(rest::login))
+        .route("/api/auth/mfa", post(rest::mfa))
         .route("/api/auth/refresh", post(rest::refresh))
         .route("/api/auth/logout", post(rest::logout))
         .layer(middleware::from_fn_with_state(

@@ -5,9 +5,15 @@
 #[derive(Debug)]
 pub enum Mail {
     /// A link that sets a new password.
-    PasswordReset { link: String, valid_minutes: u64 },
+    PasswordReset {
+        link: String,
+        valid_minutes: u64,
+    },
     /// A link that confirms the address.
-    VerifyEmail { link: String, valid_hours: u64 },
+    VerifyEmail {
+        link: String,
+        valid_hours: u64,
+    },
     /// The password was changed by the signed-in person.
     PasswordChanged,
     /// The password was set through a reset link.
@@ -21,6 +27,12 @@ pub enum Mail {
     },
     /// The account was closed and its personal data erased.
     AccountClosed,
+    MfaEnabled,
+    MfaDisabled,
+    /// A recovery code was spent; `left` remain.
+    RecoveryCodeUsed {
+        left: u64,
+    },
 }
 
 /// A rendered message.
@@ -43,6 +55,9 @@ impl Mail {
             Self::EmailVerified => "email_verified",
             Self::KycDecision { .. } => "kyc_decision",
             Self::AccountClosed => "account_closed",
+            Self::MfaEnabled => "mfa_enabled",
+            Self::MfaDisabled => "mfa_disabled",
+            Self::RecoveryCodeUsed { .. } => "recovery_code_used",
         }
     }
 
@@ -100,6 +115,24 @@ impl Mail {
                     ),
                 )
             }
+            Self::MfaEnabled => notice(
+                format!("Two-step sign-in is on for your {product} account"),
+                &format!(
+                    "Signing in to your {product} account now takes a code from your authenticator app. Keep your recovery codes somewhere safe."
+                ),
+            ),
+            Self::MfaDisabled => notice(
+                format!("Two-step sign-in is off for your {product} account"),
+                &format!(
+                    "Signing in to your {product} account no longer asks for a code. Your other sessions were signed out."
+                ),
+            ),
+            Self::RecoveryCodeUsed { left } => notice(
+                format!("A recovery code was used for your {product} account"),
+                &format!(
+                    "A recovery code was just used to sign in to your {product} account; {left} remain. If you lost your authenticator, set it up again and make new codes."
+                ),
+            ),
             Self::AccountClosed => notice(
                 format!("Your {product} account is closed"),
                 &format!(

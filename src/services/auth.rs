@@ -6,6 +6,7 @@ use super::{
     ClientInfo,
     access_tokens::AuthMethods,
     audit::{self, Event, Kind},
+    mfa,
     passwords::Verified,
     profile::{self, ProfileEdit, Rules},
     sessions::{self, AuthOutcome},
@@ -202,14 +203,14 @@ impl LoginFailure {
     }
 }
 
-/// Checks the credentials and opens a session. A malformed email, an unknown email and a
+/// Checks the credentials and opens a session, or with MFA on, answers the second step. A malformed email, an unknown email and a
 /// wrong password all cost one hash and give the same `InvalidCredentials`.
 pub async fn login(
     state: &AppState,
     email: &str,
     password: &str,
     client: &ClientInfo,
-) -> AppResult<AuthOutcome> {
+) -> AppResult<LoginOutcome> {
     let attempt = PasswordAttempt::parse(password);
     let email = Email::parse(email, "email").ok();
     let account = match &email {
@@ -245,19 +246,46 @@ pub async fn login(
     if state.mailer.settings().require_verified_email && !account.email_verified {
         return Err(refuse_unverified(state, account, client).await);
     }
-    let account = account.clone();
+    if account.mfa_enabled {
+        let challenge = mfa::challenge(state, AccountId(account.id), client).await?;
+        return Ok(LoginOutcome::MfaRequired(challenge));
+    }
+    let outcome = open_session(state, account.clone(), client, AuthMethods::Password, &[]).await?;
+    Ok(LoginOutcome::SignedIn(outcome))
+}
+
+/// Opens a session after every factor was checked, recording `extra` events (the MFA step)
+/// in the same transaction as the sign-in.
+pub(super) async fn open_session(
+    state: &AppState,
+    account: db::entities::accounts::Model,
+    client: &ClientInfo,
+    methods: AuthMethods,
+    extra: &[Event],
+) -> AppResult<AuthOutcome> {
     let id = AccountId(account.id);
+    let now = state.clock.now();
     let txn = state.db.begin().await?;
-    let outcome = sessions::open(state, &txn, account, client, AuthMethods::Password).await?;
+    let outcome = sessions::open(state, &txn, account, client, methods).await?;
+    let session = SessionId(outcome.session.id);
+    for event in extra {
+        audit::record(&txn, now, event.clone().session(session)).await?;
+    }
     let event = Event::new(Kind::LoginSucceeded)
         .by(id)
-        .session(SessionId(outcome.session.id))
+        .session(session)
         .client(client);
-    audit::record(&txn, state.clock.now(), event).await?;
+    audit::record(&txn, now, event).await?;
     txn.commit().await?;
     state.metrics.login(true);
     tracing::info!(account = %id, session = %outcome.session.id, "login succeeded");
     Ok(outcome)
+}
+
+/// What a right password leads to: a session, or the second step.
+pub enum LoginOutcome {
+    SignedIn(AuthOutcome),
+    MfaRequired(mfa::Challenge),
 }
 
 /// The password was right but the address is unconfirmed: a fresh link goes out (at most once

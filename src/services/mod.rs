@@ -5,6 +5,7 @@ pub mod access_tokens;
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod mfa;
 pub mod passwords;
 pub mod profile;
 pub mod recovery;

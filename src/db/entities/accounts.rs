@@ -36,6 +36,12 @@ pub struct Model {
     pub kyc_reason: Option<String>,
     /// Set when the account was closed and its personal data erased.
     pub deleted_at: Option<DateTimeUtc>,
+    /// Ciphertext of the active TOTP secret, context `account:<id>:mfa_secret`.
+    pub mfa_secret: Option<String>,
+    /// Ciphertext of a secret being enrolled, until `confirmMfa`.
+    pub mfa_pending_secret: Option<String>,
+    /// The last TOTP time step accepted: replays are refused against it.
+    pub mfa_last_step: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -81,6 +81,25 @@ kinds! {
     AccountDeleted => "account.deleted", Success;
     /// `deleteAccount` with a wrong password.
     AccountDeleteFailed => "account.delete_failed", Failure;
+    /// `enableMfa`: a secret is waiting for its first code.
+    MfaEnrolmentStarted => "mfa.enrolment_started", Success;
+    /// `confirmMfa` with a wrong code.
+    MfaConfirmFailed => "mfa.confirm_failed", Failure;
+    /// MFA is on; `sessions_ended`: other sessions that had not passed MFA.
+    MfaEnabled => "mfa.enabled", Success;
+    /// The right password of an account with MFA: a challenge was issued.
+    MfaChallenged => "mfa.challenged", Success;
+    /// The second step passed; `method`: `totp` or `recovery_code`.
+    MfaVerified => "mfa.verified", Success;
+    /// A wrong, replayed or spent code; `attempt` of the challenge.
+    MfaFailed => "mfa.failed", Failure;
+    /// MFA is off; other sessions ended.
+    MfaDisabled => "mfa.disabled", Success;
+    /// `disableMfa` or `regenerateRecoveryCodes` refused (`reason`: `password` or `code`).
+    MfaChangeRefused => "mfa.change_refused", Failure;
+    /// A recovery code was spent; `left`: how many remain.
+    RecoveryCodeUsed => "recovery_code.used", Success;
+    RecoveryCodesRegenerated => "recovery_codes.regenerated", Success;
     /// By `custodian keys rotate`; `kid` of the new key.
     SigningKeyRotated => "signing_key.rotated", Success;
     /// A signed-in caller asked for something their role does not allow; `operation`.

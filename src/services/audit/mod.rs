@@ -24,7 +24,7 @@ use crate::{
 };
 
 /// One event, built where it happens and written by [`record`].
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Event {
     kind: Kind,
     actor: Option<AccountId>,

@@ -1,0 +1,236 @@
+//! Queries for multi-factor authentication: the secrets on `accounts`, sign-in challenges and
+//! recovery codes. Every check that must hold once holds in a conditional update.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    sea_query::{Expr, ExprTrait},
+};
+use uuid::Uuid;
+
+use super::entities::{accounts, mfa_challenges, recovery_codes};
+use crate::{crypto::TokenHash, domain::AccountId};
+
+/// Stores a secret being enrolled (replacing any earlier unfinished enrolment), unless MFA is
+/// already on.
+pub async fn set_pending_secret(
+    db: &impl ConnectionTrait,
+    account: AccountId,
+    sealed: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let result = accounts::Entity::update_many()
+        .col_expr(accounts::Column::MfaPendingSecret, Expr::value(sealed))
+        .col_expr(accounts::Column::UpdatedAt, Expr::value(now))
+        .filter(accounts::Column::Id.eq(account.0))
+        .filter(accounts::Column::MfaEnabled.eq(false))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Turns MFA on with the pending secret, recording the step its first code used. Only the
+/// secret that was confirmed is activated, and only once.
+pub async fn activate(
+    db: &impl ConnectionTrait,
+    account: AccountId,
+    confirmed: &str,
+    step: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let result = accounts::Entity::update_many()
+        .col_expr(accounts::Column::MfaSecret, Expr::value(confirmed))
+        .col_expr(
+            accounts::Column::MfaPendingSecret,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(accounts::Column::MfaEnabled, Expr::value(true))
+        .col_expr(accounts::Column::MfaLastStep, Expr::value(step))
+        .col_expr(accounts::Column::UpdatedAt, Expr::value(now))
+        .filter(accounts::Column::Id.eq(account.0))
+        .filter(accounts::Column::MfaEnabled.eq(false))
+        .filter(accounts::Column::MfaPendingSecret.eq(confirmed))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Turns MFA off and forgets the secret.
+pub async fn deactivate(
+    db: &impl ConnectionTrait,
+    account: AccountId,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let result = accounts::Entity::update_many()
+        .col_expr(
+            accounts::Column::MfaSecret,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            accounts::Column::MfaPendingSecret,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(accounts::Column::MfaEnabled, Expr::value(false))
+        .col_expr(
+            accounts::Column::MfaLastStep,
+            Expr::value(Option::<i64>::None),
+        )
+        .col_expr(accounts::Column::UpdatedAt, Expr::value(now))
+        .filter(accounts::Column::Id.eq(account.0))
+        .filter(accounts::Column::MfaEnabled.eq(true))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Accepts TOTP time step `step` for the account if no later or equal step was accepted
+/// before. Of two requests with the same code, exactly one gets `true`.
+pub async fn accept_step(
+    db: &impl ConnectionTrait,
+    account: AccountId,
+    step: i64,
+) -> Result<bool, DbErr> {
+    let result = accounts::Entity::update_many()
+        .col_expr(accounts::Column::MfaLastStep, Expr::value(step))
+        .filter(accounts::Column::Id.eq(account.0))
+        .filter(
+            Condition::any()
+                .add(accounts::Column::MfaLastStep.is_null())
+                .add(accounts::Column::MfaLastStep.lt(step)),
+        )
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+pub async fn insert_challenge(
+    db: &impl ConnectionTrait,
+    account: AccountId,
+    hash: &TokenHash,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let model = mfa_challenges::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        account_id: Set(account.0),
+        token_hash: Set(hash.as_str().to_owned()),
+        created_at: Set(now),
+        expires_at: Set(expires_at),
+        used_at: Set(None),
+        failed_attempts: Set(0),
+    };
+    mfa_challenges::Entity::insert(model)
+        .exec_without_returning(db)
+        .await
+        .map(|_| ())
+}
+
+/// The challenge if it is unused, unexpired and has guesses left.
+pub async fn find_open_challenge(
+    db: &impl ConnectionTrait,
+    hash: &TokenHash,
+    now: DateTime<Utc>,
+    max_failures: i32,
+) -> Result<Option<mfa_challenges::Model>, DbErr> {
+    mfa_challenges::Entity::find()
+        .filter(mfa_challenges::Column::TokenHash.eq(hash.as_str()))
+        .filter(mfa_challenges::Column::UsedAt.is_null())
+        .filter(mfa_challenges::Column::ExpiresAt.gt(now))
+        .filter(mfa_challenges::Column::FailedAttempts.lt(max_failures))
+        .one(db)
+        .await
+}
+
+/// Uses the challenge; of concurrent uses exactly one gets `true`.
+pub async fn claim_challenge(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+    max_failures: i32,
+) -> Result<bool, DbErr> {
+    let result = mfa_challenges::Entity::update_many()
+        .col_expr(mfa_challenges::Column::UsedAt, Expr::value(now))
+        .filter(mfa_challenges::Column::Id.eq(id))
+        .filter(mfa_challenges::Column::UsedAt.is_null())
+        .filter(mfa_challenges::Column::ExpiresAt.gt(now))
+        .filter(mfa_challenges::Column::FailedAttempts.lt(max_failures))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Counts a wrong code against the challenge.
+pub async fn count_failure(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
+    mfa_challenges::Entity::update_many()
+        .col_expr(
+            mfa_challenges::Column::FailedAttempts,
+            Expr::col(mfa_challenges::Column::FailedAttempts).add(1),
+        )
+        .filter(mfa_challenges::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// Replaces the account's recovery codes with these hashes.
+pub async fn replace_recovery_codes(
+    db: &impl ConnectionTrait,
+    account: AccountId,
+    hashes: &[TokenHash],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    delete_recovery_codes(db, account).await?;
+    let models = hashes.iter().map(|hash| recovery_codes::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        account_id: Set(account.0),
+        code_hash: Set(hash.as_str().to_owned()),
+        created_at: Set(now),
+        used_at: Set(None),
+    });
+    recovery_codes::Entity::insert_many(models)
+        .exec_without_returning(db)
+        .await
+        .map(|_| ())
+}
+
+pub async fn delete_recovery_codes(
+    db: &impl ConnectionTrait,
+    account: AccountId,
+) -> Result<(), DbErr> {
+    recovery_codes::Entity::delete_many()
+        .filter(recovery_codes::Column::AccountId.eq(account.0))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// Uses an unused recovery code of the account; `true` exactly once per code.
+pub async fn use_recovery_code(
+    db: &impl ConnectionTrait,
+    account: AccountId,
+    hash: &TokenHash,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let result = recovery_codes::Entity::update_many()
+        .col_expr(recovery_codes::Column::UsedAt, Expr::value(now))
+        .filter(recovery_codes::Column::AccountId.eq(account.0))
+        .filter(recovery_codes::Column::CodeHash.eq(hash.as_str()))
+        .filter(recovery_codes::Column::UsedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// How many unused recovery codes the account has left.
+pub async fn recovery_codes_left(
+    db: &impl ConnectionTrait,
+    account: AccountId,
+) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    recovery_codes::Entity::find()
+        .filter(recovery_codes::Column::AccountId.eq(account.0))
+        .filter(recovery_codes::Column::UsedAt.is_null())
+        .count(db)
+        .await
+}

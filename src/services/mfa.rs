@@ -1,0 +1,496 @@
+//! Multi-factor authentication with TOTP (RFC 6238: SHA-1, 6 digits, 30 s, ±1 step) and
+//! single-use recovery codes.
+//!
+//! Every "only once" is a conditional update: a challenge is used once, a time step is
+//! accepted once per account (replays and two concurrent requests with one code fail), and a
+//! recovery code is spent once.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use qrcode::{QrCode, render::svg};
+use sea_orm::TransactionTrait;
+use secrecy::SecretString;
+use totp_rs::{Algorithm, Builder, Secret, Totp};
+
+use super::{
+    ClientInfo, Principal,
+    access_tokens::AuthMethods,
+    accounts,
+    audit::{self, Event, Kind},
+    auth::open_session,
+    mail_to,
+    passwords::Verified,
+    sessions::AuthOutcome,
+};
+use crate::{
+    crypto::{TokenHash, random_bytes, random_token},
+    db::{self, entities::accounts::Model as Account, sessions::RevokeReason},
+    domain::{AccountId, PasswordAttempt},
+    error::{AppError, AppResult},
+    mail::Mail,
+    state::AppState,
+};
+
+const CHALLENGE_TTL: TimeDelta = TimeDelta::minutes(5);
+/// Wrong codes a challenge survives; the fifth ends it.
+const MAX_FAILURES: i32 = 5;
+const RECOVERY_CODES: usize = 10;
+/// Base32 without padding: 12 symbols are 60 bits per recovery code.
+const RECOVERY_ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/// What `enableMfa` hands over: the secret three ways, for typing, links and scanning.
+pub struct Setup {
+    pub secret: SecretString,
+    pub otpauth_uri: SecretString,
+    pub qr_code_svg: String,
+}
+
+/// The second step of a sign-in.
+pub struct Challenge {
+    pub token: SecretString,
+    pub expires_at: DateTime<Utc>,
+}
+
+fn secret_context(account: AccountId) -> String {
+    // One context for the pending and the active secret: activation moves the ciphertext.
+    format!("account:{}:mfa_secret", account.0)
+}
+
+fn internal(what: &'static str) -> impl Fn(&dyn std::fmt::Display) -> AppError {
+    move |err| AppError::Internal(anyhow::anyhow!("{what}: {err}"))
+}
+
+fn totp(state: &AppState, secret: Vec<u8>, account_name: &str) -> AppResult<Totp> {
+    Builder::new()
+        .with_algorithm(Algorithm::SHA1)
+        .with_digits(6)
+        .with_skew(1)
+        .with_step_duration(30)
+        .with_secret(secret)
+        .with_issuer(Some(state.settings.mfa_issuer.as_str()))
+        .with_account_name(account_name)
+        .build()
+        .map_err(|err| internal("totp")(&err))
+}
+
+fn open_secret(state: &AppState, account: &Account, sealed: &str) -> AppResult<Totp> {
+    let secret = state
+        .cipher
+        .decrypt(sealed, &secret_context(AccountId(account.id)))
+        .map_err(|err| internal("opening the TOTP secret")(&err))?;
+    totp(state, secret.to_vec(), &account.email)
+}
+
+fn unix_seconds(now: DateTime<Utc>) -> u64 {
+    u64::try_from(now.timestamp()).unwrap_or_default()
+}
+
+/// The TOTP time step `code` belongs to, if it is right now (±1 step).
+fn totp_step(totp: &Totp, code: &str, now: DateTime<Utc>) -> Option<i64> {
+    let code = code.trim();
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    totp.check(code, unix_seconds(now))
+        .and_then(|step| i64::try_from(step).ok())
+}
+
+/// `enableMfa`: a new secret, pending until `confirmMfa` proves the app has it.
+pub async fn start_enrolment(
+    state: &AppState,
+    principal: &Principal,
+    client: &ClientInfo,
+) -> AppResult<Setup> {
+    let account = accounts::get(state, principal.account).await?;
+    if account.mfa_enabled {
+        return Err(already_on());
+    }
+    let secret = random_bytes::<20>();
+    let totp = totp(state, secret.to_vec(), &account.email)?;
+    let sealed = state
+        .cipher
+        .encrypt(&secret, &secret_context(principal.account))
+        .map_err(|err| internal("sealing the TOTP secret")(&err))?;
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    if !db::mfa::set_pending_secret(&txn, principal.account, &sealed, now).await? {
+        return Err(already_on());
+    }
+    let event = Event::new(Kind::MfaEnrolmentStarted)
+        .by(principal.account)
+        .session(principal.session)
+        .client(client);
+    audit::record(&txn, now, event).await?;
+    txn.commit().await?;
+    let uri = totp.to_url().map_err(|err| internal("otpauth URI")(&err))?;
+    let qr_code_svg = QrCode::new(uri.as_bytes())
+        .map_err(|err| internal("QR code")(&err))?
+        .render::<svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .build();
+    Ok(Setup {
+        secret: Secret::from(secret).to_base32().into(),
+        otpauth_uri: uri.into(),
+        qr_code_svg,
+    })
+}
+
+fn already_on() -> AppError {
+    AppError::Conflict {
+        field: "mfa".into(),
+        message: "two-step sign-in is already on".into(),
+    }
+}
+
+fn not_on() -> AppError {
+    AppError::Conflict {
+        field: "mfa".into(),
+        message: "two-step sign-in is not on".into(),
+    }
+}
+
+/// `confirmMfa`: the first code turns MFA on. Sessions that never passed MFA end, this one
+/// counts as verified, and ten recovery codes are returned, once.
+pub async fn confirm(
+    state: &AppState,
+    principal: &Principal,
+    code: &str,
+    client: &ClientInfo,
+) -> AppResult<Vec<SecretString>> {
+    let account = accounts::get(state, principal.account).await?;
+    if account.mfa_enabled {
+        return Err(already_on());
+    }
+    let Some(pending) = account.mfa_pending_secret.as_deref() else {
+        return Err(AppError::bad_input(
+            "code",
+            "no enrolment is in progress: call enableMfa first",
+        ));
+    };
+    let now = state.clock.now();
+    let Some(step) = totp_step(&open_secret(state, &account, pending)?, code, now) else {
+        let event = Event::new(Kind::MfaConfirmFailed)
+            .by(principal.account)
+            .session(principal.session)
+            .client(client);
+        audit::record_alone(state, event).await?;
+        return Err(wrong_code());
+    };
+    let (codes, hashes) = recovery_codes();
+    let txn = state.db.begin().await?;
+    if !db::mfa::activate(&txn, principal.account, pending, step, now).await? {
+        return Err(already_on());
+    }
+    db::mfa::replace_recovery_codes(&txn, principal.account, &hashes, now).await?;
+    db::sessions::mark_mfa_verified(&txn, principal.session).await?;
+    let ended =
+        db::sessions::revoke_unverified_except(&txn, principal.account, principal.session, now)
+            .await?;
+    let event = Event::new(Kind::MfaEnabled)
+        .by(principal.account)
+        .session(principal.session)
+        .client(client)
+        .detail("sessions_ended", ended);
+    audit::record(&txn, now, event).await?;
+    txn.commit().await?;
+    mail_to(state, &account, &Mail::MfaEnabled);
+    Ok(codes)
+}
+
+fn wrong_code() -> AppError {
+    AppError::bad_input("code", "is not a valid code")
+}
+
+/// Ten fresh recovery codes (`ABCD-EFGH-IJKL`, 60 bits each) and their hashes.
+fn recovery_codes() -> (Vec<SecretString>, Vec<TokenHash>) {
+    (0..RECOVERY_CODES)
+        .map(|_| {
+            let bits = u64::from_le_bytes(random_bytes::<8>());
+            let symbols: String = (0..12)
+                .map(|index| char::from(RECOVERY_ALPHABET[((bits >> (index * 5)) & 31) as usize]))
+                .collect();
+            let code = format!("{}-{}-{}", &symbols[0..4], &symbols[4..8], &symbols[8..12]);
+            let hash = recovery_hash(&code);
+            (SecretString::from(code), hash)
+        })
+        .unzip()
+}
+
+/// Codes are compared without dashes, spaces or case, as people type them.
+fn recovery_hash(code: &str) -> TokenHash {
+    let normalised: String = code
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    TokenHash::of_bytes(normalised.as_bytes())
+}
+
+/// Issues the second step for an account whose password was just verified.
+pub async fn challenge(
+    state: &AppState,
+    account: AccountId,
+    client: &ClientInfo,
+) -> AppResult<Challenge> {
+    let now = state.clock.now();
+    let token = random_token();
+    let expires_at = now + CHALLENGE_TTL;
+    let txn = state.db.begin().await?;
+    db::mfa::insert_challenge(&txn, account, &TokenHash::of(&token), now, expires_at).await?;
+    let event = Event::new(Kind::MfaChallenged)
+        .subject(account)
+        .client(client);
+    audit::record(&txn, now, event).await?;
+    txn.commit().await?;
+    Ok(Challenge { token, expires_at })
+}
+
+/// Which second factor a code proved.
+enum Factor {
+    Totp,
+    RecoveryCode,
+}
+
+/// Checks `code` as a TOTP code (accepting its time step only once) or as a recovery code
+/// (spending it). `None` when it is neither, or was already used.
+async fn check_code(
+    state: &AppState,
+    account: &Account,
+    code: &str,
+    allow_recovery: bool,
+) -> AppResult<Option<Factor>> {
+    let id = AccountId(account.id);
+    let Some(sealed) = account.mfa_secret.as_deref() else {
+        return Ok(None);
+    };
+    let now = state.clock.now();
+    if let Some(step) = totp_step(&open_secret(state, account, sealed)?, code, now) {
+        let fresh = db::mfa::accept_step(&state.db, id, step).await?;
+        return Ok(fresh.then_some(Factor::Totp));
+    }
+    let looks_like_recovery = code.chars().filter(char::is_ascii_alphanumeric).count() == 12;
+    if allow_recovery
+        && looks_like_recovery
+        && db::mfa::use_recovery_code(&state.db, id, &recovery_hash(code), now).await?
+    {
+        return Ok(Some(Factor::RecoveryCode));
+    }
+    Ok(None)
+}
+
+fn invalid_challenge() -> AppError {
+    AppError::MfaChallengeInvalid
+}
+
+/// `verifyMfa`: completes a sign-in with a TOTP code or a recovery code. A wrong code counts
+/// against the challenge; the fifth ends it.
+pub async fn verify(
+    state: &AppState,
+    mfa_token: &str,
+    code: &str,
+    client: &ClientInfo,
+) -> AppResult<AuthOutcome> {
+    let now = state.clock.now();
+    let hash = TokenHash::of(&SecretString::from(mfa_token.to_owned()));
+    let challenge = db::mfa::find_open_challenge(&state.db, &hash, now, MAX_FAILURES)
+        .await?
+        .ok_or_else(invalid_challenge)?;
+    let id = AccountId(challenge.account_id);
+    let account = accounts::get(state, id)
+        .await
+        .map_err(|_| invalid_challenge())?;
+    if !account.mfa_enabled {
+        return Err(invalid_challenge());
+    }
+    let Some(factor) = check_code(state, &account, code, true).await? else {
+        db::mfa::count_failure(&state.db, challenge.id).await?;
+        let event = Event::new(Kind::MfaFailed)
+            .subject(id)
+            .client(client)
+            .detail("attempt", challenge.failed_attempts + 1);
+        audit::record_alone(state, event).await?;
+        return Err(wrong_code());
+    };
+    let txn = state.db.begin().await?;
+    let claimed = db::mfa::claim_challenge(&txn, challenge.id, now, MAX_FAILURES).await?;
+    txn.commit().await?;
+    if !claimed {
+        return Err(invalid_challenge());
+    }
+    let mut events = vec![Event::new(Kind::MfaVerified).by(id).client(client).detail(
+        "method",
+        match factor {
+            Factor::Totp => "totp",
+            Factor::RecoveryCode => "recovery_code",
+        },
+    )];
+    let mut left = None;
+    if matches!(factor, Factor::RecoveryCode) {
+        let remaining = db::mfa::recovery_codes_left(&state.db, id).await?;
+        left = Some(remaining);
+        events.push(
+            Event::new(Kind::RecoveryCodeUsed)
+                .by(id)
+                .client(client)
+                .detail("left", remaining),
+        );
+    }
+    let outcome = open_session(
+        state,
+        account.clone(),
+        client,
+        AuthMethods::PasswordAndOtp,
+        &events,
+    )
+    .await?;
+    if let Some(left) = left {
+        mail_to(state, &account, &Mail::RecoveryCodeUsed { left });
+    }
+    Ok(outcome)
+}
+
+/// `disableMfa`: needs the password and a current code (or a recovery code); ends every
+/// other session.
+pub async fn disable(
+    state: &AppState,
+    principal: &Principal,
+    password: &str,
+    code: &str,
+    client: &ClientInfo,
+) -> AppResult<()> {
+    let account = accounts::get(state, principal.account).await?;
+    if !account.mfa_enabled {
+        return Err(not_on());
+    }
+    let verdict = match PasswordAttempt::parse(password) {
+        Some(attempt) => {
+            state
+                .passwords
+                .verify(&attempt, Some(&account.password_hash))
+                .await?
+        }
+        None => Verified::No,
+    };
+    if verdict == Verified::No {
+        refused(state, principal, client, "password").await?;
+        return Err(AppError::bad_input("password", "is not correct"));
+    }
+    if check_code(state, &account, code, true).await?.is_none() {
+        refused(state, principal, client, "code").await?;
+        return Err(wrong_code());
+    }
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    if !db::mfa::deactivate(&txn, principal.account, now).await? {
+        return Err(not_on());
+    }
+    db::mfa::delete_recovery_codes(&txn, principal.account).await?;
+    let ended = db::sessions::revoke_all_except(
+        &txn,
+        principal.account,
+        Some(principal.session),
+        RevokeReason::MfaChanged,
+        now,
+    )
+    .await?;
+    let event = Event::new(Kind::MfaDisabled)
+        .by(principal.account)
+        .session(principal.session)
+        .client(client)
+        .detail("sessions_ended", ended);
+    audit::record(&txn, now, event).await?;
+    txn.commit().await?;
+    mail_to(state, &account, &Mail::MfaDisabled);
+    Ok(())
+}
+
+async fn refused(
+    state: &AppState,
+    principal: &Principal,
+    client: &ClientInfo,
+    reason: &'static str,
+) -> AppResult<()> {
+    let event = Event::new(Kind::MfaChangeRefused)
+        .by(principal.account)
+        .session(principal.session)
+        .client(client)
+        .detail("reason", reason);
+    audit::record_alone(state, event).await
+}
+
+/// `regenerateRecoveryCodes`: a current TOTP code (not a recovery code) replaces every
+/// recovery code with ten new ones.
+pub async fn regenerate_recovery_codes(
+    state: &AppState,
+    principal: &Principal,
+    code: &str,
+    client: &ClientInfo,
+) -> AppResult<Vec<SecretString>> {
+    let account = accounts::get(state, principal.account).await?;
+    if !account.mfa_enabled {
+        return Err(not_on());
+    }
+    if check_code(state, &account, code, false).await?.is_none() {
+        refused(state, principal, client, "code").await?;
+        return Err(wrong_code());
+    }
+    let now = state.clock.now();
+    let (codes, hashes) = recovery_codes();
+    let txn = state.db.begin().await?;
+    db::mfa::replace_recovery_codes(&txn, principal.account, &hashes, now).await?;
+    let ended =
+        db::sessions::revoke_unverified_except(&txn, principal.account, principal.session, now)
+            .await?;
+    let event = Event::new(Kind::RecoveryCodesRegenerated)
+        .by(principal.account)
+        .session(principal.session)
+        .client(client)
+        .detail("sessions_ended", ended);
+    audit::record(&txn, now, event).await?;
+    txn.commit().await?;
+    Ok(codes)
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    /// RFC 6238 Appendix B, the SHA-1 rows: key "12345678901234567890", 8 digits.
+    #[test]
+    fn rfc_6238_appendix_b_sha1() {
+        let totp = Builder::new()
+            .with_algorithm(Algorithm::SHA1)
+            .with_digits(8)
+            .with_step_duration(30)
+            .with_secret(b"12345678901234567890".to_vec())
+            .build()
+            .expect("valid");
+        for (time, code) in [
+            (59, "94287082"),
+            (1_111_111_109, "07081804"),
+            (1_111_111_111, "14050471"),
+            (1_234_567_890, "89005924"),
+            (2_000_000_000, "69279037"),
+            (20_000_000_000, "65353130"),
+        ] {
+            assert_eq!(totp.generate(time).to_string(), code, "T={time}");
+        }
+    }
+
+    #[test]
+    fn recovery_codes_are_distinct_and_normalised() {
+        let (codes, hashes) = recovery_codes();
+        assert_eq!(codes.len(), 10);
+        let mut unique: Vec<&str> = codes.iter().map(|code| code.expose_secret()).collect();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), 10);
+        let first = codes[0].expose_secret();
+        assert_eq!(first.len(), 14);
+        assert_eq!(
+            recovery_hash(&first.to_lowercase().replace('-', " ")),
+            hashes[0]
+        );
+    }
+}
