@@ -8,6 +8,7 @@ mod helpers;
 mod audit;
 mod auth;
 mod cli;
+mod mfa;
 mod observability;
 mod profile;
 mod recovery;
