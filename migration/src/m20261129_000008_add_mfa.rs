@@ -10,10 +10,10 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let columns = [
             // AES-256-GCM ciphertexts of the TOTP secret: the active one, and one being enrolled.
-            text_null(Mfa::MfaSecret),
-            text_null(Mfa::MfaPendingSecret),
+            text_null(MfaColumns::Secret),
+            text_null(MfaColumns::PendingSecret),
             // The last accepted TOTP time step: a code for it or an earlier one never works again.
-            big_integer_null(Mfa::MfaLastStep),
+            big_integer_null(MfaColumns::LastStep),
         ];
         for mut column in columns {
             manager
@@ -86,7 +86,11 @@ impl MigrationTrait for Migration {
         manager
             .drop_table(Table::drop().table(MfaChallenges::Table).to_owned())
             .await?;
-        for column in [Mfa::MfaSecret, Mfa::MfaPendingSecret, Mfa::MfaLastStep] {
+        for column in [
+            MfaColumns::Secret,
+            MfaColumns::PendingSecret,
+            MfaColumns::LastStep,
+        ] {
             manager
                 .alter_table(
                     Table::alter()
@@ -101,10 +105,13 @@ impl MigrationTrait for Migration {
 }
 
 #[derive(DeriveIden)]
-enum Mfa {
-    MfaSecret,
-    MfaPendingSecret,
-    MfaLastStep,
+enum MfaColumns {
+    #[sea_orm(iden = "mfa_secret")]
+    Secret,
+    #[sea_orm(iden = "mfa_pending_secret")]
+    PendingSecret,
+    #[sea_orm(iden = "mfa_last_step")]
+    LastStep,
 }
 
 #[derive(DeriveIden)]

@@ -87,7 +87,7 @@ pub struct LoginInput {
 /// What `login` answers: tokens, or for an account with MFA, the second step.
 #[derive(Union)]
 pub enum LoginResult {
-    AuthPayload(AuthPayload),
+    AuthPayload(Box<AuthPayload>),
     MfaChallenge(MfaChallengeView),
 }
 
@@ -140,7 +140,7 @@ impl AuthMutation {
         .graphql()?;
         match outcome {
             LoginOutcome::SignedIn(outcome) => {
-                signed_in(ctx, &outcome).map(LoginResult::AuthPayload)
+                signed_in(ctx, &outcome).map(|payload| LoginResult::AuthPayload(Box::new(payload)))
             }
             LoginOutcome::MfaRequired(challenge) => Ok(LoginResult::MfaChallenge(
                 MfaChallengeView::from(&challenge),

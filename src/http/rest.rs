@@ -147,7 +147,7 @@ pub async fn login(State(state): State<HttpState>, meta: RequestMeta, body: Byte
         Err(malformed) => return malformed.into_response(),
     };
     match auth::login(&state.app, &body.email, &body.password, &meta.client).await {
-        Ok(LoginOutcome::SignedIn(outcome)) => respond(&state, &meta, Ok(outcome)),
+        Ok(LoginOutcome::SignedIn(outcome)) => respond(&state, &meta, Ok(*outcome)),
         // The second step: `POST /api/auth/mfa` with the token and a code.
         Ok(LoginOutcome::MfaRequired(challenge)) => Json(json!({
             "mfaRequired": true,

@@ -251,7 +251,7 @@ pub async fn login(
         return Ok(LoginOutcome::MfaRequired(challenge));
     }
     let outcome = open_session(state, account.clone(), client, AuthMethods::Password, &[]).await?;
-    Ok(LoginOutcome::SignedIn(outcome))
+    Ok(LoginOutcome::SignedIn(Box::new(outcome)))
 }
 
 /// Opens a session after every factor was checked, recording `extra` events (the MFA step)
@@ -284,7 +284,7 @@ pub(super) async fn open_session(
 
 /// What a right password leads to: a session, or the second step.
 pub enum LoginOutcome {
-    SignedIn(AuthOutcome),
+    SignedIn(Box<AuthOutcome>),
     MfaRequired(mfa::Challenge),
 }
 
