@@ -450,6 +450,91 @@ async fn logs_of_a_full_flow_hold_no_secrets_or_personal_data(database_url: Opti
     .unwrap();
     assert_no_errors(&reset);
 
+    // Two-step sign-in: the secret, the codes and the challenge token stay out of the log.
+    let signed_in: Value = graphql(
+        &new_client(),
+        None,
+        LOGIN,
+        json!({ "input": { "email": email, "password": new_password } }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let token = signed_in["data"]["login"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let setup: Value = graphql(
+        &new_client(),
+        Some(&token),
+        "mutation { enableMfa { secret } }",
+        json!({}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let mfa_secret = setup["data"]["enableMfa"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let totp = totp_rs::Builder::new()
+        .with_secret(
+            totp_rs::Secret::try_from_base32(&mfa_secret)
+                .unwrap()
+                .as_ref()
+                .to_vec(),
+        )
+        .build()
+        .unwrap();
+    let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap();
+    let confirmed: Value = graphql(
+        &new_client(),
+        Some(&token),
+        "mutation($c: String!) { confirmMfa(code: $c) { codes } }",
+        json!({ "c": totp.generate(now).to_string() }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_no_errors(&confirmed);
+    let recovery_code = confirmed["data"]["confirmMfa"]["codes"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let challenge: Value = graphql(
+        &new_client(),
+        None,
+        "mutation($input: LoginInput!) { login(input: $input) { ... on MfaChallenge { mfaToken } } }",
+        json!({ "input": { "email": email, "password": new_password } }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let mfa_token = challenge["data"]["login"]["mfaToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let verified: Value = graphql(
+        &new_client(),
+        None,
+        "mutation($t: String!, $c: String!) { verifyMfa(mfaToken: $t, code: $c) { accessToken } }",
+        json!({ "t": mfa_token, "c": recovery_code }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_no_errors(&verified);
+
     tokio::time::sleep(Duration::from_millis(300)).await;
     let log = std::fs::read_to_string(&server.log).unwrap();
     let local_part = email.split('@').next().unwrap();
@@ -466,6 +551,9 @@ async fn logs_of_a_full_flow_hold_no_secrets_or_personal_data(database_url: Opti
         ("verification token", verification_token.as_str()),
         ("reset token", reset_token.as_str()),
         ("new password", new_password),
+        ("TOTP secret", mfa_secret.as_str()),
+        ("recovery code", recovery_code.as_str()),
+        ("MFA token", mfa_token.as_str()),
         ("SSN", "219-45-6781"),
         ("SSN digits", "219456781"),
         ("date of birth", "1985-07-14"),
