@@ -199,3 +199,17 @@ pub async fn mark_mfa_verified(
         .await
         .map(|_| ())
 }
+
+/// Forgets where the account's sessions came from (closing an account erases it).
+pub async fn erase_client_details(
+    db: &impl ConnectionTrait,
+    account: AccountId,
+) -> Result<(), sea_orm::DbErr> {
+    Entity::update_many()
+        .col_expr(Column::IpAddress, Expr::value(Option::<String>::None))
+        .col_expr(Column::UserAgent, Expr::value(Option::<String>::None))
+        .filter(Column::AccountId.eq(account.0))
+        .exec(db)
+        .await
+        .map(|_| ())
+}

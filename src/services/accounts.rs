@@ -330,6 +330,8 @@ pub async fn delete(
         return Err(AppError::Unauthenticated);
     }
     db::sessions::revoke_all_except(&txn, id, None, RevokeReason::AccountDeleted, now).await?;
+    db::sessions::erase_client_details(&txn, id).await?;
+    db::mfa::delete_recovery_codes(&txn, id).await?;
     db::account_tokens::void_all(&txn, id, Purpose::PasswordReset, now).await?;
     db::account_tokens::void_all(&txn, id, Purpose::EmailVerification, now).await?;
     db::kyc_reviews::erase_reasons(&txn, id).await?;

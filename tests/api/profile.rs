@@ -537,6 +537,24 @@ async fn closing_an_account_erases_it_and_keeps_the_trail(app: TestApp) {
         assert_eq!(value, None, "{column}");
     }
     assert_eq!(rows[0].try_get::<String>("", "first_name").unwrap(), "");
+    let sessions = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT ip_address, user_agent FROM sessions WHERE revoke_reason = 'account_deleted'",
+        ))
+        .await
+        .unwrap();
+    assert!(!sessions.is_empty());
+    for session in sessions {
+        assert_eq!(
+            session.try_get::<Option<String>>("", "ip_address").unwrap(),
+            None
+        );
+        assert_eq!(
+            session.try_get::<Option<String>>("", "user_agent").unwrap(),
+            None
+        );
+    }
 
     // The trail stays, whole, under the account id.
     let trail = app
