@@ -4,6 +4,7 @@ use figment::{
     Figment,
     providers::{Env, Format, Toml},
 };
+use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -84,6 +85,14 @@ struct RawSettings {
     require_verified_email: bool,
     /// `CUSTODIAN_MFA_ISSUER`: the name authenticator apps show beside the code.
     mfa_issuer: String,
+    /// `CUSTODIAN_TRUSTED_PROXIES`: comma-separated CIDRs whose `X-Forwarded-For` is believed.
+    trusted_proxies: String,
+    /// `CUSTODIAN_RATE_LIMIT_BACKEND`: `memory` (one instance) or `redis` (shared).
+    rate_limit_backend: RateLimitBackend,
+    /// `CUSTODIAN_REDIS_URL`: the Redis that shares rate limits between instances.
+    redis_url: Option<SecretString>,
+    /// `CUSTODIAN_RATE_LIMITS`: overrides, `rule=count/seconds,…` (e.g. `login_ip=60/60`).
+    rate_limits: String,
     /// `CUSTODIAN_MIN_AGE`: the youngest a person may be, in full years, to hold an account.
     min_age: u32,
 }
@@ -146,6 +155,10 @@ impl Default for RawSettings {
             require_verified_email: false,
             min_age: 18,
             mfa_issuer: "Custodian".into(),
+            trusted_proxies: String::new(),
+            rate_limit_backend: RateLimitBackend::Memory,
+            redis_url: None,
+            rate_limits: String::new(),
         }
     }
 }
@@ -182,6 +195,19 @@ pub struct Settings {
     pub mail: MailSettings,
     pub min_age: u32,
     pub mfa_issuer: String,
+    pub trusted_proxies: Vec<IpNet>,
+    pub rate_limit_backend: RateLimitBackend,
+    pub redis_url: Option<SecretString>,
+    /// Rule name → (count, period), over the defaults.
+    pub rate_limits: Vec<(String, u32, Duration)>,
+}
+
+/// Where rate-limit counters live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RateLimitBackend {
+    Memory,
+    Redis,
 }
 
 /// A setting that cannot be used, named as the operator would set it.
@@ -292,6 +318,14 @@ impl Settings {
                 "must be a non-empty name without a colon",
             ));
         }
+        let trusted_proxies = parse_cidrs(&raw.trusted_proxies)?;
+        let rate_limits = parse_rate_limits(&raw.rate_limits)?;
+        if raw.rate_limit_backend == RateLimitBackend::Redis && raw.redis_url.is_none() {
+            return Err(invalid(
+                "CUSTODIAN_REDIS_URL",
+                "is required when CUSTODIAN_RATE_LIMIT_BACKEND is redis",
+            ));
+        }
         if raw.min_age > 120 {
             return Err(invalid("CUSTODIAN_MIN_AGE", "must be at most 120"));
         }
@@ -322,6 +356,10 @@ impl Settings {
             mail,
             min_age: raw.min_age,
             mfa_issuer: raw.mfa_issuer,
+            trusted_proxies,
+            rate_limit_backend: raw.rate_limit_backend,
+            redis_url: raw.redis_url,
+            rate_limits,
         })
     }
 
@@ -409,6 +447,42 @@ fn check_smtp_url(url: &str, production: bool) -> Result<(), ConfigError> {
         ));
     }
     Ok(())
+}
+
+fn parse_cidrs(list: &str) -> Result<Vec<IpNet>, ConfigError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    invalid(
+                        "CUSTODIAN_TRUSTED_PROXIES",
+                        format!("`{item}` is not an IP address or CIDR"),
+                    )
+                })
+        })
+        .collect()
+}
+
+fn parse_rate_limits(list: &str) -> Result<Vec<(String, u32, Duration)>, ConfigError> {
+    let name = "CUSTODIAN_RATE_LIMITS";
+    list.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            let bad = || invalid(name, format!("`{item}` is not rule=count/seconds"));
+            let (rule, quota) = item.split_once('=').ok_or_else(bad)?;
+            let (count, seconds) = quota.split_once('/').ok_or_else(bad)?;
+            let count: u32 = count.trim().parse().map_err(|_| bad())?;
+            let seconds: u64 = seconds.trim().parse().map_err(|_| bad())?;
+            if count == 0 || seconds == 0 {
+                return Err(bad());
+            }
+            Ok((rule.trim().to_owned(), count, Duration::from_secs(seconds)))
+        })
+        .collect()
 }
 
 fn parse_origins(list: &str) -> Result<Vec<String>, ConfigError> {

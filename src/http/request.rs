@@ -2,11 +2,17 @@
 //! presents. Also the middleware that assigns the request id and the span every log line of
 //! the request is written in.
 
-use std::{net::SocketAddr, sync::Arc, time::Instant};
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+    time::Instant,
+};
+
+use ipnet::IpNet;
 
 use axum::{
     extract::{ConnectInfo, FromRequestParts, Request},
-    http::{HeaderValue, header, request::Parts},
+    http::{HeaderMap, HeaderValue, header, request::Parts},
     middleware::Next,
     response::Response,
 };
@@ -87,7 +93,9 @@ impl FromRequestParts<HttpState> for RequestMeta {
         let ip = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip());
+            .map(|ConnectInfo(addr)| {
+                client_ip(addr.ip(), &parts.headers, &settings.trusted_proxies)
+            });
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
@@ -115,5 +123,50 @@ impl FromRequestParts<HttpState> for RequestMeta {
             access_token: bearer.or_else(|| cookies::read_access(&parts.headers, settings)),
             refresh_token: cookies::read_refresh(&parts.headers, settings),
         })
+    }
+}
+
+/// The client's address: the socket peer, unless the peer is a trusted proxy; then the
+/// rightmost `X-Forwarded-For` hop that is not itself a trusted proxy. A header from anyone
+/// else is ignored, so it cannot change whose rate limit a request counts against.
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let hops: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|hop| hop.trim().parse().ok())
+        .collect();
+    hops.into_iter()
+        .rev()
+        .find(|hop| !is_trusted(hop))
+        .unwrap_or(peer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            "6.6.6.6, 203.0.113.7, 10.0.0.2".parse().unwrap(),
+        );
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let stranger: IpAddr = "198.51.100.9".parse().unwrap();
+        assert_eq!(
+            client_ip(proxy, &headers, &trusted),
+            "203.0.113.7".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(client_ip(stranger, &headers, &trusted), stranger);
+        assert_eq!(client_ip(proxy, &HeaderMap::new(), &trusted), proxy);
+        assert_eq!(client_ip(proxy, &headers, &[]), proxy);
     }
 }
