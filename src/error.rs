@@ -29,6 +29,10 @@ pub enum AppError {
     /// Too many attempts; try again after this many seconds.
     #[error("too many attempts; try again later")]
     RateLimited { retry_after_secs: u64 },
+    /// The shared rate limiter cannot be reached: sensitive fields refuse rather than run
+    /// unlimited.
+    #[error("this operation is briefly unavailable; try again shortly")]
+    LimiterUnavailable,
     /// The password was right but the account's email is not verified yet, and the
     /// deployment requires it. A fresh verification link has been sent.
     #[error("confirm your email address before signing in: a new link has been sent to it")]
@@ -58,7 +62,7 @@ impl AppError {
             | Self::InvalidRefreshToken
             | Self::MfaChallengeInvalid => "UNAUTHENTICATED",
             Self::Forbidden | Self::EmailNotVerified => "FORBIDDEN",
-            Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::RateLimited { .. } | Self::LimiterUnavailable => "RATE_LIMITED",
             Self::Conflict { .. } => "CONFLICT",
             Self::NotFound => "NOT_FOUND",
             Self::Internal(_) => "INTERNAL",
@@ -85,6 +89,7 @@ impl AppError {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            Self::LimiterUnavailable => Some(5),
             _ => None,
         }
     }

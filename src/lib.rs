@@ -19,6 +19,8 @@ pub mod error;
 pub mod graphql;
 /// Axum router, middleware, cookies and REST wrappers.
 pub mod http;
+/// Rate limits per field, in memory or shared through Redis.
+pub mod limits;
 /// Outgoing email: templates, a delivery queue with retries, and the transports.
 pub mod mail;
 /// Prometheus metrics served at `/metrics`.

@@ -46,6 +46,11 @@ struct OutcomeLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RuleLabels {
+    rule: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabels {
     state: &'static str,
 }
@@ -66,6 +71,7 @@ pub struct Metrics {
     graphql_latency: LatencyFamily<OperationLabels>,
     logins: Family<OutcomeLabels, Counter>,
     refresh_reuse: Counter,
+    rate_limited: Family<RuleLabels, Counter>,
     argon2: Family<StateLabels, Gauge>,
     argon2_capacity: Gauge,
     db_connections: Family<StateLabels, Gauge>,
@@ -119,6 +125,12 @@ impl Metrics {
             "Rotated refresh tokens presented again (each revoked a session)",
             refresh_reuse.clone(),
         );
+        let rate_limited = Family::default();
+        registry.register(
+            "rate_limit_rejections",
+            "Attempts refused by a rate limit, by rule",
+            rate_limited.clone(),
+        );
         let argon2 = Family::default();
         registry.register(
             "argon2_pool",
@@ -155,6 +167,7 @@ impl Metrics {
             graphql_latency,
             logins,
             refresh_reuse,
+            rate_limited,
             argon2,
             argon2_capacity,
             db_connections,
@@ -180,6 +193,10 @@ impl Metrics {
     pub fn login(&self, succeeded: bool) {
         let outcome = if succeeded { "success" } else { "failure" };
         self.logins.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+
+    pub fn rate_limited(&self, rule: &'static str) {
+        self.rate_limited.get_or_create(&RuleLabels { rule }).inc();
     }
 
     pub fn refresh_reuse_detected(&self) {

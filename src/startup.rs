@@ -14,6 +14,7 @@ use crate::{
     db,
     graphql::build_schema,
     http::{HttpState, router},
+    limits::Limits,
     mail::Mailer,
     metrics::Metrics,
     services::{passwords::PasswordHasher, signing_keys::SigningKeys},
@@ -98,6 +99,7 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
     .await
     .context("cannot load token-signing keys")?;
     let mailer = Mailer::start(&settings)?;
+    let limits = Limits::new(&settings).await?;
     Ok(AppState::new(Inner {
         settings,
         db,
@@ -107,6 +109,7 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
         signing_keys,
         metrics: Metrics::new(),
         mailer,
+        limits,
     }))
 }
 

@@ -6,6 +6,7 @@ use crate::{
     clock::SharedClock,
     config::Settings,
     crypto::Cipher,
+    limits::Limits,
     mail::Mailer,
     metrics::Metrics,
     services::{passwords::PasswordHasher, signing_keys::SigningKeys},
@@ -24,6 +25,7 @@ pub struct Inner {
     pub signing_keys: SigningKeys,
     pub metrics: Metrics,
     pub mailer: Mailer,
+    pub limits: Limits,
 }
 
 impl AppState {

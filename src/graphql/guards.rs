@@ -4,6 +4,7 @@ use super::{context::ContextExt, errors::IntoGraphql};
 use crate::{
     domain::Role,
     error::AppError,
+    limits::Limit,
     services::audit::{self, Event, Kind},
 };
 
@@ -35,5 +36,18 @@ impl Guard for HasRole {
             err.log_if_internal();
         }
         Err(AppError::Forbidden).graphql()
+    }
+}
+
+impl Guard for Limit {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        let account = if self.needs_account() {
+            Some(ctx.principal().await?.account)
+        } else {
+            None
+        };
+        self.spend(ctx.state(), ctx.request().client(), account)
+            .await
+            .graphql()
     }
 }

@@ -11,6 +11,7 @@ use crate::{
     domain::{AccountId, KycStatus, Role, SessionId},
     error::{AppError, AppResult},
     http::cookies::CookieUpdate,
+    limits::Limit,
     services::{
         accounts::{self, ProfileUpdate},
         auth::{self, LoginOutcome, Registration},
@@ -104,6 +105,7 @@ pub struct AuthMutation;
 #[Object]
 impl AuthMutation {
     /// Creates an account and signs it in.
+    #[graphql(guard = "Limit::register()")]
     async fn register(
         &self,
         ctx: &Context<'_>,
@@ -125,6 +127,7 @@ impl AuthMutation {
     }
 
     /// Signs in with email and password.
+    #[graphql(guard = "Limit::login(&input.email)")]
     async fn login(
         &self,
         ctx: &Context<'_>,
@@ -149,6 +152,7 @@ impl AuthMutation {
     }
 
     /// Rotates the refresh cookie and returns a new access token.
+    #[graphql(guard = "Limit::refresh()")]
     async fn refresh_token(&self, ctx: &Context<'_>) -> async_graphql::Result<AuthPayload> {
         let request = ctx.request();
         let token = request
@@ -225,6 +229,7 @@ pub struct RecoveryMutation;
 impl RecoveryMutation {
     /// Emails a reset link if an account has this address. Always `true`, in the same time,
     /// so the answer says nothing about which addresses have accounts.
+    #[graphql(guard = "Limit::password_reset(&email)")]
     async fn request_password_reset(
         &self,
         ctx: &Context<'_>,
@@ -235,6 +240,7 @@ impl RecoveryMutation {
     }
 
     /// Sets a new password with the token from a reset email; every session ends.
+    #[graphql(guard = "Limit::token()")]
     async fn reset_password(
         &self,
         ctx: &Context<'_>,
@@ -248,7 +254,7 @@ impl RecoveryMutation {
     }
 
     /// Changes the password; this session stays, the others end.
-    #[graphql(guard = "SignedIn")]
+    #[graphql(guard = "SignedIn.and(Limit::secret())")]
     async fn change_password(
         &self,
         ctx: &Context<'_>,
@@ -279,6 +285,7 @@ impl RecoveryMutation {
     }
 
     /// Confirms the email address with the token from a verification email.
+    #[graphql(guard = "Limit::token()")]
     async fn verify_email(
         &self,
         ctx: &Context<'_>,
@@ -390,7 +397,7 @@ impl AccountMutation {
 
     /// Closes the signed-in person's account with their password: every session ends and
     /// every personal value is erased; the security log stays.
-    #[graphql(guard = "SignedIn")]
+    #[graphql(guard = "SignedIn.and(Limit::secret())")]
     async fn delete_account(
         &self,
         ctx: &Context<'_>,
@@ -411,6 +418,7 @@ pub struct MfaMutation;
 #[Object]
 impl MfaMutation {
     /// Completes a sign-in with a code from the authenticator app or a recovery code.
+    #[graphql(guard = "Limit::mfa(&mfa_token)")]
     async fn verify_mfa(
         &self,
         ctx: &Context<'_>,
@@ -435,7 +443,7 @@ impl MfaMutation {
     }
 
     /// Turns MFA on with the first code; answers ten recovery codes, shown this once.
-    #[graphql(guard = "SignedIn")]
+    #[graphql(guard = "SignedIn.and(Limit::secret())")]
     async fn confirm_mfa(
         &self,
         ctx: &Context<'_>,
@@ -449,7 +457,7 @@ impl MfaMutation {
     }
 
     /// Turns MFA off with the password and a current code; other sessions end.
-    #[graphql(guard = "SignedIn")]
+    #[graphql(guard = "SignedIn.and(Limit::secret())")]
     async fn disable_mfa(
         &self,
         ctx: &Context<'_>,
@@ -470,7 +478,7 @@ impl MfaMutation {
     }
 
     /// Replaces the recovery codes; needs a current code from the app.
-    #[graphql(guard = "SignedIn")]
+    #[graphql(guard = "SignedIn.and(Limit::secret())")]
     async fn regenerate_recovery_codes(
         &self,
         ctx: &Context<'_>,

@@ -29,14 +29,18 @@ pub fn app_error_response(err: &AppError, request_id: &RequestId) -> Response {
         | AppError::InvalidRefreshToken
         | AppError::MfaChallengeInvalid => StatusCode::UNAUTHORIZED,
         AppError::Forbidden | AppError::EmailNotVerified => StatusCode::FORBIDDEN,
-        AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        AppError::RateLimited { .. } | AppError::LimiterUnavailable => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
         AppError::Conflict { .. } => StatusCode::CONFLICT,
         AppError::NotFound => StatusCode::NOT_FOUND,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
     let extra = match err {
         AppError::Internal(_) => Some(("requestId", json!(&*request_id.0))),
-        AppError::RateLimited { retry_after_secs } => Some(("retryAfter", json!(retry_after_secs))),
+        AppError::RateLimited { .. } | AppError::LimiterUnavailable => {
+            Some(("retryAfter", json!(err.retry_after())))
+        }
         AppError::EmailNotVerified => Some(("reason", json!(err.reason()))),
         other => other.field().map(|field| ("field", json!(field))),
     };

@@ -21,6 +21,7 @@ use super::{
 };
 use crate::{
     error::{AppError, AppResult},
+    limits::Limit,
     services::{
         auth::{self, LoginOutcome, Registration},
         mfa,
@@ -127,6 +128,9 @@ pub async fn register(State(state): State<HttpState>, meta: RequestMeta, body: B
         Err(malformed) => return malformed.into_response(),
     };
     let result = async {
+        Limit::register()
+            .spend(&state.app, &meta.client, None)
+            .await?;
         let profile = body.profile()?;
         let registration = Registration::parse(
             &body.email,
@@ -146,7 +150,14 @@ pub async fn login(State(state): State<HttpState>, meta: RequestMeta, body: Byte
         Ok(body) => body,
         Err(malformed) => return malformed.into_response(),
     };
-    match auth::login(&state.app, &body.email, &body.password, &meta.client).await {
+    let limited = Limit::login(&body.email)
+        .spend(&state.app, &meta.client, None)
+        .await;
+    let result = match limited {
+        Ok(()) => auth::login(&state.app, &body.email, &body.password, &meta.client).await,
+        Err(err) => Err(err),
+    };
+    match result {
         Ok(LoginOutcome::SignedIn(outcome)) => respond(&state, &meta, Ok(*outcome)),
         // The second step: `POST /api/auth/mfa` with the token and a code.
         Ok(LoginOutcome::MfaRequired(challenge)) => Json(json!({
@@ -171,14 +182,24 @@ pub async fn mfa(State(state): State<HttpState>, meta: RequestMeta, body: Bytes)
         Ok(body) => body,
         Err(malformed) => return malformed.into_response(),
     };
-    let result = mfa::verify(&state.app, &body.mfa_token, &body.code, &meta.client).await;
+    let result = async {
+        Limit::mfa(&body.mfa_token)
+            .spend(&state.app, &meta.client, None)
+            .await?;
+        mfa::verify(&state.app, &body.mfa_token, &body.code, &meta.client).await
+    }
+    .await;
     respond(&state, &meta, result)
 }
 
 pub async fn refresh(State(state): State<HttpState>, meta: RequestMeta) -> Response {
-    let result = match &meta.refresh_token {
-        Some(token) => sessions::refresh(&state.app, token, &meta.client).await,
-        None => Err(AppError::InvalidRefreshToken),
+    let result = match (
+        &meta.refresh_token,
+        Limit::refresh().spend(&state.app, &meta.client, None).await,
+    ) {
+        (_, Err(limited)) => Err(limited),
+        (Some(token), Ok(())) => sessions::refresh(&state.app, token, &meta.client).await,
+        (None, Ok(())) => Err(AppError::InvalidRefreshToken),
     };
     let mut response = respond(&state, &meta, result);
     if response.status() == StatusCode::UNAUTHORIZED {

@@ -26,6 +26,7 @@ use crate::{
     db::{self, entities::accounts::Model as Account, sessions::RevokeReason},
     domain::{AccountId, PasswordAttempt},
     error::{AppError, AppResult},
+    limits::{Hit, Rule},
     mail::Mail,
     state::AppState,
 };
@@ -301,6 +302,17 @@ pub async fn verify(
     if !account.mfa_enabled {
         return Err(invalid_challenge());
     }
+    let per_account = format!("account:{id}");
+    state
+        .limits
+        .spend(
+            &state.metrics,
+            &[Hit {
+                rule: Rule::MfaAccount,
+                key: &per_account,
+            }],
+        )
+        .await?;
     let Some(factor) = check_code(state, &account, code, true).await? else {
         db::mfa::count_failure(&state.db, challenge.id).await?;
         let event = Event::new(Kind::MfaFailed)
