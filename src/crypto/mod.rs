@@ -4,4 +4,6 @@ mod cipher;
 mod secrets;
 
 pub use cipher::{Cipher, CipherError, EncryptionKey};
-pub use secrets::{TokenHash, constant_time_eq, hex, random_bytes, random_token, sha256_hex};
+pub use secrets::{
+    TokenHash, constant_time_eq, hex, hmac_sha256_hex, random_bytes, random_token, sha256_hex,
+};

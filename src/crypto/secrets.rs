@@ -87,3 +87,16 @@ mod tests {
         );
     }
 }
+
+/// HMAC-SHA-256 of `message` under `key`, as hex: keyed lookups (blind indexes, counters)
+/// that reveal nothing without the key.
+pub fn hmac_sha256_hex(key: &[u8], message: &[u8]) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut mac = match Hmac::<Sha256>::new_from_slice(key) {
+        Ok(mac) => mac,
+        // HMAC takes keys of any length; this arm cannot run.
+        Err(_) => return sha256_hex(message),
+    };
+    mac.update(message);
+    hex(&mac.finalize().into_bytes())
+}

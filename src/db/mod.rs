@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod audit_events;
 pub mod entities;
 pub mod kyc_reviews;
+pub mod login_failures;
 pub mod mfa;
 pub mod refresh_tokens;
 pub mod sessions;

@@ -1,5 +1,6 @@
 //! Registration, sign-in and administrator creation.
 
+use chrono::TimeDelta;
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 
 use super::{
@@ -213,6 +214,10 @@ pub async fn login(
 ) -> AppResult<LoginOutcome> {
     let attempt = PasswordAttempt::parse(password);
     let email = Email::parse(email, "email").ok();
+    let backoff = email.as_ref().map(|email| backoff_key(state, email));
+    if let Some(key) = &backoff {
+        refuse_while_backing_off(state, key, client).await?;
+    }
     let account = match &email {
         Some(email) => db::accounts::find_by_email(&state.db, email).await?,
         None => None,
@@ -232,6 +237,10 @@ pub async fn login(
             (_, _, None) => LoginFailure::UnknownAccount,
             _ => LoginFailure::WrongPassword,
         };
+        if let Some(key) = &backoff {
+            let now = state.clock.now();
+            db::login_failures::record(&state.db, key, now, now - BACKOFF_WINDOW).await?;
+        }
         return Err(login_failed(
             state,
             account.map(|account| AccountId(account.id)),
@@ -307,6 +316,42 @@ async fn refuse_unverified(
         Ok(_) => AppError::EmailNotVerified,
         Err(err) => err,
     }
+}
+
+/// Failed passwords for one address, from any IP, that start the backoff…
+const BACKOFF_FAILURES: u64 = 10;
+/// …within this window; it rolls, so nobody is locked out for good.
+const BACKOFF_WINDOW: TimeDelta = TimeDelta::minutes(15);
+
+/// The per-address counter's key: an HMAC of the address, so unknown addresses back off the
+/// same way (the answer reveals no account) and no address is stored.
+fn backoff_key(state: &AppState, email: &Email) -> String {
+    let key = state.cipher.key().derive("login-backoff");
+    crate::crypto::hmac_sha256_hex(key.as_slice(), email.as_str().as_bytes())
+}
+
+/// After [`BACKOFF_FAILURES`] failed passwords for an address within [`BACKOFF_WINDOW`],
+/// further attempts are refused, whichever IP they come from, until the oldest falls out.
+async fn refuse_while_backing_off(
+    state: &AppState,
+    key: &str,
+    client: &ClientInfo,
+) -> AppResult<()> {
+    let now = state.clock.now();
+    let failures =
+        db::login_failures::recent(&state.db, key, now - BACKOFF_WINDOW, BACKOFF_FAILURES).await?;
+    if u64::try_from(failures.len()).unwrap_or(u64::MAX) < BACKOFF_FAILURES {
+        return Ok(());
+    }
+    let free_at = failures
+        .first()
+        .map_or(now, |oldest| *oldest + BACKOFF_WINDOW);
+    let wait = (free_at - now).num_seconds().max(1);
+    state.metrics.rate_limited("login_backoff");
+    tracing::warn!(client_ip = ?client.ip, "sign-in backoff for an address");
+    Err(AppError::RateLimited {
+        retry_after_secs: u64::try_from(wait).unwrap_or(1),
+    })
 }
 
 /// Records a failed login and answers the one error every failure gets.

@@ -2,11 +2,9 @@
 //! sealing the sensitive ones, and telling when a change undoes a KYC approval.
 
 use chrono::NaiveDate;
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
 
 use crate::{
-    crypto::Cipher,
+    crypto::{Cipher, hmac_sha256_hex},
     db::accounts::StoredProfile,
     domain::{
         AccountId, AddressLine, City, CountryCode, CurrencyCode, DateOfBirth, Phone, PostalCode,
@@ -73,12 +71,9 @@ fn seal(cipher: &Cipher, plaintext: &[u8], context: &str) -> AppResult<String> {
 
 /// The SSN's blind index: HMAC-SHA-256 under a key derived from (never equal to) the
 /// encryption key, so uniqueness can be enforced without storing or comparing plaintext.
-pub fn ssn_index(cipher: &Cipher, ssn: &Ssn) -> AppResult<String> {
+pub fn ssn_index(cipher: &Cipher, ssn: &Ssn) -> String {
     let key = cipher.key().derive("ssn-blind-index");
-    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_slice())
-        .map_err(|err| AppError::Internal(anyhow::anyhow!("hmac key: {err}")))?;
-    mac.update(ssn.digits().as_bytes());
-    Ok(crate::crypto::hex(&mac.finalize().into_bytes()))
+    hmac_sha256_hex(key.as_slice(), ssn.digits().as_bytes())
 }
 
 /// The stored date of birth, decrypted.
@@ -197,7 +192,7 @@ pub fn resolve(
             )?;
             (
                 Some(sealed),
-                Some(ssn_index(rules.cipher, &ssn)?),
+                Some(ssn_index(rules.cipher, &ssn)),
                 Some(ssn.last4().to_owned()),
             )
         }

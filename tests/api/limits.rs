@@ -96,12 +96,12 @@ db_test!(a_spoofed_forwarded_for_does_not_change_the_key);
 
 async fn trusted_proxies_pass_the_client_address_on(app: TestApp) {
     let email = unique_email();
-    // Behind the proxy, two clients are two keys.
+    // Behind the proxy, two clients are two keys: each gets its own three attempts.
     for client in ["203.0.113.1", "203.0.113.2"] {
-        for _ in 0..10 {
+        for attempt in 0..4 {
             let body: Value = Client::new()
                 .post(app.url("/graphql"))
-                .header("x-forwarded-for", client)
+                .header("x-forwarded-for", format!("10.9.8.7, {client}"))
                 .json(&json!({ "query": aliased_logins(&email, 1) }))
                 .send()
                 .await
@@ -109,13 +109,21 @@ async fn trusted_proxies_pass_the_client_address_on(app: TestApp) {
                 .json()
                 .await
                 .unwrap();
-            assert_eq!(codes(&body), ["UNAUTHENTICATED"], "{client}");
+            let expected = if attempt < 3 {
+                "UNAUTHENTICATED"
+            } else {
+                "RATE_LIMITED"
+            };
+            assert_eq!(codes(&body), [expected], "{client} attempt {attempt}");
         }
     }
 }
 db_test!(
     trusted_proxies_pass_the_client_address_on,
-    &[("TRUSTED_PROXIES", "127.0.0.1/32")]
+    &[
+        ("TRUSTED_PROXIES", "127.0.0.1/32"),
+        ("RATE_LIMITS", "login_ip_email=3/60")
+    ]
 );
 
 /// Two instances sharing one Redis share one limit.
@@ -158,3 +166,54 @@ async fn instances_on_redis_share_one_limit() {
         "20 attempts over two instances, one limit of 10"
     );
 }
+
+async fn an_address_backs_off_after_ten_failures_from_any_ip(app: TestApp) {
+    let email = unique_email();
+    app.register(&email).await;
+    let nobody = unique_email();
+    let attempt = |who: &str, password: &str, ip: String| {
+        let body = json!({ "query": "mutation($i: LoginInput!) { login(input: $i) { __typename } }", "variables": { "i": { "email": who, "password": password } } });
+        let url = app.url("/graphql");
+        async move {
+            Client::new()
+                .post(url)
+                .header("x-forwarded-for", ip)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    for who in [&email, &nobody] {
+        for index in 0..10 {
+            let body = attempt(who, "not the password", format!("198.51.100.{index}")).await;
+            assert_eq!(codes(&body), ["UNAUTHENTICATED"], "attempt {index}");
+        }
+        // An eleventh, from yet another address, is held back: known and unknown alike.
+        let held = attempt(who, "not the password", "192.0.2.200".into()).await;
+        assert_eq!(codes(&held), ["RATE_LIMITED"], "{held}");
+        assert!(
+            held["errors"][0]["extensions"]["retryAfter"]
+                .as_u64()
+                .unwrap()
+                <= 900
+        );
+    }
+    // Even the right password waits, but only until the window has passed.
+    let right = attempt(&email, crate::helpers::PASSWORD, "192.0.2.201".into()).await;
+    assert_eq!(codes(&right), ["RATE_LIMITED"]);
+    app.clock
+        .advance(chrono::TimeDelta::minutes(15) + chrono::TimeDelta::seconds(1));
+    let later = attempt(&email, crate::helpers::PASSWORD, "192.0.2.201".into()).await;
+    assert_eq!(
+        later["data"]["login"]["__typename"], "AuthPayload",
+        "{later}"
+    );
+}
+db_test!(
+    an_address_backs_off_after_ten_failures_from_any_ip,
+    &[("TRUSTED_PROXIES", "127.0.0.1/32")]
+);

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod audit_chain_head;
 pub mod audit_events;
 pub mod kyc_reviews;
+pub mod login_failures;
 pub mod mfa_challenges;
 pub mod recovery_codes;
 pub mod refresh_tokens;
