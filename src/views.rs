@@ -16,8 +16,9 @@ use crate::{
     services::{mfa, profile, sessions::AuthOutcome},
 };
 
-/// An account as its owner and administrators see it. The SSN appears only masked.
-#[derive(Debug, Clone, SimpleObject, Serialize)]
+/// An account as its owner and administrators see it. The SSN appears only masked. No
+/// `Debug`: it holds personal data.
+#[derive(Clone, SimpleObject, Serialize)]
 #[graphql(name = "Account")]
 #[serde(rename_all = "camelCase")]
 pub struct AccountView {
@@ -109,8 +110,9 @@ impl SessionView {
     }
 }
 
-/// A successful sign-in. The refresh token is not here: it travels only in its cookie.
-#[derive(Debug, Clone, SimpleObject, Serialize)]
+/// A successful sign-in. The refresh token is not here: it travels only in its cookie. No
+/// `Debug`: it holds the access token.
+#[derive(Clone, SimpleObject, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthPayload {
     pub access_token: String,

@@ -9,7 +9,7 @@ use super::entities::accounts::{ActiveModel, Column, Entity, Model};
 use crate::domain::{AccountId, Email, KycStatus, PersonName, Role};
 
 /// Profile columns as stored: normalised text, and ciphertexts for the sensitive ones.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct StoredProfile {
     pub phone: Option<String>,
     pub address: Option<String>,
@@ -152,23 +152,32 @@ fn profile_columns(profile: StoredProfile) -> ActiveModel {
     }
 }
 
-/// Writes the names and profile; a taken SSN surfaces as a unique violation.
+/// Writes the names and profile of an open account that has not changed since it was read
+/// (`read_at` is the `updated_at` seen); `false` when it was closed or changed meanwhile. A
+/// taken SSN surfaces as a unique violation.
 pub async fn update_profile(
     db: &impl ConnectionTrait,
     id: AccountId,
+    read_at: DateTime<Utc>,
     first_name: &PersonName,
     last_name: &PersonName,
     profile: StoredProfile,
     now: DateTime<Utc>,
-) -> Result<Model, sea_orm::DbErr> {
+) -> Result<bool, sea_orm::DbErr> {
     let model = ActiveModel {
-        id: sea_orm::ActiveValue::Unchanged(id.0),
         first_name: Set(first_name.as_str().to_owned()),
         last_name: Set(last_name.as_str().to_owned()),
         updated_at: Set(now),
         ..profile_columns(profile)
     };
-    Entity::update(model).exec(db).await
+    let result = Entity::update_many()
+        .set(model)
+        .filter(Column::Id.eq(id.0))
+        .filter(Column::UpdatedAt.eq(read_at))
+        .filter(Column::DeletedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
 }
 
 /// Moves the KYC status from `from` to `to` if it is still `from`; `false` when another change
@@ -187,6 +196,7 @@ pub async fn set_kyc_status(
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Id.eq(id.0))
         .filter(Column::KycStatus.eq(from))
+        .filter(Column::DeletedAt.is_null())
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)

@@ -99,6 +99,8 @@ pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Model>, 
 #[derive(Debug, Default)]
 pub struct Filter<'a> {
     pub account: Option<Uuid>,
+    /// Only events about this account.
+    pub subject: Option<Uuid>,
     pub kind: Option<&'a str>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
@@ -119,6 +121,9 @@ pub async fn search(
                 .add(Column::SubjectId.eq(account))
                 .add(Column::ActorId.eq(account)),
         );
+    }
+    if let Some(subject) = filter.subject {
+        condition = condition.add(Column::SubjectId.eq(subject));
     }
     if let Some(kind) = filter.kind {
         condition = condition.add(Column::Kind.eq(kind));

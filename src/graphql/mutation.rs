@@ -51,6 +51,7 @@ pub struct RegisterInput {
     country: Option<String>,
     /// ISO 4217.
     default_currency: Option<String>,
+    #[graphql(secret)]
     date_of_birth: Option<Date>,
     /// `123-45-6789` or `123456789`. Stored encrypted; never returned.
     #[graphql(secret)]
@@ -310,6 +311,7 @@ pub struct UpdateProfileInput {
     postal_code: MaybeUndefined<String>,
     country: MaybeUndefined<String>,
     default_currency: MaybeUndefined<String>,
+    #[graphql(secret)]
     date_of_birth: MaybeUndefined<Date>,
     #[graphql(secret)]
     ssn: MaybeUndefined<String>,

@@ -32,6 +32,10 @@ impl ScalarType for Date {
         }
     }
 
+    fn is_valid(value: &Value) -> bool {
+        matches!(value, Value::String(_))
+    }
+
     fn to_value(&self) -> Value {
         Value::String(self.0.clone())
     }

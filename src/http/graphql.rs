@@ -148,6 +148,8 @@ fn field_named_in(message: &str) -> Option<String> {
     };
     quoted_after("field \"")
         .or_else(|| quoted_after("argument \""))
+        // `input.ssn` names the field `ssn` of the argument `input`.
+        .and_then(|path| path.rsplit('.').next().map(str::to_owned))
         .filter(|name| !name.is_empty())
 }
 

@@ -102,10 +102,24 @@ pub async fn update_profile(
             .any(|field| matches!(*field, "firstName" | "lastName"));
     let now = state.clock.now();
     let txn = state.db.begin().await?;
-    match db::accounts::update_profile(&txn, id, &first_name, &last_name, resolved.stored, now)
-        .await
-    {
-        Ok(_) => {}
+    let written = db::accounts::update_profile(
+        &txn,
+        id,
+        account.updated_at,
+        &first_name,
+        &last_name,
+        resolved.stored,
+        now,
+    )
+    .await;
+    match written {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(AppError::Conflict {
+                field: "input".into(),
+                message: "the profile changed meanwhile; reload and try again".into(),
+            });
+        }
         Err(err) if db::is_unique_violation_of(&err, "ssn_index") => return Err(ssn_taken()),
         Err(err) => return Err(err.into()),
     }
@@ -115,8 +129,9 @@ pub async fn update_profile(
         .client(client)
         .detail("fields", fields);
     audit::record(&txn, now, event).await?;
+    // Decided inside the transaction, not from the status read before it: an approval that
+    // committed meanwhile is reopened too.
     let reopened = identity_changed
-        && account.kyc_status == KycStatus::Approved
         && db::accounts::set_kyc_status(
             &txn,
             id,
@@ -254,7 +269,7 @@ pub async fn export(
     let sessions = db::sessions::all_of(&state.db, id).await?;
     let reviews = db::kyc_reviews::of_account(&state.db, id).await?;
     let filter = Filter {
-        account: Some(id.0),
+        subject: Some(id.0),
         ..Filter::default()
     };
     let events = db::audit_events::search(&state.db, &filter, EXPORT_EVENTS).await?;
@@ -286,7 +301,10 @@ pub async fn export(
             })
         })
         .collect();
-    let events: Vec<AuditEventView> = events.into_iter().map(Into::into).collect();
+    let events: Vec<AuditEventView> = events
+        .into_iter()
+        .map(|event| audit::without_others(event, id).into())
+        .collect();
     Ok(json!({
         "exportedAt": state.clock.now(),
         "account": AccountView::new(account, &state.cipher)?,

@@ -29,8 +29,8 @@ impl<T> Change<T> {
     }
 }
 
-/// The profile fields as typed, before any validation.
-#[derive(Debug, Default)]
+/// The profile fields as typed, before any validation. No `Debug`: it holds an SSN.
+#[derive(Default)]
 pub struct ProfileEdit {
     pub phone: Change<String>,
     pub address: Change<String>,

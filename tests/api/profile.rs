@@ -192,6 +192,14 @@ async fn every_bad_field_is_named_and_nothing_is_written(app: TestApp) {
     let body = register(&app, input).await;
     assert_eq!(error_code(&body), "BAD_USER_INPUT");
     assert_eq!(field(&body), "dateOfBirth", "{body}");
+    for (key, value) in [("ssn", json!(123456789)), ("dateOfBirth", json!(19900401))] {
+        let mut input = full_registration(&unique_email());
+        input[key] = value;
+        let body = register(&app, input).await;
+        assert_eq!(error_code(&body), "BAD_USER_INPUT");
+        assert_eq!(field(&body), key, "{body}");
+        assert!(!body.to_string().contains("19900401"), "{body}");
+    }
     let mut input = full_registration(&unique_email());
     input.as_object_mut().unwrap().remove("lastName");
     let body = register(&app, input).await;
@@ -372,6 +380,28 @@ async fn admins_review_kyc_and_people_are_told(app: TestApp) {
     assert_eq!(events[2]["details"]["to"], "REJECTED");
     assert!(events[2]["actorId"].is_string());
     assert!(!Value::Array(events).to_string().contains("unreadable"));
+
+    // The person sees the decision on their record, but not where the reviewer worked from.
+    let own = app
+        .graphql_as(
+            &new_client(),
+            Some(&token),
+            "{ auditEvents(first: 50) { kind actorId ipAddress userAgent sessionId } }",
+            json!({}),
+        )
+        .await;
+    let decisions: Vec<&Value> = own["data"]["auditEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event["kind"] == "kyc.changed")
+        .collect();
+    assert_eq!(decisions.len(), 3, "{own}");
+    for event in decisions {
+        for key in ["actorId", "ipAddress", "userAgent", "sessionId"] {
+            assert_eq!(event[key], Value::Null, "{key}: {event}");
+        }
+    }
 
     // Administrators list accounts by KYC status, page by page.
     for _ in 0..3 {
