@@ -66,6 +66,19 @@ pub fn hex(bytes: &[u8]) -> String {
         })
 }
 
+/// HMAC-SHA-256 of `message` under `key`, as hex: keyed lookups (blind indexes, counters)
+/// that reveal nothing without the key.
+pub fn hmac_sha256_hex(key: &[u8], message: &[u8]) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut mac = match Hmac::<Sha256>::new_from_slice(key) {
+        Ok(mac) => mac,
+        // HMAC takes keys of any length; this arm cannot run.
+        Err(_) => return sha256_hex(message),
+    };
+    mac.update(message);
+    hex(&mac.finalize().into_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,17 +99,4 @@ mod tests {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
     }
-}
-
-/// HMAC-SHA-256 of `message` under `key`, as hex: keyed lookups (blind indexes, counters)
-/// that reveal nothing without the key.
-pub fn hmac_sha256_hex(key: &[u8], message: &[u8]) -> String {
-    use hmac::{Hmac, KeyInit, Mac};
-    let mut mac = match Hmac::<Sha256>::new_from_slice(key) {
-        Ok(mac) => mac,
-        // HMAC takes keys of any length; this arm cannot run.
-        Err(_) => return sha256_hex(message),
-    };
-    mac.update(message);
-    hex(&mac.finalize().into_bytes())
 }
