@@ -215,6 +215,8 @@ pub enum RateLimitBackend {
 pub enum ConfigError {
     #[error("invalid setting {name}: {reason}")]
     Invalid { name: &'static str, reason: String },
+    #[error("production refuses to start: {0}")]
+    Production(String),
     #[error("cannot read settings: {0}")]
     Read(#[from] Box<figment::Error>),
 }
@@ -275,17 +277,8 @@ impl Settings {
         }
         let cors_origins = parse_origins(&raw.cors_origins)?;
         let production = raw.env == Environment::Production;
-        if production && raw.encryption_key.is_none() {
-            return Err(invalid(
-                "CUSTODIAN_ENCRYPTION_KEY",
-                "production refuses to start without it (generate one with `openssl rand -base64 32`)",
-            ));
-        }
-        if production && !raw.cookie_secure {
-            return Err(invalid(
-                "CUSTODIAN_COOKIE_SECURE",
-                "production requires secure cookies",
-            ));
+        if production {
+            production_checks(&raw)?;
         }
         if raw.access_token_ttl_secs == 0 || raw.access_token_ttl_secs > 3600 {
             return Err(invalid(
@@ -449,6 +442,32 @@ fn check_smtp_url(url: &str, production: bool) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// Everything production refuses, named all at once so one restart fixes them all.
+fn production_checks(raw: &RawSettings) -> Result<(), ConfigError> {
+    let mut problems = Vec::new();
+    if raw.encryption_key.is_none() {
+        problems.push(
+            "CUSTODIAN_ENCRYPTION_KEY is missing: production never uses a generated key (make one with `openssl rand -base64 32`)",
+        );
+    }
+    if !raw.cookie_secure {
+        problems.push("CUSTODIAN_COOKIE_SECURE is false: production requires Secure cookies");
+    }
+    if !raw.public_url.starts_with("https://") {
+        problems.push("CUSTODIAN_PUBLIC_URL is not https: production is served over TLS");
+    }
+    if raw.rate_limit_backend == RateLimitBackend::Memory {
+        tracing::warn!(
+            "CUSTODIAN_RATE_LIMIT_BACKEND is memory: limits are per instance; use redis when running several"
+        );
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigError::Production(problems.join("; ")))
+    }
+}
+
 fn parse_cidrs(list: &str) -> Result<Vec<IpNet>, ConfigError> {
     list.split(',')
         .map(str::trim)
@@ -536,12 +555,29 @@ mod tests {
     }
 
     #[test]
-    fn production_refuses_to_start_without_an_encryption_key() {
-        let err = Settings::from_pairs([("ENV", "production")]).expect_err("invalid");
-        assert!(
-            err.to_string().contains("CUSTODIAN_ENCRYPTION_KEY"),
-            "{err}"
-        );
+    fn production_names_every_unsafe_setting() {
+        let err = Settings::from_pairs([("ENV", "production"), ("COOKIE_SECURE", "false")])
+            .expect_err("invalid");
+        for name in [
+            "CUSTODIAN_ENCRYPTION_KEY",
+            "CUSTODIAN_COOKIE_SECURE",
+            "CUSTODIAN_PUBLIC_URL",
+        ] {
+            assert!(err.to_string().contains(name), "{err}");
+        }
+        let fine = Settings::from_pairs([
+            ("ENV", "production"),
+            (
+                "ENCRYPTION_KEY",
+                "c2VjcmV0LWtleS1tYXRlcmlhbC1kby1ub3QtbG9nISE=",
+            ),
+            ("PUBLIC_URL", "https://id.example.com"),
+        ])
+        .expect("valid");
+        assert!(!fine.playground, "no playground unless asked for");
+        let err = Settings::from_pairs([("ENV", "production"), ("CORS_ORIGINS", "*")])
+            .expect_err("invalid");
+        assert!(err.to_string().contains("CUSTODIAN_CORS_ORIGINS"), "{err}");
     }
 
     #[test]

@@ -82,3 +82,31 @@ fn schema_prints_the_checked_in_sdl() {
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
     assert_eq!(String::from_utf8_lossy(&output.stdout), checked_in);
 }
+
+#[test]
+fn production_refuses_unsafe_settings_naming_each() {
+    let output = Command::new(env!("CARGO_BIN_EXE_custodian"))
+        .args(["serve"])
+        .env("CUSTODIAN_ENV", "production")
+        .env("CUSTODIAN_COOKIE_SECURE", "false")
+        .env("CUSTODIAN_LISTEN", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for name in [
+        "CUSTODIAN_ENCRYPTION_KEY",
+        "CUSTODIAN_COOKIE_SECURE",
+        "CUSTODIAN_PUBLIC_URL",
+    ] {
+        assert!(stderr.contains(name), "{name}: {stderr}");
+    }
+    let wildcard = Command::new(env!("CARGO_BIN_EXE_custodian"))
+        .args(["serve"])
+        .env("CUSTODIAN_CORS_ORIGINS", "*")
+        .env("CUSTODIAN_LISTEN", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!wildcard.status.success());
+    assert!(String::from_utf8_lossy(&wildcard.stderr).contains("CUSTODIAN_CORS_ORIGINS"));
+}
