@@ -5,7 +5,12 @@
 
 mod redis_gcra;
 
-use std::{collections::HashMap, num::NonZeroU32, time::Duration};
+use std::{
+    collections::HashMap,
+    num::NonZeroU32,
+    sync::{Mutex, PoisonError},
+    time::{Duration, Instant},
+};
 
 use governor::{
     DefaultKeyedRateLimiter, Quota, RateLimiter,
@@ -18,7 +23,10 @@ use crate::{
     domain::AccountId,
     error::{AppError, AppResult},
     metrics::Metrics,
-    services::ClientInfo,
+    services::{
+        ClientInfo,
+        audit::{self, Event, Kind},
+    },
     state::AppState,
 };
 
@@ -89,7 +97,14 @@ enum Backend {
 pub struct Limits {
     quotas: HashMap<Rule, (u32, Duration)>,
     backend: Backend,
+    /// When each (rule, key) refusal was last put in the audit trail.
+    recorded: Mutex<HashMap<String, Instant>>,
 }
+
+/// A refusal is recorded in the audit trail at most this often per rule and key.
+const RECORD_EVERY: Duration = Duration::from_secs(60);
+/// Past this many remembered refusals, the old ones are forgotten.
+const RECORDED_MAX: usize = 10_000;
 
 impl Limits {
     pub async fn new(settings: &Settings) -> anyhow::Result<Self> {
@@ -123,13 +138,45 @@ impl Limits {
                 Backend::Redis(redis_gcra::Gcra::connect(url).await?)
             }
         };
-        Ok(Self { quotas, backend })
+        Ok(Self {
+            quotas,
+            backend,
+            recorded: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Whether a refusal for `rule` and `key` should go into the audit trail now.
+    fn should_record(&self, rule: Rule, key: &str) -> bool {
+        let mut recorded = self.recorded.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        if recorded.len() > RECORDED_MAX {
+            recorded.retain(|_, at| now.duration_since(*at) < RECORD_EVERY);
+        }
+        let id = format!("{}:{}", rule.name(), sha256_hex(key.as_bytes()));
+        match recorded.get(&id) {
+            Some(at) if now.duration_since(*at) < RECORD_EVERY => false,
+            _ => {
+                recorded.insert(id, now);
+                true
+            }
+        }
     }
 
     /// Spends one unit of every hit; the first that is exhausted answers `RATE_LIMITED` with
     /// when to retry. With Redis unreachable the answer is a refusal too: these fields fail
     /// closed.
     pub async fn spend(&self, metrics: &Metrics, hits: &[Hit<'_>]) -> AppResult<()> {
+        self.spend_rules(metrics, hits)
+            .await
+            .map_err(|(_, error)| error)
+    }
+
+    /// [`Limits::spend`], also naming the rule that refused.
+    async fn spend_rules(
+        &self,
+        metrics: &Metrics,
+        hits: &[Hit<'_>],
+    ) -> Result<(), (Rule, AppError)> {
         for hit in hits {
             let (count, period) = self
                 .quotas
@@ -154,7 +201,7 @@ impl Limits {
                                 "rate limiter unreachable; refusing"
                             );
                             metrics.rate_limited(hit.rule.name());
-                            return Err(AppError::LimiterUnavailable);
+                            return Err((hit.rule, AppError::LimiterUnavailable));
                         }
                     }
                 }
@@ -162,9 +209,12 @@ impl Limits {
             if let Some(wait) = wait {
                 metrics.rate_limited(hit.rule.name());
                 tracing::warn!(rule = hit.rule.name(), "rate limit reached");
-                return Err(AppError::RateLimited {
-                    retry_after_secs: wait.as_secs().max(1),
-                });
+                return Err((
+                    hit.rule,
+                    AppError::RateLimited {
+                        retry_after_secs: wait.as_secs().max(1),
+                    },
+                ));
             }
         }
         Ok(())
@@ -282,6 +332,23 @@ impl Limit {
             .iter()
             .map(|(rule, key)| Hit { rule: *rule, key })
             .collect();
-        state.limits.spend(&state.metrics, &hits).await
+        let Err((refused, error)) = state.limits.spend_rules(&state.metrics, &hits).await else {
+            return Ok(());
+        };
+        if let Some((rule, key)) = keys.iter().find(|(rule, _)| *rule == refused)
+            && matches!(error, AppError::RateLimited { .. })
+            && state.limits.should_record(*rule, key)
+        {
+            let mut event = Event::new(Kind::RateLimitTripped)
+                .client(client)
+                .detail("rule", rule.name());
+            if let Some(account) = account {
+                event = event.by(account);
+            }
+            if let Err(err) = audit::record_alone(state, event).await {
+                err.log_if_internal();
+            }
+        }
+        Err(error)
     }
 }

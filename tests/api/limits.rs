@@ -63,6 +63,21 @@ async fn aliases_count_one_by_one(app: TestApp) {
         .unwrap();
     assert_eq!(rest.status(), 429);
     assert!(rest.headers().contains_key("retry-after"));
+    // Ten refusals, one record: a flood does not become a flood of writes.
+    let admin = app.admin_token().await;
+    let trail = app
+        .graphql_as(
+            &new_client(),
+            Some(&admin),
+            "{ adminAuditEvents(filter: { kind: \"rate_limit.tripped\" }) { outcome details ipAddress } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        trail["data"]["adminAuditEvents"],
+        json!([{ "outcome": "failure", "details": { "rule": "login_ip_email" }, "ipAddress": "127.0.0.1" }]),
+        "{trail}"
+    );
     // Another address from the same IP still gets through (until the per-IP limit).
     let other = app
         .login_with(&new_client(), &unique_email(), "wrong password")

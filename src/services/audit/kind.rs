@@ -100,6 +100,9 @@ kinds! {
     /// A recovery code was spent; `left`: how many remain.
     RecoveryCodeUsed => "recovery_code.used", Success;
     RecoveryCodesRegenerated => "recovery_codes.regenerated", Success;
+    /// A rate limit refused an attempt; `rule`. Recorded at most once a minute per rule and
+    /// key, so a flood cannot turn into a flood of writes.
+    RateLimitTripped => "rate_limit.tripped", Failure;
     /// By `custodian keys rotate`; `kid` of the new key.
     SigningKeyRotated => "signing_key.rotated", Success;
     /// A signed-in caller asked for something their role does not allow; `operation`.
