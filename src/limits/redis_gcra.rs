@@ -4,7 +4,10 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use redis::{Script, aio::ConnectionManager};
+use redis::{
+    Script,
+    aio::{ConnectionManager, ConnectionManagerConfig},
+};
 use secrecy::{ExposeSecret, SecretString};
 
 /// Returns 0 when allowed (and records the spend), else the milliseconds to wait.
@@ -28,16 +31,27 @@ pub struct Gcra {
 }
 
 impl Gcra {
+    /// Connects lazily: an unreachable Redis at start is logged, and the limited fields refuse
+    /// until it answers, while everything else serves.
     pub async fn connect(url: &SecretString) -> anyhow::Result<Self> {
         let client = redis::Client::open(url.expose_secret())
             .context("CUSTODIAN_REDIS_URL is not a Redis URL")?;
-        let connection = ConnectionManager::new(client)
-            .await
-            .context("cannot reach Redis at CUSTODIAN_REDIS_URL")?;
-        Ok(Self {
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(1)))
+            .set_response_timeout(Some(Duration::from_secs(1)))
+            .set_number_of_retries(1);
+        let connection = ConnectionManager::new_lazy_with_config(client, config)
+            .context("cannot set up the Redis connection")?;
+        let gcra = Self {
             connection,
             script: Script::new(SCRIPT),
-        })
+        };
+        let mut probe = gcra.connection.clone();
+        let ping: redis::RedisResult<String> = redis::cmd("PING").query_async(&mut probe).await;
+        if let Err(err) = ping {
+            tracing::error!(error = %err, "Redis is unreachable: rate-limited fields refuse until it answers");
+        }
+        Ok(gcra)
     }
 
     /// Spends one unit of `count` per `period` for `key`; `Some(wait)` when none is left.

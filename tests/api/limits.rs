@@ -232,3 +232,38 @@ db_test!(
     an_address_backs_off_after_ten_failures_from_any_ip,
     &[("TRUSTED_PROXIES", "127.0.0.1/32")]
 );
+
+/// With Redis unreachable, limited fields refuse and everything else keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_redis_fails_closed() {
+    let app = spawn_app(
+        Backend::Sqlite,
+        &[
+            ("RATE_LIMIT_BACKEND", "redis"),
+            ("REDIS_URL", "redis://127.0.0.1:1"),
+        ],
+    )
+    .await
+    .expect("starts without Redis");
+    let body = app
+        .graphql_as(
+            &new_client(),
+            None,
+            &aliased_logins(&unique_email(), 1),
+            json!({}),
+        )
+        .await;
+    assert_eq!(codes(&body), ["RATE_LIMITED"], "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unavailable")
+    );
+    let health = Client::new().get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let open = app
+        .graphql_as(&new_client(), None, "{ __typename }", json!({}))
+        .await;
+    assert_eq!(open["data"]["__typename"], "Query");
+}
