@@ -7,6 +7,7 @@ mod guards;
 mod metrics;
 mod mutation;
 mod query;
+mod query_limits;
 mod scalars;
 mod schema;
 

@@ -1,6 +1,8 @@
 use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 
-use super::{metrics::OperationMetrics, mutation::Mutation, query::Query};
+use super::{
+    metrics::OperationMetrics, mutation::Mutation, query::Query, query_limits::SensitiveFieldCap,
+};
 use crate::state::AppState;
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -18,7 +20,10 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 /// The executable schema. Production hides the schema: no introspection, no suggestions.
 pub fn build_schema(state: AppState) -> AppSchema {
     let production = state.settings.is_production();
-    let mut builder = builder().extension(OperationMetrics).data(state);
+    let mut builder = builder()
+        .extension(OperationMetrics)
+        .extension(SensitiveFieldCap)
+        .data(state);
     if production {
         builder = builder.disable_introspection().disable_suggestions();
     }

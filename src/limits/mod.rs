@@ -74,7 +74,9 @@ rules! {
     /// `register`, per client IP.
     RegisterIp => "register_ip", 10 / 3600;
     /// `refreshToken`, per client IP.
-    RefreshIp => "refresh_ip", 60 / 60;
+    RefreshIp => "refresh_ip", 120 / 60;
+    /// `refreshToken`, per session.
+    RefreshSession => "refresh_session", 60 / 60;
     /// Fields that check a password or code of a signed-in person (`changePassword`,
     /// `confirmMfa`, `disableMfa`, `regenerateRecoveryCodes`, `deleteAccount`), per account.
     SecretAccount => "secret_account", 10 / 60;

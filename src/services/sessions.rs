@@ -34,6 +34,7 @@ use crate::{
     },
     domain::{AccountId, SessionId},
     error::{AppError, AppResult},
+    limits::{Hit, Rule},
     state::AppState,
 };
 
@@ -121,6 +122,21 @@ pub async fn refresh(
 ) -> AppResult<AuthOutcome> {
     let now = state.clock.now();
     let hash = TokenHash::of(presented);
+    // Counted per session before anything is claimed, so a refused refresh burns no token.
+    let Some(known) = db::refresh_tokens::find_by_hash(&state.db, &hash).await? else {
+        return Err(AppError::InvalidRefreshToken);
+    };
+    let per_session = format!("session:{}", known.session_id);
+    state
+        .limits
+        .spend(
+            &state.metrics,
+            &[Hit {
+                rule: Rule::RefreshSession,
+                key: &per_session,
+            }],
+        )
+        .await?;
     let txn = state.db.begin().await?;
     // Write first: on SQLite this takes the write lock before any read, so the reads below see
     // every rotation that committed before ours.
