@@ -278,3 +278,51 @@ async fn the_playground_is_served_offline_under_a_strict_csp(app: TestApp) {
     }
 }
 db_test!(the_playground_is_served_offline_under_a_strict_csp);
+
+async fn costly_queries_are_refused_before_they_run(app: TestApp) {
+    let fields: String = (0..600)
+        .map(|index| format!("a{index}: me {{ id }} "))
+        .collect();
+    let body = app.graphql(&format!("{{ {fields} }}"), json!({})).await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("complex"),
+        "{body}"
+    );
+    assert!(body.get("data").is_none_or(Value::is_null));
+}
+db_test!(costly_queries_are_refused_before_they_run);
+
+async fn production_hides_the_schema(app: TestApp) {
+    let body = app
+        .graphql("{ __schema { types { name } } }", json!({}))
+        .await;
+    assert_eq!(body["data"]["__schema"], Value::Null, "{body}");
+    assert!(!body.to_string().contains("RegisterInput"));
+    let typo = app.graphql("{ mee { id } }", json!({})).await;
+    assert!(
+        !typo["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Did you mean"),
+        "no suggestions: {typo}"
+    );
+    let playground = reqwest::Client::new()
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(playground.status(), 404);
+}
+db_test!(
+    production_hides_the_schema,
+    &[
+        ("ENV", "production"),
+        ("PUBLIC_URL", "https://id.example.com"),
+        ("COOKIE_SECURE", "true")
+    ]
+);
