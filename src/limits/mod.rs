@@ -8,7 +8,10 @@ mod redis_gcra;
 use std::{
     collections::HashMap,
     num::NonZeroU32,
-    sync::{Mutex, PoisonError},
+    sync::{
+        Mutex, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -101,7 +104,13 @@ pub struct Limits {
     backend: Backend,
     /// When each (rule, key) refusal was last put in the audit trail.
     recorded: Mutex<HashMap<String, Instant>>,
+    /// Spends so far; every [`SWEEP_EVERY`] the in-memory limiters forget idle keys.
+    spends: AtomicU64,
 }
+
+/// How often (in spends) the in-memory limiters drop keys that are back to a full quota, so a
+/// flood of distinct keys does not grow memory for good.
+const SWEEP_EVERY: u64 = 4096;
 
 /// A refusal is recorded in the audit trail at most this often per rule and key.
 const RECORD_EVERY: Duration = Duration::from_secs(60);
@@ -144,6 +153,7 @@ impl Limits {
             quotas,
             backend,
             recorded: Mutex::new(HashMap::new()),
+            spends: AtomicU64::new(0),
         })
     }
 
@@ -179,6 +189,13 @@ impl Limits {
         metrics: &Metrics,
         hits: &[Hit<'_>],
     ) -> Result<(), (Rule, AppError)> {
+        if let Backend::Memory(limiters) = &self.backend
+            && self.spends.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1
+        {
+            for limiter in limiters.values() {
+                limiter.retain_recent();
+            }
+        }
         for hit in hits {
             let (count, period) = self
                 .quotas
