@@ -200,6 +200,10 @@ pub async fn set_kyc_status(
             format!("must be at most {MAX_REASON_CHARS} characters of text"),
         ));
     }
+    if status == KycStatus::Rejected && reason.is_none() {
+        // The person needs to know what to fix.
+        return Err(AppError::bad_input("reason", "is required when rejecting"));
+    }
     if id == reviewer.account {
         return Err(AppError::Forbidden);
     }

@@ -318,6 +318,8 @@ async fn admins_review_kyc_and_people_are_told(app: TestApp) {
         error_code(&set_kyc(&app, &token, &id, "APPROVED", None).await),
         "FORBIDDEN"
     );
+    let silent = set_kyc(&app, &admin, &id, "REJECTED", None).await;
+    assert_eq!(field(&silent), "reason", "a rejection says why");
     let rejected = set_kyc(
         &app,
         &admin,
