@@ -8,7 +8,6 @@ use super::{
     audit::{self, Event, Kind},
     auth::{profile_rules, ssn_taken},
     mail_to,
-    passwords::Verified,
     profile::{self, Change, ProfileEdit},
 };
 use crate::{
@@ -16,7 +15,7 @@ use crate::{
         self, account_tokens::Purpose, accounts::StoredProfile, audit_events::Filter,
         entities::accounts, kyc_reviews::NewReview, sessions::RevokeReason,
     },
-    domain::{AccountId, KycStatus, PasswordAttempt, PersonName},
+    domain::{AccountId, KycStatus, PersonName},
     error::{AppError, AppResult},
     mail::Mail,
     state::AppState,
@@ -329,16 +328,11 @@ pub async fn delete(
 ) -> AppResult<()> {
     let id = principal.account;
     let account = get(state, id).await?;
-    let verdict = match PasswordAttempt::parse(password) {
-        Some(attempt) => {
-            state
-                .passwords
-                .verify(&attempt, Some(&account.password_hash))
-                .await?
-        }
-        None => Verified::No,
-    };
-    if verdict == Verified::No {
+    if !state
+        .passwords
+        .matches(password, &account.password_hash)
+        .await?
+    {
         let event = Event::new(Kind::AccountDeleteFailed)
             .by(id)
             .session(principal.session)

@@ -18,13 +18,12 @@ use super::{
     audit::{self, Event, Kind},
     auth::open_session,
     mail_to,
-    passwords::Verified,
     sessions::AuthOutcome,
 };
 use crate::{
     crypto::{TokenHash, random_bytes, random_token},
     db::{self, entities::accounts::Model as Account, sessions::RevokeReason},
-    domain::{AccountId, PasswordAttempt},
+    domain::AccountId,
     error::{AppError, AppResult},
     limits::{Hit, Rule},
     mail::Mail,
@@ -117,8 +116,7 @@ pub async fn start_enrolment(
         return Err(already_on());
     }
     let event = Event::new(Kind::MfaEnrolmentStarted)
-        .by(principal.account)
-        .session(principal.session)
+        .by_principal(principal)
         .client(client);
     audit::record(&txn, now, event).await?;
     txn.commit().await?;
@@ -170,8 +168,7 @@ pub async fn confirm(
     let now = state.clock.now();
     let Some(step) = totp_step(&open_secret(state, &account, pending)?, code, now) else {
         let event = Event::new(Kind::MfaConfirmFailed)
-            .by(principal.account)
-            .session(principal.session)
+            .by_principal(principal)
             .client(client);
         audit::record_alone(state, event).await?;
         return Err(wrong_code());
@@ -187,8 +184,7 @@ pub async fn confirm(
         db::sessions::revoke_unverified_except(&txn, principal.account, principal.session, now)
             .await?;
     let event = Event::new(Kind::MfaEnabled)
-        .by(principal.account)
-        .session(principal.session)
+        .by_principal(principal)
         .client(client)
         .detail("sessions_ended", ended);
     audit::record(&txn, now, event).await?;
@@ -373,16 +369,11 @@ pub async fn disable(
     if !account.mfa_enabled {
         return Err(not_on());
     }
-    let verdict = match PasswordAttempt::parse(password) {
-        Some(attempt) => {
-            state
-                .passwords
-                .verify(&attempt, Some(&account.password_hash))
-                .await?
-        }
-        None => Verified::No,
-    };
-    if verdict == Verified::No {
+    if !state
+        .passwords
+        .matches(password, &account.password_hash)
+        .await?
+    {
         refused(state, principal, client, "password").await?;
         return Err(AppError::bad_input("password", "is not correct"));
     }
@@ -405,8 +396,7 @@ pub async fn disable(
     )
     .await?;
     let event = Event::new(Kind::MfaDisabled)
-        .by(principal.account)
-        .session(principal.session)
+        .by_principal(principal)
         .client(client)
         .detail("sessions_ended", ended);
     audit::record(&txn, now, event).await?;
@@ -422,8 +412,7 @@ async fn refused(
     reason: &'static str,
 ) -> AppResult<()> {
     let event = Event::new(Kind::MfaChangeRefused)
-        .by(principal.account)
-        .session(principal.session)
+        .by_principal(principal)
         .client(client)
         .detail("reason", reason);
     audit::record_alone(state, event).await
@@ -453,8 +442,7 @@ pub async fn regenerate_recovery_codes(
         db::sessions::revoke_unverified_except(&txn, principal.account, principal.session, now)
             .await?;
     let event = Event::new(Kind::RecoveryCodesRegenerated)
-        .by(principal.account)
-        .session(principal.session)
+        .by_principal(principal)
         .client(client)
         .detail("sessions_ended", ended);
     audit::record(&txn, now, event).await?;

@@ -139,6 +139,15 @@ impl PasswordHasher {
         Ok(verified)
     }
 
+    /// Whether `password`, as typed, is the one `stored` was made from: the re-check before a
+    /// signed-in person changes something that matters.
+    pub async fn matches(&self, password: &str, stored: &str) -> AppResult<bool> {
+        let Some(attempt) = PasswordAttempt::parse(password) else {
+            return Ok(false);
+        };
+        Ok(self.verify(&attempt, Some(stored)).await? != Verified::No)
+    }
+
     /// How busy the pool is: hashes running, and callers waiting for a turn.
     pub fn load(&self) -> PoolLoad {
         PoolLoad {

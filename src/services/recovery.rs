@@ -8,9 +8,7 @@ use tracing::Instrument;
 use super::{
     ClientInfo, Principal,
     audit::{self, Event, Kind},
-    mail_to,
-    passwords::Verified,
-    personal_data,
+    mail_to, personal_data,
 };
 use crate::{
     crypto::{TokenHash, random_token},
@@ -152,19 +150,13 @@ pub async fn change(
     let wrong = || AppError::bad_input("currentPassword", "is not correct");
     let now = state.clock.now();
     let account = super::accounts::get(state, principal.account).await?;
-    let verdict = match PasswordAttempt::parse(current) {
-        Some(attempt) => {
-            state
-                .passwords
-                .verify(&attempt, Some(&account.password_hash))
-                .await?
-        }
-        None => Verified::No,
-    };
-    if verdict == Verified::No {
+    if !state
+        .passwords
+        .matches(current, &account.password_hash)
+        .await?
+    {
         let event = Event::new(Kind::PasswordChangeFailed)
-            .by(principal.account)
-            .session(principal.session)
+            .by_principal(principal)
             .client(client);
         audit::record_alone(state, event).await?;
         return Err(wrong());
@@ -201,8 +193,7 @@ pub async fn change(
     )
     .await?;
     let event = Event::new(Kind::PasswordChanged)
-        .by(principal.account)
-        .session(principal.session)
+        .by_principal(principal)
         .client(client)
         .detail("sessions_ended", ended);
     audit::record(&txn, now, event).await?;

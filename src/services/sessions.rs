@@ -352,8 +352,7 @@ pub async fn revoke_others(
     .await?;
     if ended > 0 {
         let event = Event::new(Kind::SessionRevoked)
-            .by(principal.account)
-            .session(principal.session)
+            .by_principal(principal)
             .client(client)
             .detail("scope", "others")
             .detail("count", ended);

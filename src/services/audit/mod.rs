@@ -15,7 +15,7 @@ use uuid::Uuid;
 pub use chain::{ChainBreak, ChainReport, verify};
 pub use kind::{Kind, Outcome};
 
-use super::ClientInfo;
+use super::{ClientInfo, Principal};
 use crate::{
     db::{self, audit_events::Filter, entities::audit_events},
     domain::{AccountId, SessionId},
@@ -53,6 +53,11 @@ impl Event {
     /// The person acted on their own account.
     pub fn by(self, account: AccountId) -> Self {
         self.actor(account).subject(account)
+    }
+
+    /// The signed-in caller acted on their own account, in their current session.
+    pub fn by_principal(self, principal: &Principal) -> Self {
+        self.by(principal.account).session(principal.session)
     }
 
     /// Who acted, when it is not (only) the subject: an administrator.
