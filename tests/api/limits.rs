@@ -157,8 +157,11 @@ db_test!(
 /// Two instances sharing one Redis share one limit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn instances_on_redis_share_one_limit() {
-    let redis = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    // Each run its own limits: a fresh rule window per unique email anyway.
+    let Ok(redis) = std::env::var("TEST_REDIS_URL") else {
+        eprintln!("TEST_REDIS_URL is not set: the Redis test is skipped");
+        return;
+    };
+    // Every run counts against a fresh email, so earlier runs' counters do not matter.
     let Some(app) = spawn_app(
         Backend::Sqlite,
         &[("RATE_LIMIT_BACKEND", "redis"), ("REDIS_URL", &redis)],
