@@ -16,7 +16,7 @@ use crate::{
         accounts::{self, ProfileUpdate},
         auth::{self, LoginOutcome, Registration},
         mfa,
-        profile::{Change, ProfileEdit},
+        profile::{Change, NewProfile, ProfileEdit},
         recovery,
         sessions::{self, AuthOutcome},
         verification,
@@ -59,23 +59,18 @@ pub struct RegisterInput {
 }
 
 impl RegisterInput {
-    fn profile(&mut self) -> AppResult<ProfileEdit> {
-        let date_of_birth = self
-            .date_of_birth
-            .take()
-            .map(|date| date.parse("dateOfBirth"))
-            .transpose()?;
-        Ok(ProfileEdit {
-            phone: Change::from_option(self.phone.take()),
-            address: Change::from_option(self.address.take()),
-            city: Change::from_option(self.city.take()),
-            state: Change::from_option(self.state.take()),
-            postal_code: Change::from_option(self.postal_code.take()),
-            country: Change::from_option(self.country.take()),
-            default_currency: Change::from_option(self.default_currency.take()),
-            date_of_birth: Change::from_option(date_of_birth),
-            ssn: Change::from_option(self.ssn.take()),
-        })
+    fn profile(&mut self) -> NewProfile {
+        NewProfile {
+            phone: self.phone.take(),
+            address: self.address.take(),
+            city: self.city.take(),
+            state: self.state.take(),
+            postal_code: self.postal_code.take(),
+            country: self.country.take(),
+            default_currency: self.default_currency.take(),
+            date_of_birth: self.date_of_birth.take().map(Date::into_text),
+            ssn: self.ssn.take(),
+        }
     }
 }
 
@@ -112,7 +107,7 @@ impl AuthMutation {
         ctx: &Context<'_>,
         mut input: RegisterInput,
     ) -> async_graphql::Result<AuthPayload> {
-        let profile = input.profile().graphql()?;
+        let profile = input.profile().into_edit().graphql()?;
         let registration = Registration::parse(
             &input.email,
             &input.password,

@@ -8,7 +8,6 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use chrono::NaiveDate;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, de::DeserializeOwned};
 use serde_json::json;
@@ -25,7 +24,7 @@ use crate::{
     services::{
         auth::{self, LoginOutcome, Registration},
         mfa,
-        profile::{Change, ProfileEdit},
+        profile::NewProfile,
         sessions::{self, AuthOutcome},
     },
     views::AuthPayload,
@@ -51,27 +50,18 @@ pub struct RegisterBody {
 }
 
 impl RegisterBody {
-    fn profile(&self) -> AppResult<ProfileEdit> {
-        let date_of_birth = self
-            .date_of_birth
-            .as_deref()
-            .map(|text| {
-                NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
-                    AppError::bad_input("dateOfBirth", "must be a date written YYYY-MM-DD")
-                })
-            })
-            .transpose()?;
-        Ok(ProfileEdit {
-            phone: Change::from_option(self.phone.clone()),
-            address: Change::from_option(self.address.clone()),
-            city: Change::from_option(self.city.clone()),
-            state: Change::from_option(self.state.clone()),
-            postal_code: Change::from_option(self.postal_code.clone()),
-            country: Change::from_option(self.country.clone()),
-            default_currency: Change::from_option(self.default_currency.clone()),
-            date_of_birth: Change::from_option(date_of_birth),
-            ssn: Change::from_option(self.ssn.clone()),
-        })
+    fn profile(&mut self) -> NewProfile {
+        NewProfile {
+            phone: self.phone.take(),
+            address: self.address.take(),
+            city: self.city.take(),
+            state: self.state.take(),
+            postal_code: self.postal_code.take(),
+            country: self.country.take(),
+            default_currency: self.default_currency.take(),
+            date_of_birth: self.date_of_birth.take(),
+            ssn: self.ssn.take(),
+        }
     }
 }
 
@@ -123,7 +113,7 @@ fn respond(state: &HttpState, meta: &RequestMeta, result: AppResult<AuthOutcome>
 }
 
 pub async fn register(State(state): State<HttpState>, meta: RequestMeta, body: Bytes) -> Response {
-    let body: RegisterBody = match parse(&body) {
+    let mut body: RegisterBody = match parse(&body) {
         Ok(body) => body,
         Err(malformed) => return malformed.into_response(),
     };
@@ -131,7 +121,7 @@ pub async fn register(State(state): State<HttpState>, meta: RequestMeta, body: B
         Limit::register()
             .spend(&state.app, &meta.client, None)
             .await?;
-        let profile = body.profile()?;
+        let profile = body.profile().into_edit()?;
         let registration = Registration::parse(
             &body.email,
             &body.password,

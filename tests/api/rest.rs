@@ -89,3 +89,38 @@ async fn rest_register_login_refresh_logout(app: TestApp) {
     );
 }
 db_test!(rest_register_login_refresh_logout);
+
+async fn rest_register_takes_the_profile_with_the_same_rules(app: TestApp) {
+    let mut body = registration(&unique_email());
+    body["dateOfBirth"] = json!("1990-13-01");
+    let refused = new_client()
+        .post(app.url("/api/auth/register"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let refused: Value = refused.json().await.unwrap();
+    assert_eq!(refused["error"]["field"], "dateOfBirth", "{refused}");
+
+    body["dateOfBirth"] = json!("1990-04-01");
+    body["ssn"] = json!("123-45-6789");
+    body["country"] = json!("de");
+    let accepted: Value = new_client()
+        .post(app.url("/api/auth/register"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        accepted["account"]["dateOfBirth"], "1990-04-01",
+        "{accepted}"
+    );
+    assert_eq!(accepted["account"]["ssnMasked"], "***-**-6789");
+    assert_eq!(accepted["account"]["country"], "DE");
+    assert!(!accepted.to_string().contains("123-45-6789"));
+}
+db_test!(rest_register_takes_the_profile_with_the_same_rules);
