@@ -1,14 +1,118 @@
-//! A cap on how many sensitive fields one request may hold. Each execution of such a field is
-//! also rate-limited on its own; the cap stops a single request from queueing thousands of
-//! password checks before the limits answer.
+//! Limits on a request's shape, checked once it parses and before anything runs.
+//!
+//! - Depth: how far selections nest. Our own count rather than async-graphql's, because that
+//!   one counts introspection's `ofType` chain and so refuses the standard introspection query
+//!   that GraphiQL and codegen send.
+//! - Sensitive fields: each execution of such a field is rate-limited on its own; the cap stops
+//!   a single request from queueing thousands of password checks before the limits answer.
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{
-    ServerError, ServerResult, Variables,
+    Name, ServerError, ServerResult, Variables,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
-    parser::types::{ExecutableDocument, Selection},
+    parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
+
+/// Deepest nesting of fields a request may select. `ofType` inside introspection does not
+/// count: it follows one type's wrappers, never fans out, and ends within a few steps, yet
+/// graphql-js's introspection query nests it nine deep.
+pub const MAX_DEPTH: usize = 12;
+
+pub struct DepthLimit;
+
+impl ExtensionFactory for DepthLimit {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(DepthLimit)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for DepthLimit {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        if Depth::new(&document).of_document() > MAX_DEPTH {
+            return Err(ServerError::new("Query is nested too deep.", None));
+        }
+        Ok(document)
+    }
+}
+
+/// Walks a document's selections with each fragment's depth computed once, so fragments spread
+/// many times cost no more than fragments spread once.
+struct Depth<'a> {
+    document: &'a ExecutableDocument,
+    /// Depth of a fragment's selections, by fragment and whether it sits inside introspection.
+    fragments: HashMap<(&'a Name, bool), usize>,
+    /// Fragments being expanded, to stop at a cycle (which validation refuses anyway).
+    expanding: Vec<&'a Name>,
+}
+
+impl<'a> Depth<'a> {
+    fn new(document: &'a ExecutableDocument) -> Self {
+        Self {
+            document,
+            fragments: HashMap::new(),
+            expanding: Vec::new(),
+        }
+    }
+
+    fn of_document(&mut self) -> usize {
+        let document = self.document;
+        document
+            .operations
+            .iter()
+            .map(|(_, operation)| self.of_selections(&operation.node.selection_set.node, false))
+            .max()
+            .unwrap_or(0)
+    }
+
+    fn of_selections(&mut self, selections: &'a SelectionSet, introspection: bool) -> usize {
+        selections
+            .items
+            .iter()
+            .map(|selection| match &selection.node {
+                Selection::Field(field) => {
+                    let name = field.node.name.node.as_str();
+                    let introspection = introspection || name.starts_with("__");
+                    let own = usize::from(!(introspection && name == "ofType"));
+                    own + self.of_selections(&field.node.selection_set.node, introspection)
+                }
+                Selection::InlineFragment(fragment) => {
+                    self.of_selections(&fragment.node.selection_set.node, introspection)
+                }
+                Selection::FragmentSpread(spread) => {
+                    self.of_fragment(&spread.node.fragment_name.node, introspection)
+                }
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    fn of_fragment(&mut self, name: &'a Name, introspection: bool) -> usize {
+        if let Some(depth) = self.fragments.get(&(name, introspection)) {
+            return *depth;
+        }
+        let document = self.document;
+        let Some(fragment) = document.fragments.get(name) else {
+            return 0;
+        };
+        if self.expanding.contains(&name) {
+            return 0;
+        }
+        self.expanding.push(name);
+        let depth = self.of_selections(&fragment.node.selection_set.node, introspection);
+        self.expanding.pop();
+        self.fragments.insert((name, introspection), depth);
+        depth
+    }
+}
 
 /// Fields that check a secret or send an email.
 const SENSITIVE: &[&str] = &[

@@ -1,19 +1,21 @@
 use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 
 use super::{
-    metrics::OperationMetrics, mutation::Mutation, query::Query, query_limits::SensitiveFieldCap,
+    metrics::OperationMetrics,
+    mutation::Mutation,
+    query::Query,
+    query_limits::{DepthLimit, SensitiveFieldCap},
 };
 use crate::state::AppState;
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
-/// Depth and complexity caps: generous for real clients, fatal for abusive nesting.
-const MAX_DEPTH: usize = 12;
+/// Complexity cap: generous for real clients, fatal for abusive breadth. Depth is capped by
+/// the `DepthLimit` extension.
 const MAX_COMPLEXITY: usize = 1000;
 
 fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
 }
 
@@ -22,6 +24,7 @@ pub fn build_schema(state: AppState) -> AppSchema {
     let production = state.settings.is_production();
     let mut builder = builder()
         .extension(OperationMetrics)
+        .extension(DepthLimit)
         .extension(SensitiveFieldCap)
         .data(state);
     if production {

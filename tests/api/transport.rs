@@ -124,9 +124,9 @@ async fn batches_and_malformed_bodies_are_refused_cleanly(app: TestApp) {
 
     // Nesting past the depth limit is refused before execution.
     let deep = format!(
-        "{{ __schema {{ types {{ fields {{ type {} name {} }} }} }} }}",
-        "{ ofType ".repeat(12),
-        "}".repeat(12)
+        "{{ __schema {{ types {} name {} }} }}",
+        "{ fields { type ".repeat(6),
+        "} }".repeat(6)
     );
     let body = app.graphql(&deep, json!({})).await;
     assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
@@ -296,6 +296,60 @@ async fn costly_queries_are_refused_before_they_run(app: TestApp) {
     assert!(body.get("data").is_none_or(Value::is_null));
 }
 db_test!(costly_queries_are_refused_before_they_run);
+
+/// What GraphiQL, graphql-codegen and other tools send: graphql-js's `getIntrospectionQuery`
+/// with every option on, whose `ofType` chain nests deeper than the depth limit.
+const INTROSPECTION: &str = include_str!("fixtures/introspection.graphql");
+
+async fn tools_can_introspect_the_schema_in_development(app: TestApp) {
+    let body = app.graphql(INTROSPECTION, json!({})).await;
+    assert_no_errors(&body);
+    let schema = &body["data"]["__schema"];
+    assert_eq!(schema["queryType"]["name"], "Query", "{schema}");
+    assert_eq!(schema["mutationType"]["name"], "Mutation", "{schema}");
+    let types = schema["types"].as_array().unwrap();
+    let named = |name: &str| {
+        types
+            .iter()
+            .find(|ty| ty["name"] == name)
+            .unwrap_or_else(|| panic!("{name} is listed"))
+    };
+    let register_input = named("RegisterInput");
+    assert_eq!(register_input["kind"], "INPUT_OBJECT");
+    assert!(
+        register_input["inputFields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|field| field["name"] == "email"),
+        "{register_input}"
+    );
+    // `sessions: [Session!]!` unwraps through three `ofType`s to its named type.
+    let sessions = named("Query")["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|field| field["name"] == "sessions")
+        .unwrap();
+    assert_eq!(
+        sessions["type"]["ofType"]["ofType"]["ofType"]["name"], "Session",
+        "{sessions}"
+    );
+
+    // Introspection has no free pass otherwise: fanning out through `fields` still counts.
+    let deep = format!(
+        "{{ __type(name: \"Query\") {} name {} }}",
+        "{ fields { type ".repeat(6),
+        "} }".repeat(6)
+    );
+    let body = app.graphql(&deep, json!({})).await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(
+        body["errors"][0]["message"], "Query is nested too deep.",
+        "{body}"
+    );
+}
+db_test!(tools_can_introspect_the_schema_in_development);
 
 async fn production_hides_the_schema(app: TestApp) {
     let body = app
