@@ -12,7 +12,7 @@ use crate::{
     config::Settings,
     db,
     graphql::sdl,
-    services::{audit, auth, profile::ProfileEdit, signing_keys::SigningKeys},
+    services::{audit, auth, profile::ProfileEdit, signing_keys},
     startup::{self, Application},
     telemetry,
 };
@@ -235,7 +235,7 @@ async fn rotate_keys() -> anyhow::Result<()> {
     let db = db::connect(&settings.database_url).await?;
     db::migrate(&db).await?;
     let cipher = startup::load_cipher(&settings)?;
-    let kid = SigningKeys::rotate(&db, &cipher, SystemClock.now()).await?;
+    let kid = signing_keys::rotate(&db, &cipher, SystemClock.now()).await?;
     println!("new signing key {kid}; running instances pick it up within a minute");
     Ok(())
 }

@@ -15,7 +15,15 @@ use prometheus_client::{
     registry::Registry,
 };
 
-use crate::{db::PoolStats, services::passwords::PoolLoad};
+use crate::crypto::passwords::PoolLoad;
+
+/// How the database connection pool is used.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStats {
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
+}
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {

@@ -10,14 +10,14 @@ use tokio::net::TcpListener;
 use crate::{
     clock::SharedClock,
     config::Settings,
-    crypto::{Cipher, EncryptionKey},
+    crypto::{Cipher, EncryptionKey, passwords::PasswordHasher},
     db,
     graphql::build_schema,
     http::{HttpState, router},
     limits::Limits,
     mail::Mailer,
     metrics::Metrics,
-    services::{passwords::PasswordHasher, signing_keys::SigningKeys},
+    services::signing_keys,
     state::{AppState, Inner},
 };
 
@@ -78,7 +78,7 @@ async fn reload_signing_keys(state: AppState) {
     interval.tick().await;
     loop {
         interval.tick().await;
-        if let Err(err) = state.signing_keys.reload().await {
+        if let Err(err) = signing_keys::reload(&state).await {
             tracing::warn!(error = format!("{err:#}"), "cannot reload signing keys");
         }
     }
@@ -90,11 +90,11 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
     db::migrate(&db).await?;
     let cipher = Arc::new(load_cipher(&settings)?);
     let passwords = PasswordHasher::new().await?;
-    let signing_keys = SigningKeys::load(
-        db.clone(),
+    let keyring = signing_keys::load(
+        &db,
         Arc::clone(&cipher),
-        Arc::clone(&clock),
         settings.access_token_ttl,
+        clock.now(),
     )
     .await
     .context("cannot load token-signing keys")?;
@@ -106,7 +106,7 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
         clock,
         cipher,
         passwords,
-        signing_keys,
+        keyring,
         metrics: Metrics::new(),
         mailer,
         limits,

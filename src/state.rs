@@ -5,11 +5,10 @@ use sea_orm::DatabaseConnection;
 use crate::{
     clock::SharedClock,
     config::Settings,
-    crypto::Cipher,
+    crypto::{Cipher, keyring::Keyring, passwords::PasswordHasher},
     limits::Limits,
     mail::Mailer,
     metrics::Metrics,
-    services::{passwords::PasswordHasher, signing_keys::SigningKeys},
 };
 
 /// Everything a request needs, cheap to clone (one `Arc`).
@@ -22,7 +21,7 @@ pub struct Inner {
     pub clock: SharedClock,
     pub cipher: Arc<Cipher>,
     pub passwords: PasswordHasher,
-    pub signing_keys: SigningKeys,
+    pub keyring: Keyring,
     pub metrics: Metrics,
     pub mailer: Mailer,
     pub limits: Limits,

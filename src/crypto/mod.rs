@@ -1,6 +1,8 @@
 //! Encryption at rest, random secrets and the hashes they are stored as.
 
 mod cipher;
+pub mod keyring;
+pub mod passwords;
 mod secrets;
 
 pub use cipher::{Cipher, CipherError, EncryptionKey};

@@ -22,6 +22,8 @@ use sea_orm::{
 };
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::metrics::PoolStats;
+
 const MAX_CONNECTIONS: u32 = 16;
 
 /// Opens a pool on `url`. For SQLite it creates the file's folder and turns on WAL, foreign
@@ -74,14 +76,6 @@ pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
         err.sql_err(),
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
     )
-}
-
-/// How the connection pool is used, for the metrics.
-#[derive(Debug, Clone, Copy)]
-pub struct PoolStats {
-    pub open: u32,
-    pub idle: u32,
-    pub max: u32,
 }
 
 pub fn pool_stats(db: &DatabaseConnection) -> PoolStats {

@@ -4,8 +4,10 @@ use super::{context::ContextExt, errors::IntoGraphql};
 use crate::{
     domain::Role,
     error::AppError,
-    limits::Limit,
-    services::audit::{self, Event, Kind},
+    services::{
+        audit::{self, Event, Kind},
+        throttle::Limit,
+    },
 };
 
 /// The field needs a signed-in caller with an active session.

@@ -11,7 +11,6 @@ use crate::{
     domain::{AccountId, KycStatus, Role, SessionId},
     error::{AppError, AppResult},
     http::cookies::CookieUpdate,
-    limits::Limit,
     services::{
         accounts::{self, ProfileUpdate},
         auth::{self, LoginOutcome, Registration},
@@ -19,6 +18,7 @@ use crate::{
         profile::{Change, NewProfile, ProfileEdit},
         recovery,
         sessions::{self, AuthOutcome},
+        throttle::Limit,
         verification,
     },
     views::{AccountView, AuthPayload, MfaChallengeView, MfaSetupView, RecoveryCodesView},

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::{
     domain::{AccountId, KycStatus, Role},
-    services::{accounts, audit, sessions},
+    services::{self, accounts, audit, sessions},
     views::{AccountView, AuditEventView, SessionView},
 };
 
@@ -26,7 +26,7 @@ impl AccountQuery {
     #[graphql(guard = "SignedIn")]
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<AccountView> {
         let principal = ctx.principal().await?;
-        let account = accounts::get(ctx.state(), principal.account)
+        let account = services::signed_in_account(ctx.state(), principal.account)
             .await
             .graphql()?;
         AccountView::new(account, &ctx.state().cipher).graphql()

@@ -20,12 +20,12 @@ use super::{
 };
 use crate::{
     error::{AppError, AppResult},
-    limits::Limit,
     services::{
         auth::{self, LoginOutcome, Registration},
         mfa,
         profile::NewProfile,
         sessions::{self, AuthOutcome},
+        throttle::Limit,
     },
     views::AuthPayload,
 };

@@ -122,7 +122,7 @@ fn cors_layer(origins: &[String]) -> CorsLayer {
 }
 
 async fn jwks(State(state): State<HttpState>) -> Response {
-    let mut response = Json(state.app.signing_keys.jwks().as_ref().clone()).into_response();
+    let mut response = Json(state.app.keyring.jwks().as_ref().clone()).into_response();
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),

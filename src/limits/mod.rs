@@ -1,7 +1,7 @@
-//! Rate limits on the fields an attacker would hammer: every execution of such a field spends
-//! one unit, so a thousand aliases in one request cost a thousand. Counters live in memory
-//! (one instance) or in Redis (shared by every instance; one atomic Lua script, on Redis's
-//! own clock). Keys are hashed: no email address is written to Redis.
+//! The rate limiter: named rules, each a count per period, spent by key. Counters live in
+//! memory (one instance) or in Redis (shared by every instance; one atomic Lua script, on
+//! Redis's own clock). Keys are hashed: no email address is written to Redis. Which fields
+//! spend which rules, and with what key, is `services::throttle`'s business.
 
 mod redis_gcra;
 
@@ -23,14 +23,8 @@ use governor::{
 use crate::{
     config::{RateLimitBackend, Settings},
     crypto::sha256_hex,
-    domain::AccountId,
-    error::{AppError, AppResult},
+    error::AppError,
     metrics::Metrics,
-    services::{
-        ClientInfo,
-        audit::{self, Event, Kind},
-    },
-    state::AppState,
 };
 
 /// Declares the rules, one line each: variant, name (as in `CUSTODIAN_RATE_LIMITS`),
@@ -158,7 +152,7 @@ impl Limits {
     }
 
     /// Whether a refusal for `rule` and `key` should go into the audit trail now.
-    fn should_record(&self, rule: Rule, key: &str) -> bool {
+    pub fn should_record(&self, rule: Rule, key: &str) -> bool {
         let mut recorded = self.recorded.lock().unwrap_or_else(PoisonError::into_inner);
         let now = Instant::now();
         if recorded.len() > RECORDED_MAX {
@@ -174,21 +168,10 @@ impl Limits {
         }
     }
 
-    /// Spends one unit of every hit; the first that is exhausted answers `RATE_LIMITED` with
-    /// when to retry. With Redis unreachable the answer is a refusal too: these fields fail
-    /// closed.
-    pub async fn spend(&self, metrics: &Metrics, hits: &[Hit<'_>]) -> AppResult<()> {
-        self.spend_rules(metrics, hits)
-            .await
-            .map_err(|(_, error)| error)
-    }
-
-    /// [`Limits::spend`], also naming the rule that refused.
-    async fn spend_rules(
-        &self,
-        metrics: &Metrics,
-        hits: &[Hit<'_>],
-    ) -> Result<(), (Rule, AppError)> {
+    /// Spends one unit of every hit; the first that is exhausted refuses, naming its rule, with
+    /// `RATE_LIMITED` and when to retry. With Redis unreachable the answer is a refusal too:
+    /// limited fields fail closed.
+    pub async fn spend(&self, metrics: &Metrics, hits: &[Hit<'_>]) -> Result<(), (Rule, AppError)> {
         if let Backend::Memory(limiters) = &self.backend
             && self.spends.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1
         {
@@ -246,128 +229,4 @@ fn quota(count: u32, period: Duration) -> Quota {
     Quota::with_period(interval.max(Duration::from_millis(1)))
         .unwrap_or_else(|| Quota::per_second(burst))
         .allow_burst(burst)
-}
-
-/// What a limited field's attempts are counted against.
-enum Scope {
-    /// The client's IP address.
-    Ip,
-    /// The client's IP address together with a value of the request (an email).
-    IpAnd(String),
-    /// A value of the request alone (an email, a challenge).
-    Value(String),
-    /// The signed-in account.
-    Account,
-}
-
-/// The limits of one field, declared on it (a GraphQL guard) or called by its REST twin. A
-/// guard runs once per execution of the field, so every alias spends its own unit.
-pub struct Limit(Vec<(Rule, Scope)>);
-
-fn normalised(value: &str) -> String {
-    value.trim().to_lowercase()
-}
-
-impl Limit {
-    /// `login`: per IP and email, and per IP.
-    pub fn login(email: &str) -> Self {
-        Self(vec![
-            (Rule::LoginIp, Scope::Ip),
-            (Rule::LoginIpEmail, Scope::IpAnd(normalised(email))),
-        ])
-    }
-
-    pub fn register() -> Self {
-        Self(vec![(Rule::RegisterIp, Scope::Ip)])
-    }
-
-    /// `requestPasswordReset`: per IP, and per email whoever asks.
-    pub fn password_reset(email: &str) -> Self {
-        Self(vec![
-            (Rule::ResetIp, Scope::Ip),
-            (Rule::ResetEmail, Scope::Value(normalised(email))),
-        ])
-    }
-
-    pub fn refresh() -> Self {
-        Self(vec![(Rule::RefreshIp, Scope::Ip)])
-    }
-
-    /// `verifyMfa`: per challenge (the per-account limit applies once the challenge is read).
-    pub fn mfa(mfa_token: &str) -> Self {
-        Self(vec![(
-            Rule::MfaChallenge,
-            Scope::Value(sha256_hex(mfa_token.as_bytes())),
-        )])
-    }
-
-    /// Fields that check a signed-in person's password or code.
-    pub fn secret() -> Self {
-        Self(vec![(Rule::SecretAccount, Scope::Account)])
-    }
-
-    /// Fields that take an emailed token.
-    pub fn token() -> Self {
-        Self(vec![(Rule::TokenIp, Scope::Ip)])
-    }
-}
-
-impl Limit {
-    pub fn needs_account(&self) -> bool {
-        self.0
-            .iter()
-            .any(|(_, scope)| matches!(scope, Scope::Account))
-    }
-
-    /// Spends one unit of each of the field's rules for this client (and account).
-    pub async fn spend(
-        &self,
-        state: &AppState,
-        client: &ClientInfo,
-        account: Option<AccountId>,
-    ) -> AppResult<()> {
-        let ip = client
-            .ip
-            .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-        let keys: Vec<(Rule, String)> = self
-            .0
-            .iter()
-            .map(|(rule, scope)| {
-                let key = match scope {
-                    Scope::Ip => format!("ip:{ip}"),
-                    Scope::IpAnd(value) => format!("ip:{ip}|{value}"),
-                    Scope::Value(value) => format!("value:{value}"),
-                    Scope::Account => format!(
-                        "account:{}",
-                        account
-                            .map(|account| account.to_string())
-                            .unwrap_or_default()
-                    ),
-                };
-                (*rule, key)
-            })
-            .collect();
-        let hits: Vec<Hit<'_>> = keys
-            .iter()
-            .map(|(rule, key)| Hit { rule: *rule, key })
-            .collect();
-        let Err((refused, error)) = state.limits.spend_rules(&state.metrics, &hits).await else {
-            return Ok(());
-        };
-        if let Some((rule, key)) = keys.iter().find(|(rule, _)| *rule == refused)
-            && matches!(error, AppError::RateLimited { .. })
-            && state.limits.should_record(*rule, key)
-        {
-            let mut event = Event::new(Kind::RateLimitTripped)
-                .client(client)
-                .detail("rule", rule.name());
-            if let Some(account) = account {
-                event = event.by(account);
-            }
-            if let Err(err) = audit::record_alone(state, event).await {
-                err.log_if_internal();
-            }
-        }
-        Err(error)
-    }
 }

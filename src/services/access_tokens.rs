@@ -10,6 +10,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::signing_keys;
 use crate::{
     domain::{AccountId, Role, SessionId},
     error::{AppError, AppResult},
@@ -84,7 +85,7 @@ pub fn issue(
         role: role.as_str().into(),
         amr: methods.claim(),
     };
-    let (kid, key) = state.signing_keys.signer();
+    let (kid, key) = state.keyring.signer();
     let header = Header {
         typ: Some(TOKEN_TYPE.into()),
         kid: Some(kid),
@@ -105,9 +106,7 @@ pub async fn verify(state: &AppState, token: &str) -> AppResult<TokenClaims> {
         return Err(AppError::Unauthenticated);
     }
     let kid = header.kid.ok_or(AppError::Unauthenticated)?;
-    let key = state
-        .signing_keys
-        .verifier(&kid)
+    let key = signing_keys::verifier(state, &kid)
         .await
         .ok_or(AppError::Unauthenticated)?;
     let mut validation = Validation::new(Algorithm::EdDSA);

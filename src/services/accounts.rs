@@ -6,9 +6,9 @@ use serde_json::{Value, json};
 use super::{
     ClientInfo, Principal,
     audit::{self, Event, Kind},
-    auth::{profile_rules, ssn_taken},
     mail_to,
     profile::{self, Change, ProfileEdit},
+    signed_in_account,
 };
 use crate::{
     db::{
@@ -21,14 +21,6 @@ use crate::{
     state::AppState,
     views::{AccountView, AuditEventView, SessionView},
 };
-
-/// The account of a signed-in caller. Its absence means it was closed mid-session.
-pub async fn get(state: &AppState, id: AccountId) -> AppResult<accounts::Model> {
-    db::accounts::find(&state.db, id)
-        .await?
-        .filter(|account| account.deleted_at.is_none())
-        .ok_or(AppError::Unauthenticated)
-}
 
 /// Any open account, for administrators.
 pub async fn find(state: &AppState, id: AccountId) -> AppResult<Option<accounts::Model>> {
@@ -75,7 +67,7 @@ pub async fn update_profile(
     update: ProfileUpdate,
     client: &ClientInfo,
 ) -> AppResult<accounts::Model> {
-    let account = get(state, principal.account).await?;
+    let account = signed_in_account(state, principal.account).await?;
     let id = principal.account;
     let first_name = name(update.first_name, &account.first_name, "firstName")?;
     let last_name = name(update.last_name, &account.last_name, "lastName")?;
@@ -83,7 +75,7 @@ pub async fn update_profile(
         id,
         &StoredProfile::of(&account),
         update.profile,
-        &profile_rules(state),
+        &profile::rules(state),
     )?;
     let mut fields = resolved.changed_fields;
     if first_name.as_str() != account.first_name {
@@ -119,7 +111,9 @@ pub async fn update_profile(
                 message: "the profile changed meanwhile; reload and try again".into(),
             });
         }
-        Err(err) if db::is_unique_violation_of(&err, "ssn_index") => return Err(ssn_taken()),
+        Err(err) if db::is_unique_violation_of(&err, "ssn_index") => {
+            return Err(profile::ssn_taken());
+        }
         Err(err) => return Err(err.into()),
     }
     let event = Event::new(Kind::ProfileChanged)
@@ -163,7 +157,7 @@ pub async fn update_profile(
         audit::record(&txn, now, event).await?;
     }
     txn.commit().await?;
-    let updated = get(state, id).await?;
+    let updated = signed_in_account(state, id).await?;
     if reopened {
         mail_to(
             state,
@@ -268,7 +262,7 @@ pub async fn export(
     client: &ClientInfo,
 ) -> AppResult<Value> {
     let id = principal.account;
-    let account = get(state, id).await?;
+    let account = signed_in_account(state, id).await?;
     let sessions = db::sessions::all_of(&state.db, id).await?;
     let reviews = db::kyc_reviews::of_account(&state.db, id).await?;
     let filter = Filter {
@@ -327,7 +321,7 @@ pub async fn delete(
     client: &ClientInfo,
 ) -> AppResult<()> {
     let id = principal.account;
-    let account = get(state, id).await?;
+    let account = signed_in_account(state, id).await?;
     if !state
         .passwords
         .matches(password, &account.password_hash)

@@ -1,6 +1,5 @@
 //! Registration, sign-in and administrator creation.
 
-use chrono::TimeDelta;
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 
 use super::{
@@ -8,12 +7,13 @@ use super::{
     access_tokens::AuthMethods,
     audit::{self, Event, Kind},
     mfa,
-    passwords::Verified,
-    profile::{self, ProfileEdit, Rules},
+    profile::{self, ProfileEdit},
     sessions::{self, AuthOutcome},
+    throttle::SignInBackoff,
     verification,
 };
 use crate::{
+    crypto::passwords::Verified,
     db::{
         self,
         accounts::{NewAccount, StoredProfile},
@@ -72,7 +72,7 @@ pub async fn register(
     let id = AccountId::generate();
     let edit = std::mem::take(&mut registration.profile);
     let profile =
-        profile::resolve(id, &StoredProfile::default(), edit, &profile_rules(state))?.stored;
+        profile::resolve(id, &StoredProfile::default(), edit, &profile::rules(state))?.stored;
     let password_hash = state.passwords.hash(&registration.password).await?;
     let txn = state.db.begin().await?;
     let account = create_account(
@@ -126,15 +126,6 @@ pub async fn create_admin(state: &AppState, registration: Registration) -> AppRe
     Ok(id)
 }
 
-/// The validation rules of today, for profile fields.
-pub(super) fn profile_rules(state: &AppState) -> Rules<'_> {
-    Rules {
-        cipher: &state.cipher,
-        today: state.clock.now().date_naive(),
-        min_age: state.settings.min_age,
-    }
-}
-
 struct NewAccountParts<'a> {
     id: AccountId,
     registration: &'a Registration,
@@ -167,20 +158,12 @@ async fn create_account(
     .await;
     match inserted {
         Ok(account) => Ok(account),
-        Err(err) if db::is_unique_violation_of(&err, "ssn_index") => Err(ssn_taken()),
+        Err(err) if db::is_unique_violation_of(&err, "ssn_index") => Err(profile::ssn_taken()),
         Err(err) if db::is_unique_violation(&err) => Err(AppError::Conflict {
             field: "email".into(),
             message: "an account with this email already exists".into(),
         }),
         Err(err) => Err(err.into()),
-    }
-}
-
-/// The one answer to an SSN already on file: it says nothing of whose.
-pub(super) fn ssn_taken() -> AppError {
-    AppError::Conflict {
-        field: "ssn".into(),
-        message: "this SSN is already registered".into(),
     }
 }
 
@@ -214,9 +197,9 @@ pub async fn login(
 ) -> AppResult<LoginOutcome> {
     let attempt = PasswordAttempt::parse(password);
     let email = Email::parse(email, "email").ok();
-    let backoff = email.as_ref().map(|email| backoff_key(state, email));
-    if let Some(key) = &backoff {
-        refuse_while_backing_off(state, key, client).await?;
+    let backoff = email.as_ref().map(|email| SignInBackoff::of(state, email));
+    if let Some(backoff) = &backoff {
+        backoff.check(state, client).await?;
     }
     let account = match &email {
         Some(email) => db::accounts::find_by_email(&state.db, email).await?,
@@ -237,9 +220,8 @@ pub async fn login(
             (_, _, None) => LoginFailure::UnknownAccount,
             _ => LoginFailure::WrongPassword,
         };
-        if let Some(key) = &backoff {
-            let now = state.clock.now();
-            db::login_failures::record(&state.db, key, now, now - BACKOFF_WINDOW).await?;
+        if let Some(backoff) = &backoff {
+            backoff.record_failure(state).await?;
         }
         return Err(login_failed(
             state,
@@ -259,36 +241,9 @@ pub async fn login(
         let challenge = mfa::challenge(state, AccountId(account.id), client).await?;
         return Ok(LoginOutcome::MfaRequired(challenge));
     }
-    let outcome = open_session(state, account.clone(), client, AuthMethods::Password, &[]).await?;
+    let outcome =
+        sessions::sign_in(state, account.clone(), client, AuthMethods::Password, &[]).await?;
     Ok(LoginOutcome::SignedIn(Box::new(outcome)))
-}
-
-/// Opens a session after every factor was checked, recording `extra` events (the MFA step)
-/// in the same transaction as the sign-in.
-pub(super) async fn open_session(
-    state: &AppState,
-    account: db::entities::accounts::Model,
-    client: &ClientInfo,
-    methods: AuthMethods,
-    extra: &[Event],
-) -> AppResult<AuthOutcome> {
-    let id = AccountId(account.id);
-    let now = state.clock.now();
-    let txn = state.db.begin().await?;
-    let outcome = sessions::open(state, &txn, account, client, methods).await?;
-    let session = SessionId(outcome.session.id);
-    for event in extra {
-        audit::record(&txn, now, event.clone().session(session)).await?;
-    }
-    let event = Event::new(Kind::LoginSucceeded)
-        .by(id)
-        .session(session)
-        .client(client);
-    audit::record(&txn, now, event).await?;
-    txn.commit().await?;
-    state.metrics.login(true);
-    tracing::info!(account = %id, session = %outcome.session.id, "login succeeded");
-    Ok(outcome)
 }
 
 /// What a right password leads to: a session, or the second step.
@@ -316,42 +271,6 @@ async fn refuse_unverified(
         Ok(_) => AppError::EmailNotVerified,
         Err(err) => err,
     }
-}
-
-/// Failed passwords for one address, from any IP, that start the backoff…
-const BACKOFF_FAILURES: u64 = 10;
-/// …within this window; it rolls, so nobody is locked out for good.
-const BACKOFF_WINDOW: TimeDelta = TimeDelta::minutes(15);
-
-/// The per-address counter's key: an HMAC of the address, so unknown addresses back off the
-/// same way (the answer reveals no account) and no address is stored.
-fn backoff_key(state: &AppState, email: &Email) -> String {
-    let key = state.cipher.key().derive("login-backoff");
-    crate::crypto::hmac_sha256_hex(key.as_slice(), email.as_str().as_bytes())
-}
-
-/// After [`BACKOFF_FAILURES`] failed passwords for an address within [`BACKOFF_WINDOW`],
-/// further attempts are refused, whichever IP they come from, until the oldest falls out.
-async fn refuse_while_backing_off(
-    state: &AppState,
-    key: &str,
-    client: &ClientInfo,
-) -> AppResult<()> {
-    let now = state.clock.now();
-    let failures =
-        db::login_failures::recent(&state.db, key, now - BACKOFF_WINDOW, BACKOFF_FAILURES).await?;
-    if u64::try_from(failures.len()).unwrap_or(u64::MAX) < BACKOFF_FAILURES {
-        return Ok(());
-    }
-    let free_at = failures
-        .first()
-        .map_or(now, |oldest| *oldest + BACKOFF_WINDOW);
-    let wait = (free_at - now).num_seconds().max(1);
-    state.metrics.rate_limited("login_backoff");
-    tracing::warn!(client_ip = ?client.ip, "sign-in backoff for an address");
-    Err(AppError::RateLimited {
-        retry_after_secs: u64::try_from(wait).unwrap_or(1),
-    })
 }
 
 /// Records a failed login and answers the one error every failure gets.

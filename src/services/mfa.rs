@@ -14,18 +14,17 @@ use totp_rs::{Algorithm, Builder, Secret, Totp};
 use super::{
     ClientInfo, Principal,
     access_tokens::AuthMethods,
-    accounts,
     audit::{self, Event, Kind},
-    auth::open_session,
     mail_to,
-    sessions::AuthOutcome,
+    sessions::{self, AuthOutcome},
+    signed_in_account,
+    throttle::Limit,
 };
 use crate::{
     crypto::{TokenHash, random_bytes, random_token},
     db::{self, entities::accounts::Model as Account, sessions::RevokeReason},
     domain::AccountId,
     error::{AppError, AppResult},
-    limits::{Hit, Rule},
     mail::Mail,
     state::AppState,
 };
@@ -100,7 +99,7 @@ pub async fn start_enrolment(
     principal: &Principal,
     client: &ClientInfo,
 ) -> AppResult<Setup> {
-    let account = accounts::get(state, principal.account).await?;
+    let account = signed_in_account(state, principal.account).await?;
     if account.mfa_enabled {
         return Err(already_on());
     }
@@ -155,7 +154,7 @@ pub async fn confirm(
     code: &str,
     client: &ClientInfo,
 ) -> AppResult<Vec<SecretString>> {
-    let account = accounts::get(state, principal.account).await?;
+    let account = signed_in_account(state, principal.account).await?;
     if account.mfa_enabled {
         return Err(already_on());
     }
@@ -292,23 +291,13 @@ pub async fn verify(
         .await?
         .ok_or_else(invalid_challenge)?;
     let id = AccountId(challenge.account_id);
-    let account = accounts::get(state, id)
+    let account = signed_in_account(state, id)
         .await
         .map_err(|_| invalid_challenge())?;
     if !account.mfa_enabled {
         return Err(invalid_challenge());
     }
-    let per_account = format!("account:{id}");
-    state
-        .limits
-        .spend(
-            &state.metrics,
-            &[Hit {
-                rule: Rule::MfaAccount,
-                key: &per_account,
-            }],
-        )
-        .await?;
+    Limit::mfa_account().spend(state, client, Some(id)).await?;
     let Some(factor) = check_code(state, &account, code, true).await? else {
         db::mfa::count_failure(&state.db, challenge.id).await?;
         let event = Event::new(Kind::MfaFailed)
@@ -342,7 +331,7 @@ pub async fn verify(
                 .detail("left", remaining),
         );
     }
-    let outcome = open_session(
+    let outcome = sessions::sign_in(
         state,
         account.clone(),
         client,
@@ -365,7 +354,7 @@ pub async fn disable(
     code: &str,
     client: &ClientInfo,
 ) -> AppResult<()> {
-    let account = accounts::get(state, principal.account).await?;
+    let account = signed_in_account(state, principal.account).await?;
     if !account.mfa_enabled {
         return Err(not_on());
     }
@@ -426,7 +415,7 @@ pub async fn regenerate_recovery_codes(
     code: &str,
     client: &ClientInfo,
 ) -> AppResult<Vec<SecretString>> {
-    let account = accounts::get(state, principal.account).await?;
+    let account = signed_in_account(state, principal.account).await?;
     if !account.mfa_enabled {
         return Err(not_on());
     }

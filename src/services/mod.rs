@@ -6,18 +6,19 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod mfa;
-pub mod passwords;
 pub mod profile;
 pub mod recovery;
 pub mod sessions;
 pub mod signing_keys;
+pub mod throttle;
 pub mod verification;
 
 use std::net::IpAddr;
 
 use crate::{
-    db::entities::accounts::Model as Account,
+    db::{self, entities::accounts::Model as Account},
     domain::{AccountId, Role, SessionId},
+    error::{AppError, AppResult},
     mail::Mail,
     state::AppState,
 };
@@ -54,4 +55,12 @@ fn personal_data(account: &Account) -> [&str; 4] {
         account.first_name.as_str(),
         account.last_name.as_str(),
     ]
+}
+
+/// The account of a signed-in caller. Its absence means it was closed mid-session.
+pub async fn signed_in_account(state: &AppState, id: AccountId) -> AppResult<Account> {
+    db::accounts::find(&state.db, id)
+        .await?
+        .filter(|account| account.deleted_at.is_none())
+        .ok_or(AppError::Unauthenticated)
 }

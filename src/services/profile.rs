@@ -11,6 +11,7 @@ use crate::{
         Ssn, State,
     },
     error::{AppError, AppResult},
+    state::AppState,
 };
 
 /// One field of an edit: leave it as it is, clear it, or set it. A registration only sets.
@@ -90,6 +91,23 @@ pub struct Rules<'a> {
     pub cipher: &'a Cipher,
     pub today: NaiveDate,
     pub min_age: u32,
+}
+
+/// The validation rules of today, for profile fields.
+pub(super) fn rules(state: &AppState) -> Rules<'_> {
+    Rules {
+        cipher: &state.cipher,
+        today: state.clock.now().date_naive(),
+        min_age: state.settings.min_age,
+    }
+}
+
+/// The one answer to an SSN already on file: it says nothing of whose.
+pub(super) fn ssn_taken() -> AppError {
+    AppError::Conflict {
+        field: "ssn".into(),
+        message: "this SSN is already registered".into(),
+    }
 }
 
 /// A validated profile ready to store, and whether it changed what KYC approved.

@@ -8,7 +8,7 @@ use tracing::Instrument;
 use super::{
     ClientInfo, Principal,
     audit::{self, Event, Kind},
-    mail_to, personal_data,
+    mail_to, personal_data, signed_in_account,
 };
 use crate::{
     crypto::{TokenHash, random_token},
@@ -149,7 +149,7 @@ pub async fn change(
 ) -> AppResult<()> {
     let wrong = || AppError::bad_input("currentPassword", "is not correct");
     let now = state.clock.now();
-    let account = super::accounts::get(state, principal.account).await?;
+    let account = signed_in_account(state, principal.account).await?;
     if !state
         .passwords
         .matches(current, &account.password_hash)

@@ -23,6 +23,7 @@ use super::{
     ClientInfo, Principal,
     access_tokens::{self, AccessToken, AuthMethods},
     audit::{self, Event, Kind},
+    throttle::Limit,
 };
 use crate::{
     crypto::{TokenHash, random_token},
@@ -34,7 +35,6 @@ use crate::{
     },
     domain::{AccountId, SessionId},
     error::{AppError, AppResult},
-    limits::{Hit, Rule},
     state::AppState,
 };
 
@@ -114,6 +114,34 @@ pub async fn open(
     })
 }
 
+/// Opens a session after every factor was checked, recording `extra` events (the MFA step)
+/// in the same transaction as the sign-in.
+pub(super) async fn sign_in(
+    state: &AppState,
+    account: db::entities::accounts::Model,
+    client: &ClientInfo,
+    methods: AuthMethods,
+    extra: &[Event],
+) -> AppResult<AuthOutcome> {
+    let id = AccountId(account.id);
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    let outcome = open(state, &txn, account, client, methods).await?;
+    let session = SessionId(outcome.session.id);
+    for event in extra {
+        audit::record(&txn, now, event.clone().session(session)).await?;
+    }
+    let event = Event::new(Kind::LoginSucceeded)
+        .by(id)
+        .session(session)
+        .client(client);
+    audit::record(&txn, now, event).await?;
+    txn.commit().await?;
+    state.metrics.login(true);
+    tracing::info!(account = %id, session = %outcome.session.id, "login succeeded");
+    Ok(outcome)
+}
+
 /// Rotates `presented` and returns fresh tokens for its session.
 pub async fn refresh(
     state: &AppState,
@@ -126,16 +154,8 @@ pub async fn refresh(
     let Some(known) = db::refresh_tokens::find_by_hash(&state.db, &hash).await? else {
         return Err(AppError::InvalidRefreshToken);
     };
-    let per_session = format!("session:{}", known.session_id);
-    state
-        .limits
-        .spend(
-            &state.metrics,
-            &[Hit {
-                rule: Rule::RefreshSession,
-                key: &per_session,
-            }],
-        )
+    Limit::refresh_session(SessionId(known.session_id))
+        .spend(state, client, None)
         .await?;
     let txn = state.db.begin().await?;
     // Write first: on SQLite this takes the write lock before any read, so the reads below see

@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::{
     ClientInfo, Principal,
     audit::{self, Event, Kind},
-    mail_to,
+    mail_to, signed_in_account,
 };
 use crate::{
     crypto::{TokenHash, random_token},
@@ -93,7 +93,7 @@ pub async fn request(
     principal: &Principal,
     client: &ClientInfo,
 ) -> AppResult<()> {
-    let account = super::accounts::get(state, principal.account).await?;
+    let account = signed_in_account(state, principal.account).await?;
     if account.email_verified {
         return Ok(());
     }

@@ -193,7 +193,7 @@ async fn rotated_keys_keep_verifying_and_reach_every_instance(app: TestApp) {
 
     // `custodian keys rotate`, as the command does it.
     let db = app.database().await;
-    let new_kid = custodian::services::signing_keys::SigningKeys::rotate(
+    let new_kid = custodian::services::signing_keys::rotate(
         &db,
         &app.cipher(),
         custodian::clock::Clock::now(app.clock.as_ref()),

@@ -23,8 +23,8 @@ use secrecy::ExposeSecret;
 use tokio::sync::{Semaphore, oneshot};
 use zeroize::Zeroizing;
 
+use super::{constant_time_eq, random_bytes, random_token};
 use crate::{
-    crypto::{constant_time_eq, random_bytes, random_token},
     domain::{NewPassword, PasswordAttempt},
     error::{AppError, AppResult},
 };

@@ -1,0 +1,210 @@
+//! Every limit on attempts, in one place: the per-field rate limits (spent once per execution
+//! of a field, so a thousand aliases in one request cost a thousand; REST twins spend the same
+//! rules) and the per-address sign-in backoff kept in the database. Refusals go into the audit
+//! trail, at most once a minute per rule and key, so a flood is not a flood of writes.
+
+use chrono::TimeDelta;
+
+use super::{
+    ClientInfo,
+    audit::{self, Event, Kind},
+};
+use crate::{
+    crypto::{hmac_sha256_hex, sha256_hex},
+    db,
+    domain::{AccountId, Email, SessionId},
+    error::{AppError, AppResult},
+    limits::{Hit, Rule},
+    state::AppState,
+};
+
+/// What an operation's attempts are counted against.
+enum Scope {
+    /// The client's IP address.
+    Ip,
+    /// The client's IP address together with a value of the request (an email).
+    IpAnd(String),
+    /// A value of the request alone (an email, a challenge).
+    Value(String),
+    /// The account acting: the signed-in caller, or the one a challenge belongs to.
+    Account,
+    /// One session, whoever presents its token.
+    Session(SessionId),
+}
+
+/// The limits of one operation, declared on its GraphQL field (a guard) or spent by its REST
+/// twin.
+pub struct Limit(Vec<(Rule, Scope)>);
+
+fn normalised(value: &str) -> String {
+    value.trim().to_lowercase()
+}
+
+impl Limit {
+    /// `login`: per IP and email, and per IP.
+    pub fn login(email: &str) -> Self {
+        Self(vec![
+            (Rule::LoginIp, Scope::Ip),
+            (Rule::LoginIpEmail, Scope::IpAnd(normalised(email))),
+        ])
+    }
+
+    pub fn register() -> Self {
+        Self(vec![(Rule::RegisterIp, Scope::Ip)])
+    }
+
+    /// `requestPasswordReset`: per IP, and per email whoever asks.
+    pub fn password_reset(email: &str) -> Self {
+        Self(vec![
+            (Rule::ResetIp, Scope::Ip),
+            (Rule::ResetEmail, Scope::Value(normalised(email))),
+        ])
+    }
+
+    /// `refreshToken`, per IP: also bounds guessing unknown tokens.
+    pub fn refresh() -> Self {
+        Self(vec![(Rule::RefreshIp, Scope::Ip)])
+    }
+
+    /// `refreshToken`, per session: spent before any token is claimed.
+    pub(super) fn refresh_session(session: SessionId) -> Self {
+        Self(vec![(Rule::RefreshSession, Scope::Session(session))])
+    }
+
+    /// `verifyMfa`, per challenge (the per-account limit applies once the challenge is read).
+    pub fn mfa(mfa_token: &str) -> Self {
+        Self(vec![(
+            Rule::MfaChallenge,
+            Scope::Value(sha256_hex(mfa_token.as_bytes())),
+        )])
+    }
+
+    /// `verifyMfa`, per account the challenge belongs to.
+    pub(super) fn mfa_account() -> Self {
+        Self(vec![(Rule::MfaAccount, Scope::Account)])
+    }
+
+    /// Fields that check a signed-in person's password or code.
+    pub fn secret() -> Self {
+        Self(vec![(Rule::SecretAccount, Scope::Account)])
+    }
+
+    /// Fields that take an emailed token.
+    pub fn token() -> Self {
+        Self(vec![(Rule::TokenIp, Scope::Ip)])
+    }
+
+    /// Whether spending needs the account acting.
+    pub fn needs_account(&self) -> bool {
+        self.0
+            .iter()
+            .any(|(_, scope)| matches!(scope, Scope::Account))
+    }
+
+    /// Spends one unit of each rule for this client (and account); the first exhausted rule
+    /// answers `RATE_LIMITED` with when to retry.
+    pub async fn spend(
+        &self,
+        state: &AppState,
+        client: &ClientInfo,
+        account: Option<AccountId>,
+    ) -> AppResult<()> {
+        let ip = client
+            .ip
+            .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+        let keys: Vec<(Rule, String)> = self
+            .0
+            .iter()
+            .map(|(rule, scope)| {
+                let key = match scope {
+                    Scope::Ip => format!("ip:{ip}"),
+                    Scope::IpAnd(value) => format!("ip:{ip}|{value}"),
+                    Scope::Value(value) => format!("value:{value}"),
+                    Scope::Account => format!(
+                        "account:{}",
+                        account
+                            .map(|account| account.to_string())
+                            .unwrap_or_default()
+                    ),
+                    Scope::Session(session) => format!("session:{session}"),
+                };
+                (*rule, key)
+            })
+            .collect();
+        let hits: Vec<Hit<'_>> = keys
+            .iter()
+            .map(|(rule, key)| Hit { rule: *rule, key })
+            .collect();
+        let Err((refused, error)) = state.limits.spend(&state.metrics, &hits).await else {
+            return Ok(());
+        };
+        if let Some((rule, key)) = keys.iter().find(|(rule, _)| *rule == refused)
+            && matches!(error, AppError::RateLimited { .. })
+            && state.limits.should_record(*rule, key)
+        {
+            let mut event = Event::new(Kind::RateLimitTripped)
+                .client(client)
+                .detail("rule", rule.name());
+            if let Some(account) = account {
+                event = event.by(account);
+            }
+            if let Err(err) = audit::record_alone(state, event).await {
+                err.log_if_internal();
+            }
+        }
+        Err(error)
+    }
+}
+
+/// Failed passwords for one address, from any IP, that start the backoff…
+const BACKOFF_FAILURES: u64 = 10;
+/// …within this window; it rolls, so nobody is locked out for good.
+const BACKOFF_WINDOW: TimeDelta = TimeDelta::minutes(15);
+
+/// The per-address sign-in backoff: after [`BACKOFF_FAILURES`] failed passwords for an address
+/// within [`BACKOFF_WINDOW`], further attempts are refused, whichever IP they come from, until
+/// the oldest falls out. Counted in the database, so every instance shares it without Redis.
+pub(super) struct SignInBackoff {
+    /// An HMAC of the address, so unknown addresses back off the same way (the answer reveals
+    /// no account) and no address is stored.
+    key: String,
+}
+
+impl SignInBackoff {
+    pub(super) fn of(state: &AppState, email: &Email) -> Self {
+        let key = state.cipher.key().derive("login-backoff");
+        Self {
+            key: hmac_sha256_hex(key.as_slice(), email.as_str().as_bytes()),
+        }
+    }
+
+    /// Refuses while the address is backing off.
+    pub(super) async fn check(&self, state: &AppState, client: &ClientInfo) -> AppResult<()> {
+        let now = state.clock.now();
+        let failures = db::login_failures::recent(
+            &state.db,
+            &self.key,
+            now - BACKOFF_WINDOW,
+            BACKOFF_FAILURES,
+        )
+        .await?;
+        if u64::try_from(failures.len()).unwrap_or(u64::MAX) < BACKOFF_FAILURES {
+            return Ok(());
+        }
+        let free_at = failures
+            .first()
+            .map_or(now, |oldest| *oldest + BACKOFF_WINDOW);
+        let wait = (free_at - now).num_seconds().max(1);
+        state.metrics.rate_limited("login_backoff");
+        tracing::warn!(client_ip = ?client.ip, "sign-in backoff for an address");
+        Err(AppError::RateLimited {
+            retry_after_secs: u64::try_from(wait).unwrap_or(1),
+        })
+    }
+
+    pub(super) async fn record_failure(&self, state: &AppState) -> AppResult<()> {
+        let now = state.clock.now();
+        db::login_failures::record(&state.db, &self.key, now, now - BACKOFF_WINDOW).await?;
+        Ok(())
+    }
+}
