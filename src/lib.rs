@@ -33,5 +33,3 @@ pub mod startup;
 pub mod state;
 /// Tracing subscriber set-up.
 pub mod telemetry;
-/// Public shapes of accounts, sessions and auth results, shared by GraphQL and REST.
-pub mod views;

@@ -1,15 +1,21 @@
-//! The GraphQL API: schema, per-request context, guards, error mapping and resolvers. Resolvers
-//! are thin: parse input, call one service function, map the result.
+//! The GraphQL API, one module per area (each with its types, queries and mutations), plus the
+//! schema that merges them, the per-request context, guards, limits and error mapping.
+//! Resolvers are thin: parse input, call one use case, map the result.
 
+mod account;
+mod admin;
+mod audit;
+pub mod auth;
 pub mod context;
 mod errors;
 mod guards;
 mod metrics;
-mod mutation;
-mod query;
+mod mfa;
 mod query_limits;
+mod recovery;
 mod scalars;
 mod schema;
+mod sessions;
 
 pub use context::RequestContext;
 pub use scalars::Date;

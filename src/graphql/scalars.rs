@@ -45,6 +45,13 @@ impl ScalarType for Date {
     }
 }
 
+/// REST bodies read it as a string too; what it holds is checked by [`Date::parse`].
+impl<'de> serde::Deserialize<'de> for Date {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self)
+    }
+}
+
 /// REST answers write it the same way.
 impl serde::Serialize for Date {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

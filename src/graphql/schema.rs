@@ -1,12 +1,38 @@
-use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
 use super::{
+    account::{AccountQuery, ClosureMutation, ProfileMutation},
+    admin::{AdminAccountQuery, AdminAuditQuery, KycMutation},
+    audit::AuditQuery,
+    auth::AuthMutation,
     metrics::OperationMetrics,
-    mutation::Mutation,
-    query::Query,
+    mfa::MfaMutation,
     query_limits::{DepthLimit, SensitiveFieldCap},
+    recovery::RecoveryMutation,
+    sessions::{SessionMutation, SessionQuery},
 };
 use crate::state::AppState;
+
+// The areas merge in the order `schema.graphql` has always listed their fields.
+#[derive(MergedObject, Default)]
+pub struct Query(
+    AccountQuery,
+    AdminAccountQuery,
+    SessionQuery,
+    AuditQuery,
+    AdminAuditQuery,
+);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    AuthMutation,
+    SessionMutation,
+    RecoveryMutation,
+    ProfileMutation,
+    KycMutation,
+    ClosureMutation,
+    MfaMutation,
+);
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 

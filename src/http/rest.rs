@@ -20,56 +20,14 @@ use super::{
 };
 use crate::{
     error::{AppError, AppResult},
+    graphql::auth::{AuthPayload, LoginInput, RegisterInput},
     services::{
-        auth::{self, LoginOutcome, Registration},
+        auth::{self, LoginOutcome},
         mfa,
-        profile::NewProfile,
         sessions::{self, AuthOutcome},
         throttle::Limit,
     },
-    views::AuthPayload,
 };
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RegisterBody {
-    email: String,
-    password: String,
-    first_name: String,
-    last_name: String,
-    phone: Option<String>,
-    address: Option<String>,
-    city: Option<String>,
-    state: Option<String>,
-    postal_code: Option<String>,
-    country: Option<String>,
-    default_currency: Option<String>,
-    /// `YYYY-MM-DD`.
-    date_of_birth: Option<String>,
-    ssn: Option<String>,
-}
-
-impl RegisterBody {
-    fn profile(&mut self) -> NewProfile {
-        NewProfile {
-            phone: self.phone.take(),
-            address: self.address.take(),
-            city: self.city.take(),
-            state: self.state.take(),
-            postal_code: self.postal_code.take(),
-            country: self.country.take(),
-            default_currency: self.default_currency.take(),
-            date_of_birth: self.date_of_birth.take(),
-            ssn: self.ssn.take(),
-        }
-    }
-}
-
-#[derive(Deserialize)]
-pub struct LoginBody {
-    email: String,
-    password: String,
-}
 
 /// A body that is not the JSON object the route expects.
 struct MalformedBody;
@@ -95,14 +53,11 @@ fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, MalformedBody> {
 fn respond(state: &HttpState, meta: &RequestMeta, result: AppResult<AuthOutcome>) -> Response {
     match result {
         Ok(outcome) => {
-            let payload = match AuthPayload::new(&outcome, &state.app.cipher) {
-                Ok(payload) => payload,
-                Err(err) => return app_error_response(&err, &meta.request_id),
-            };
-            let mut response = Json(payload).into_response();
+            let cookies = CookieUpdate::signed_in(&outcome);
+            let mut response = Json(AuthPayload::from(outcome)).into_response();
             cookies::apply(
                 response.headers_mut(),
-                &CookieUpdate::signed_in(&outcome),
+                &cookies,
                 &state.app.settings,
                 state.app.clock.now(),
             );
@@ -113,7 +68,7 @@ fn respond(state: &HttpState, meta: &RequestMeta, result: AppResult<AuthOutcome>
 }
 
 pub async fn register(State(state): State<HttpState>, meta: RequestMeta, body: Bytes) -> Response {
-    let mut body: RegisterBody = match parse(&body) {
+    let body: RegisterInput = match parse(&body) {
         Ok(body) => body,
         Err(malformed) => return malformed.into_response(),
     };
@@ -121,14 +76,7 @@ pub async fn register(State(state): State<HttpState>, meta: RequestMeta, body: B
         Limit::register()
             .spend(&state.app, &meta.client, None)
             .await?;
-        let profile = body.profile().into_edit()?;
-        let registration = Registration::parse(
-            &body.email,
-            &body.password,
-            &body.first_name,
-            &body.last_name,
-            profile,
-        )?;
+        let registration = body.into_registration()?;
         auth::register(&state.app, registration, &meta.client).await
     }
     .await;
@@ -136,7 +84,7 @@ pub async fn register(State(state): State<HttpState>, meta: RequestMeta, body: B
 }
 
 pub async fn login(State(state): State<HttpState>, meta: RequestMeta, body: Bytes) -> Response {
-    let body: LoginBody = match parse(&body) {
+    let body: LoginInput = match parse(&body) {
         Ok(body) => body,
         Err(malformed) => return malformed.into_response(),
     };

@@ -1,10 +1,11 @@
 //! Accounts: reading them, the profile, KYC review, data export and closing an account.
 
+use chrono::{DateTime, Utc};
 use sea_orm::TransactionTrait;
-use serde_json::{Value, json};
 
 use super::{
     ClientInfo, Principal,
+    account_info::AccountInfo,
     audit::{self, Event, Kind},
     mail_to,
     profile::{self, Change, ProfileEdit},
@@ -12,18 +13,34 @@ use super::{
 };
 use crate::{
     db::{
-        self, account_tokens::Purpose, accounts::StoredProfile, audit_events::Filter,
-        entities::accounts, kyc_reviews::NewReview, sessions::RevokeReason,
+        self,
+        account_tokens::Purpose,
+        accounts::StoredProfile,
+        audit_events::Filter,
+        entities::{accounts, audit_events, kyc_reviews, sessions},
+        kyc_reviews::NewReview,
+        sessions::RevokeReason,
     },
-    domain::{AccountId, KycStatus, PersonName},
+    domain::{AccountId, KycStatus, PersonName, SessionId},
     error::{AppError, AppResult},
     mail::Mail,
     state::AppState,
-    views::{AccountView, AuditEventView, SessionView},
 };
 
+/// The signed-in caller's account.
+pub async fn me(state: &AppState, id: AccountId) -> AppResult<AccountInfo> {
+    AccountInfo::open(&signed_in_account(state, id).await?, &state.cipher)
+}
+
 /// Any open account, for administrators.
-pub async fn find(state: &AppState, id: AccountId) -> AppResult<Option<accounts::Model>> {
+pub async fn find(state: &AppState, id: AccountId) -> AppResult<Option<AccountInfo>> {
+    find_open(state, id)
+        .await?
+        .map(|account| AccountInfo::open(&account, &state.cipher))
+        .transpose()
+}
+
+async fn find_open(state: &AppState, id: AccountId) -> AppResult<Option<accounts::Model>> {
     Ok(db::accounts::find(&state.db, id)
         .await?
         .filter(|account| account.deleted_at.is_none()))
@@ -36,12 +53,16 @@ pub async fn list(
     kyc_status: Option<KycStatus>,
     first: i32,
     after: Option<AccountId>,
-) -> AppResult<Vec<accounts::Model>> {
+) -> AppResult<Vec<AccountInfo>> {
     if !(1..=100).contains(&first) {
         return Err(AppError::bad_input("first", "must be between 1 and 100"));
     }
     let limit = u64::try_from(first).unwrap_or(1);
-    Ok(db::accounts::page(&state.db, kyc_status, after, limit).await?)
+    db::accounts::page(&state.db, kyc_status, after, limit)
+        .await?
+        .iter()
+        .map(|account| AccountInfo::open(account, &state.cipher))
+        .collect()
 }
 
 /// An update of names and profile, as typed.
@@ -66,7 +87,7 @@ pub async fn update_profile(
     principal: &Principal,
     update: ProfileUpdate,
     client: &ClientInfo,
-) -> AppResult<accounts::Model> {
+) -> AppResult<AccountInfo> {
     let account = signed_in_account(state, principal.account).await?;
     let id = principal.account;
     let first_name = name(update.first_name, &account.first_name, "firstName")?;
@@ -85,7 +106,7 @@ pub async fn update_profile(
         fields.push("lastName");
     }
     if fields.is_empty() {
-        return Ok(account);
+        return AccountInfo::open(&account, &state.cipher);
     }
     let identity_changed = resolved.identity_changed
         || fields
@@ -168,7 +189,7 @@ pub async fn update_profile(
             },
         );
     }
-    Ok(updated)
+    AccountInfo::open(&updated, &state.cipher)
 }
 
 const MAX_REASON_CHARS: usize = 500;
@@ -182,7 +203,7 @@ pub async fn set_kyc_status(
     status: KycStatus,
     reason: Option<&str>,
     client: &ClientInfo,
-) -> AppResult<accounts::Model> {
+) -> AppResult<AccountInfo> {
     let reason = reason.map(str::trim).filter(|reason| !reason.is_empty());
     if let Some(reason) = reason
         && (reason.chars().count() > MAX_REASON_CHARS
@@ -200,7 +221,7 @@ pub async fn set_kyc_status(
     if id == reviewer.account {
         return Err(AppError::Forbidden);
     }
-    let account = find(state, id).await?.ok_or(AppError::NotFound)?;
+    let account = find_open(state, id).await?.ok_or(AppError::NotFound)?;
     let from = account.kyc_status;
     if !from.may_become(status) {
         return Err(AppError::bad_input(
@@ -239,7 +260,7 @@ pub async fn set_kyc_status(
         .detail("cause", "review");
     audit::record(&txn, now, event).await?;
     txn.commit().await?;
-    let updated = find(state, id).await?.ok_or(AppError::NotFound)?;
+    let updated = find_open(state, id).await?.ok_or(AppError::NotFound)?;
     mail_to(
         state,
         &updated,
@@ -248,11 +269,24 @@ pub async fn set_kyc_status(
             reason: reason.map(str::to_owned),
         },
     );
-    Ok(updated)
+    AccountInfo::open(&updated, &state.cipher)
 }
 
 /// More security events than any person accumulates; a bound, not a page.
 const EXPORT_EVENTS: u64 = 1 << 40;
+
+/// Everything held about a person, for `exportMyData`.
+pub struct Export {
+    pub exported_at: DateTime<Utc>,
+    /// The caller's session, to mark as current.
+    pub current_session: SessionId,
+    pub account: AccountInfo,
+    /// Every session, ended ones too, with why they ended.
+    pub sessions: Vec<sessions::Model>,
+    pub kyc_reviews: Vec<kyc_reviews::Model>,
+    /// Every security event about the person, without other people's details.
+    pub events: Vec<audit_events::Model>,
+}
 
 /// `exportMyData`: everything held about the caller — the account (SSN masked), every
 /// session, every KYC decision and every security event about them.
@@ -260,11 +294,11 @@ pub async fn export(
     state: &AppState,
     principal: &Principal,
     client: &ClientInfo,
-) -> AppResult<Value> {
+) -> AppResult<Export> {
     let id = principal.account;
     let account = signed_in_account(state, id).await?;
     let sessions = db::sessions::all_of(&state.db, id).await?;
-    let reviews = db::kyc_reviews::of_account(&state.db, id).await?;
+    let kyc_reviews = db::kyc_reviews::of_account(&state.db, id).await?;
     let filter = Filter {
         subject: Some(id.0),
         ..Filter::default()
@@ -275,40 +309,17 @@ pub async fn export(
         .session(principal.session)
         .client(client);
     audit::record_alone(state, event).await?;
-    let sessions: Vec<Value> = sessions
-        .into_iter()
-        .map(|session| {
-            let revoked_at = session.revoked_at;
-            let reason = session.revoke_reason.clone();
-            let mut view = json!(SessionView::new(session, Some(principal.session)));
-            view["revokedAt"] = json!(revoked_at);
-            view["revokeReason"] = json!(reason);
-            view
-        })
-        .collect();
-    let reviews: Vec<Value> = reviews
-        .into_iter()
-        .map(|review| {
-            json!({
-                "at": review.created_at,
-                "from": review.from_status,
-                "to": review.to_status,
-                "reason": review.reason,
-                "byReviewer": review.actor_id.is_some(),
-            })
-        })
-        .collect();
-    let events: Vec<AuditEventView> = events
-        .into_iter()
-        .map(|event| audit::without_others(event, id).into())
-        .collect();
-    Ok(json!({
-        "exportedAt": state.clock.now(),
-        "account": AccountView::new(account, &state.cipher)?,
-        "sessions": sessions,
-        "kycReviews": reviews,
-        "securityEvents": events,
-    }))
+    Ok(Export {
+        exported_at: state.clock.now(),
+        current_session: principal.session,
+        account: AccountInfo::open(&account, &state.cipher)?,
+        sessions,
+        kyc_reviews,
+        events: events
+            .into_iter()
+            .map(|event| audit::without_others(event, id))
+            .collect(),
+    })
 }
 
 /// `deleteAccount`: with the person's own password, ends every session and erases every

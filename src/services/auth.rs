@@ -87,7 +87,7 @@ pub async fn register(
         },
     )
     .await?;
-    let outcome = sessions::open(state, &txn, account, client, AuthMethods::Password).await?;
+    let outcome = sessions::open(state, &txn, &account, client, AuthMethods::Password).await?;
     let event = Event::new(Kind::AccountRegistered)
         .by(id)
         .session(SessionId(outcome.session.id))
@@ -95,7 +95,7 @@ pub async fn register(
     audit::record(&txn, state.clock.now(), event).await?;
     let verification = verification::issue(state, &txn, id, client).await?;
     txn.commit().await?;
-    verification::send(state, &outcome.account, &verification);
+    verification::send(state, &account, &verification);
     tracing::info!(account = %id, "account registered");
     Ok(outcome)
 }
@@ -241,8 +241,7 @@ pub async fn login(
         let challenge = mfa::challenge(state, AccountId(account.id), client).await?;
         return Ok(LoginOutcome::MfaRequired(challenge));
     }
-    let outcome =
-        sessions::sign_in(state, account.clone(), client, AuthMethods::Password, &[]).await?;
+    let outcome = sessions::sign_in(state, account, client, AuthMethods::Password, &[]).await?;
     Ok(LoginOutcome::SignedIn(Box::new(outcome)))
 }
 

@@ -333,7 +333,7 @@ pub async fn verify(
     }
     let outcome = sessions::sign_in(
         state,
-        account.clone(),
+        &account,
         client,
         AuthMethods::PasswordAndOtp,
         &events,

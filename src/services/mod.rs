@@ -2,6 +2,7 @@
 //! call exactly one function here, so the two can never disagree.
 
 pub mod access_tokens;
+pub mod account_info;
 pub mod accounts;
 pub mod audit;
 pub mod auth;

@@ -22,6 +22,7 @@ use sha2::Sha256;
 use super::{
     ClientInfo, Principal,
     access_tokens::{self, AccessToken, AuthMethods},
+    account_info::AccountInfo,
     audit::{self, Event, Kind},
     throttle::Limit,
 };
@@ -46,7 +47,7 @@ pub struct IssuedRefreshToken {
 
 /// A signed-in result: the account, its new or refreshed session, and both tokens.
 pub struct AuthOutcome {
-    pub account: accounts::Model,
+    pub account: AccountInfo,
     pub session: sessions::Model,
     pub access: AccessToken,
     pub refresh: IssuedRefreshToken,
@@ -60,7 +61,7 @@ fn delta(duration: std::time::Duration) -> AppResult<TimeDelta> {
 pub async fn open(
     state: &AppState,
     txn: &DatabaseTransaction,
-    account: accounts::Model,
+    account: &accounts::Model,
     client: &ClientInfo,
     methods: AuthMethods,
 ) -> AppResult<AuthOutcome> {
@@ -104,7 +105,7 @@ pub async fn open(
         methods,
     )?;
     Ok(AuthOutcome {
-        account,
+        account: AccountInfo::open(account, &state.cipher)?,
         session,
         access,
         refresh: IssuedRefreshToken {
@@ -118,7 +119,7 @@ pub async fn open(
 /// in the same transaction as the sign-in.
 pub(super) async fn sign_in(
     state: &AppState,
-    account: db::entities::accounts::Model,
+    account: &accounts::Model,
     client: &ClientInfo,
     methods: AuthMethods,
     extra: &[Event],
@@ -236,7 +237,7 @@ pub async fn refresh(
         methods,
     )?;
     Ok(AuthOutcome {
-        account,
+        account: AccountInfo::open(&account, &state.cipher)?,
         session,
         access,
         refresh: IssuedRefreshToken {

@@ -1,6 +1,8 @@
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::{crypto::constant_time_eq, error::AppError};
+use subtle::ConstantTimeEq;
+
+use crate::error::AppError;
 
 /// Numbers the SSA voided after they were printed on sample cards and in advertising.
 const PUBLISHED: [&str; 2] = ["078051120", "219099999"];
@@ -20,7 +22,10 @@ impl std::fmt::Debug for Ssn {
 /// Compared without leaking through timing how much of the number matched.
 impl PartialEq for Ssn {
     fn eq(&self, other: &Self) -> bool {
-        constant_time_eq(self.digits().as_bytes(), other.digits().as_bytes())
+        self.digits()
+            .as_bytes()
+            .ct_eq(other.digits().as_bytes())
+            .into()
     }
 }
 

@@ -1,0 +1,94 @@
+//! The signed-in person's devices: listing sessions and ending them.
+
+use async_graphql::{Context, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{context::ContextExt, errors::IntoGraphql, guards::SignedIn};
+use crate::{
+    db::entities::sessions::Model, domain::SessionId, http::cookies::CookieUpdate,
+    services::sessions,
+};
+
+/// One signed-in device. Never carries a token.
+#[derive(Debug, Clone, SimpleObject, Serialize)]
+#[graphql(name = "Session")]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    pub id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub last_active_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    /// The session this request was made with.
+    pub current: bool,
+    pub mfa_verified: bool,
+}
+
+impl SessionView {
+    pub fn new(model: Model, current: Option<SessionId>) -> Self {
+        Self {
+            current: current.is_some_and(|current| current.0 == model.id),
+            id: model.id,
+            created_at: model.created_at,
+            last_active_at: model.last_active_at,
+            expires_at: model.expires_at,
+            ip_address: model.ip_address,
+            user_agent: model.user_agent,
+            mfa_verified: model.mfa_verified,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct SessionQuery;
+
+#[Object]
+impl SessionQuery {
+    /// The signed-in account's active sessions, newest first.
+    #[graphql(guard = "SignedIn")]
+    async fn sessions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SessionView>> {
+        let principal = ctx.principal().await?;
+        let list = sessions::list(ctx.state(), &principal).await.graphql()?;
+        Ok(list
+            .into_iter()
+            .map(|session| SessionView::new(session, Some(principal.session)))
+            .collect())
+    }
+}
+
+#[derive(Default)]
+pub struct SessionMutation;
+
+#[Object]
+impl SessionMutation {
+    /// Ends one of the caller's sessions.
+    #[graphql(guard = "SignedIn")]
+    async fn revoke_session(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<bool> {
+        let principal = ctx.principal().await?;
+        sessions::revoke(
+            ctx.state(),
+            &principal,
+            SessionId(id),
+            ctx.request().client(),
+        )
+        .await
+        .graphql()?;
+        if principal.session.0 == id {
+            ctx.request().set_cookies(CookieUpdate::SignedOut);
+        }
+        Ok(true)
+    }
+
+    /// Ends every session of the caller but this one; answers how many ended.
+    #[graphql(guard = "SignedIn")]
+    async fn revoke_other_sessions(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        let principal = ctx.principal().await?;
+        let ended = sessions::revoke_others(ctx.state(), &principal, ctx.request().client())
+            .await
+            .graphql()?;
+        Ok(i32::try_from(ended).unwrap_or(i32::MAX))
+    }
+}
