@@ -1,15 +1,14 @@
 //! Accounts: reading them, the profile, KYC review, data export and closing an account.
 
 use chrono::{DateTime, Utc};
-use sea_orm::TransactionTrait;
 
 use super::{
     ClientInfo, Principal,
     account_info::AccountInfo,
     audit::{self, Event, Kind},
-    mail_to,
     profile::{self, Change, ProfileEdit},
     signed_in_account,
+    unit_of_work::Work,
 };
 use crate::{
     db::{
@@ -113,9 +112,9 @@ pub async fn update_profile(
             .iter()
             .any(|field| matches!(*field, "firstName" | "lastName"));
     let now = state.clock.now();
-    let txn = state.db.begin().await?;
+    let mut work = Work::begin(state).await?;
     let written = db::accounts::update_profile(
-        &txn,
+        work.txn(),
         id,
         account.updated_at,
         &first_name,
@@ -142,12 +141,12 @@ pub async fn update_profile(
         .session(principal.session)
         .client(client)
         .detail("fields", fields);
-    audit::record(&txn, now, event).await?;
+    work.record(event).await?;
     // Decided inside the transaction, not from the status read before it: an approval that
     // committed meanwhile is reopened too.
     let reopened = identity_changed
         && db::accounts::set_kyc_status(
-            &txn,
+            work.txn(),
             id,
             KycStatus::Approved,
             KycStatus::Pending,
@@ -157,7 +156,7 @@ pub async fn update_profile(
         .await?;
     if reopened {
         let review = db::kyc_reviews::insert(
-            &txn,
+            work.txn(),
             NewReview {
                 account: id,
                 actor: None,
@@ -175,20 +174,21 @@ pub async fn update_profile(
             .detail("to", KycStatus::Pending.as_str())
             .detail("review", review.to_string())
             .detail("cause", "profile_changed");
-        audit::record(&txn, now, event).await?;
+        work.record(event).await?;
     }
-    txn.commit().await?;
-    let updated = signed_in_account(state, id).await?;
+    let updated = db::accounts::find(work.txn(), id)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
     if reopened {
-        mail_to(
-            state,
+        work.mail(
             &updated,
-            &Mail::KycDecision {
+            Mail::KycDecision {
                 status: KycStatus::Pending.as_str(),
                 reason: None,
             },
         );
     }
+    work.commit().await?;
     AccountInfo::open(&updated, &state.cipher)
 }
 
@@ -230,15 +230,15 @@ pub async fn set_kyc_status(
         ));
     }
     let now = state.clock.now();
-    let txn = state.db.begin().await?;
-    if !db::accounts::set_kyc_status(&txn, id, from, status, reason, now).await? {
+    let mut work = Work::begin(state).await?;
+    if !db::accounts::set_kyc_status(work.txn(), id, from, status, reason, now).await? {
         return Err(AppError::Conflict {
             field: "status".into(),
             message: "the status changed meanwhile; reload and decide again".into(),
         });
     }
     let review = db::kyc_reviews::insert(
-        &txn,
+        work.txn(),
         NewReview {
             account: id,
             actor: Some(reviewer.account),
@@ -258,17 +258,18 @@ pub async fn set_kyc_status(
         .detail("to", status.as_str())
         .detail("review", review.to_string())
         .detail("cause", "review");
-    audit::record(&txn, now, event).await?;
-    txn.commit().await?;
-    let updated = find_open(state, id).await?.ok_or(AppError::NotFound)?;
-    mail_to(
-        state,
+    work.record(event).await?;
+    let updated = db::accounts::find(work.txn(), id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    work.mail(
         &updated,
-        &Mail::KycDecision {
+        Mail::KycDecision {
             status: status.as_str(),
             reason: reason.map(str::to_owned),
         },
     );
+    work.commit().await?;
     AccountInfo::open(&updated, &state.cipher)
 }
 
@@ -346,23 +347,23 @@ pub async fn delete(
         return Err(AppError::bad_input("password", "is not correct"));
     }
     let now = state.clock.now();
-    let txn = state.db.begin().await?;
-    if !db::accounts::erase(&txn, id, now).await? {
+    let mut work = Work::begin(state).await?;
+    if !db::accounts::erase(work.txn(), id, now).await? {
         return Err(AppError::Unauthenticated);
     }
-    db::sessions::revoke_all_except(&txn, id, None, RevokeReason::AccountDeleted, now).await?;
-    db::sessions::erase_client_details(&txn, id).await?;
-    db::mfa::delete_recovery_codes(&txn, id).await?;
-    db::account_tokens::void_all(&txn, id, Purpose::PasswordReset, now).await?;
-    db::account_tokens::void_all(&txn, id, Purpose::EmailVerification, now).await?;
-    db::kyc_reviews::erase_reasons(&txn, id).await?;
+    db::sessions::revoke_all_except(work.txn(), id, None, RevokeReason::AccountDeleted, now)
+        .await?;
+    db::sessions::erase_client_details(work.txn(), id).await?;
+    db::mfa::delete_recovery_codes(work.txn(), id).await?;
+    db::account_tokens::void_all(work.txn(), id, Purpose::PasswordReset, now).await?;
+    db::account_tokens::void_all(work.txn(), id, Purpose::EmailVerification, now).await?;
+    db::kyc_reviews::erase_reasons(work.txn(), id).await?;
     let event = Event::new(Kind::AccountDeleted)
         .by(id)
         .session(principal.session)
         .client(client);
-    audit::record(&txn, now, event).await?;
-    txn.commit().await?;
+    work.record(event).await?;
     // Sent to the address just erased, from the copy read before.
-    mail_to(state, &account, &Mail::AccountClosed);
-    Ok(())
+    work.mail(&account, Mail::AccountClosed);
+    work.commit().await
 }

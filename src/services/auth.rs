@@ -1,6 +1,6 @@
 //! Registration, sign-in and administrator creation.
 
-use sea_orm::{DatabaseTransaction, TransactionTrait};
+use sea_orm::DatabaseTransaction;
 
 use super::{
     ClientInfo,
@@ -10,6 +10,7 @@ use super::{
     profile::{self, ProfileEdit},
     sessions::{self, AuthOutcome},
     throttle::SignInBackoff,
+    unit_of_work::Work,
     verification,
 };
 use crate::{
@@ -74,10 +75,10 @@ pub async fn register(
     let profile =
         profile::resolve(id, &StoredProfile::default(), edit, &profile::rules(state))?.stored;
     let password_hash = state.passwords.hash(&registration.password).await?;
-    let txn = state.db.begin().await?;
+    let mut work = Work::begin(state).await?;
     let account = create_account(
         state,
-        &txn,
+        work.txn(),
         NewAccountParts {
             id,
             registration: &registration,
@@ -87,15 +88,15 @@ pub async fn register(
         },
     )
     .await?;
-    let outcome = sessions::open(state, &txn, &account, client, AuthMethods::Password).await?;
+    let outcome =
+        sessions::open(state, work.txn(), &account, client, AuthMethods::Password).await?;
     let event = Event::new(Kind::AccountRegistered)
         .by(id)
         .session(SessionId(outcome.session.id))
         .client(client);
-    audit::record(&txn, state.clock.now(), event).await?;
-    let verification = verification::issue(state, &txn, id, client).await?;
-    txn.commit().await?;
-    verification::send(state, &account, &verification);
+    work.record(event).await?;
+    verification::issue(state, &mut work, &account, client).await?;
+    work.commit().await?;
     tracing::info!(account = %id, "account registered");
     Ok(outcome)
 }
@@ -103,10 +104,10 @@ pub async fn register(
 /// Creates an administrator (`custodian admin create`).
 pub async fn create_admin(state: &AppState, registration: Registration) -> AppResult<AccountId> {
     let password_hash = state.passwords.hash(&registration.password).await?;
-    let txn = state.db.begin().await?;
+    let work = Work::begin(state).await?;
     let account = create_account(
         state,
-        &txn,
+        work.txn(),
         NewAccountParts {
             id: AccountId::generate(),
             registration: &registration,
@@ -120,8 +121,8 @@ pub async fn create_admin(state: &AppState, registration: Registration) -> AppRe
     let event = Event::new(Kind::AdminCreated)
         .subject(id)
         .detail("via", "cli");
-    audit::record(&txn, state.clock.now(), event).await?;
-    txn.commit().await?;
+    work.record(event).await?;
+    work.commit().await?;
     tracing::info!(account = %id, "administrator created");
     Ok(id)
 }
@@ -241,7 +242,9 @@ pub async fn login(
         let challenge = mfa::challenge(state, AccountId(account.id), client).await?;
         return Ok(LoginOutcome::MfaRequired(challenge));
     }
-    let outcome = sessions::sign_in(state, account, client, AuthMethods::Password, &[]).await?;
+    let work = Work::begin(state).await?;
+    let outcome =
+        sessions::sign_in(state, work, account, client, AuthMethods::Password, &[]).await?;
     Ok(LoginOutcome::SignedIn(Box::new(outcome)))
 }
 

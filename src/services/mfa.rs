@@ -7,7 +7,6 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use qrcode::{QrCode, render::svg};
-use sea_orm::TransactionTrait;
 use secrecy::SecretString;
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 
@@ -15,10 +14,10 @@ use super::{
     ClientInfo, Principal,
     access_tokens::AuthMethods,
     audit::{self, Event, Kind},
-    mail_to,
     sessions::{self, AuthOutcome},
     signed_in_account,
     throttle::Limit,
+    unit_of_work::Work,
 };
 use crate::{
     crypto::{TokenHash, random_bytes, random_token},
@@ -110,15 +109,15 @@ pub async fn start_enrolment(
         .encrypt(&secret, &secret_context(principal.account))
         .map_err(|err| internal("sealing the TOTP secret")(&err))?;
     let now = state.clock.now();
-    let txn = state.db.begin().await?;
-    if !db::mfa::set_pending_secret(&txn, principal.account, &sealed, now).await? {
+    let work = Work::begin(state).await?;
+    if !db::mfa::set_pending_secret(work.txn(), principal.account, &sealed, now).await? {
         return Err(already_on());
     }
     let event = Event::new(Kind::MfaEnrolmentStarted)
         .by_principal(principal)
         .client(client);
-    audit::record(&txn, now, event).await?;
-    txn.commit().await?;
+    work.record(event).await?;
+    work.commit().await?;
     let uri = totp.to_url().map_err(|err| internal("otpauth URI")(&err))?;
     let qr_code_svg = QrCode::new(uri.as_bytes())
         .map_err(|err| internal("QR code")(&err))?
@@ -173,22 +172,26 @@ pub async fn confirm(
         return Err(wrong_code());
     };
     let (codes, hashes) = recovery_codes();
-    let txn = state.db.begin().await?;
-    if !db::mfa::activate(&txn, principal.account, pending, step, now).await? {
+    let mut work = Work::begin(state).await?;
+    if !db::mfa::activate(work.txn(), principal.account, pending, step, now).await? {
         return Err(already_on());
     }
-    db::mfa::replace_recovery_codes(&txn, principal.account, &hashes, now).await?;
-    db::sessions::mark_mfa_verified(&txn, principal.session).await?;
-    let ended =
-        db::sessions::revoke_unverified_except(&txn, principal.account, principal.session, now)
-            .await?;
+    db::mfa::replace_recovery_codes(work.txn(), principal.account, &hashes, now).await?;
+    db::sessions::mark_mfa_verified(work.txn(), principal.session).await?;
+    let ended = db::sessions::revoke_unverified_except(
+        work.txn(),
+        principal.account,
+        principal.session,
+        now,
+    )
+    .await?;
     let event = Event::new(Kind::MfaEnabled)
         .by_principal(principal)
         .client(client)
         .detail("sessions_ended", ended);
-    audit::record(&txn, now, event).await?;
-    txn.commit().await?;
-    mail_to(state, &account, &Mail::MfaEnabled);
+    work.record(event).await?;
+    work.mail(&account, Mail::MfaEnabled);
+    work.commit().await?;
     Ok(codes)
 }
 
@@ -230,13 +233,13 @@ pub async fn challenge(
     let now = state.clock.now();
     let token = random_token();
     let expires_at = now + CHALLENGE_TTL;
-    let txn = state.db.begin().await?;
-    db::mfa::insert_challenge(&txn, account, &TokenHash::of(&token), now, expires_at).await?;
+    let work = Work::begin(state).await?;
+    db::mfa::insert_challenge(work.txn(), account, &TokenHash::of(&token), now, expires_at).await?;
     let event = Event::new(Kind::MfaChallenged)
         .subject(account)
         .client(client);
-    audit::record(&txn, now, event).await?;
-    txn.commit().await?;
+    work.record(event).await?;
+    work.commit().await?;
     Ok(Challenge { token, expires_at })
 }
 
@@ -307,9 +310,9 @@ pub async fn verify(
         audit::record_alone(state, event).await?;
         return Err(wrong_code());
     };
-    let txn = state.db.begin().await?;
-    let claimed = db::mfa::claim_challenge(&txn, challenge.id, now, MAX_FAILURES).await?;
-    txn.commit().await?;
+    let work = Work::begin(state).await?;
+    let claimed = db::mfa::claim_challenge(work.txn(), challenge.id, now, MAX_FAILURES).await?;
+    work.commit().await?;
     if !claimed {
         return Err(invalid_challenge());
     }
@@ -320,29 +323,26 @@ pub async fn verify(
             Factor::RecoveryCode => "recovery_code",
         },
     )];
-    let mut left = None;
+    let mut work = Work::begin(state).await?;
     if matches!(factor, Factor::RecoveryCode) {
-        let remaining = db::mfa::recovery_codes_left(&state.db, id).await?;
-        left = Some(remaining);
+        let left = db::mfa::recovery_codes_left(work.txn(), id).await?;
         events.push(
             Event::new(Kind::RecoveryCodeUsed)
                 .by(id)
                 .client(client)
-                .detail("left", remaining),
+                .detail("left", left),
         );
+        work.mail(&account, Mail::RecoveryCodeUsed { left });
     }
-    let outcome = sessions::sign_in(
+    sessions::sign_in(
         state,
+        work,
         &account,
         client,
         AuthMethods::PasswordAndOtp,
         &events,
     )
-    .await?;
-    if let Some(left) = left {
-        mail_to(state, &account, &Mail::RecoveryCodeUsed { left });
-    }
-    Ok(outcome)
+    .await
 }
 
 /// `disableMfa`: needs the password and a current code (or a recovery code); ends every
@@ -371,13 +371,13 @@ pub async fn disable(
         return Err(wrong_code());
     }
     let now = state.clock.now();
-    let txn = state.db.begin().await?;
-    if !db::mfa::deactivate(&txn, principal.account, now).await? {
+    let mut work = Work::begin(state).await?;
+    if !db::mfa::deactivate(work.txn(), principal.account, now).await? {
         return Err(not_on());
     }
-    db::mfa::delete_recovery_codes(&txn, principal.account).await?;
+    db::mfa::delete_recovery_codes(work.txn(), principal.account).await?;
     let ended = db::sessions::revoke_all_except(
-        &txn,
+        work.txn(),
         principal.account,
         Some(principal.session),
         RevokeReason::MfaChanged,
@@ -388,9 +388,9 @@ pub async fn disable(
         .by_principal(principal)
         .client(client)
         .detail("sessions_ended", ended);
-    audit::record(&txn, now, event).await?;
-    txn.commit().await?;
-    mail_to(state, &account, &Mail::MfaDisabled);
+    work.record(event).await?;
+    work.mail(&account, Mail::MfaDisabled);
+    work.commit().await?;
     Ok(())
 }
 
@@ -425,17 +425,21 @@ pub async fn regenerate_recovery_codes(
     }
     let now = state.clock.now();
     let (codes, hashes) = recovery_codes();
-    let txn = state.db.begin().await?;
-    db::mfa::replace_recovery_codes(&txn, principal.account, &hashes, now).await?;
-    let ended =
-        db::sessions::revoke_unverified_except(&txn, principal.account, principal.session, now)
-            .await?;
+    let work = Work::begin(state).await?;
+    db::mfa::replace_recovery_codes(work.txn(), principal.account, &hashes, now).await?;
+    let ended = db::sessions::revoke_unverified_except(
+        work.txn(),
+        principal.account,
+        principal.session,
+        now,
+    )
+    .await?;
     let event = Event::new(Kind::RecoveryCodesRegenerated)
         .by_principal(principal)
         .client(client)
         .detail("sessions_ended", ended);
-    audit::record(&txn, now, event).await?;
-    txn.commit().await?;
+    work.record(event).await?;
+    work.commit().await?;
     Ok(codes)
 }
 

@@ -12,6 +12,7 @@ pub mod recovery;
 pub mod sessions;
 pub mod signing_keys;
 pub mod throttle;
+pub mod unit_of_work;
 pub mod verification;
 
 use std::net::IpAddr;
@@ -20,7 +21,6 @@ use crate::{
     db::{self, entities::accounts::Model as Account},
     domain::{AccountId, Role, SessionId},
     error::{AppError, AppResult},
-    mail::Mail,
     state::AppState,
 };
 
@@ -39,12 +39,6 @@ pub struct Principal {
     pub account: AccountId,
     pub session: SessionId,
     pub role: Role,
-}
-
-/// Queues `mail` to the account's address, addressed by name.
-fn mail_to(state: &AppState, account: &Account, mail: &Mail) {
-    let name = format!("{} {}", account.first_name, account.last_name);
-    state.mailer.send(&account.email, Some(&name), mail);
 }
 
 /// What a new password must not be built from: the person's email and names.

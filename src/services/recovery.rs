@@ -1,14 +1,14 @@
 //! Password reset by email, and password change for a signed-in person.
 
 use chrono::TimeDelta;
-use sea_orm::TransactionTrait;
 use secrecy::{ExposeSecret, SecretString};
 use tracing::Instrument;
 
 use super::{
     ClientInfo, Principal,
     audit::{self, Event, Kind},
-    mail_to, personal_data, signed_in_account,
+    personal_data, signed_in_account,
+    unit_of_work::Work,
 };
 use crate::{
     crypto::{TokenHash, random_token},
@@ -59,11 +59,11 @@ async fn send_reset(state: &AppState, email: &Email, client: &ClientInfo) -> App
     let ttl = TimeDelta::from_std(settings.password_reset_ttl)
         .map_err(|err| AppError::Internal(err.into()))?;
     let token = random_token();
-    let txn = state.db.begin().await?;
+    let mut work = Work::begin(state).await?;
     // A newer link voids the older ones.
-    db::account_tokens::void_all(&txn, id, Purpose::PasswordReset, now).await?;
+    db::account_tokens::void_all(work.txn(), id, Purpose::PasswordReset, now).await?;
     db::account_tokens::insert(
-        &txn,
+        work.txn(),
         id,
         Purpose::PasswordReset,
         &TokenHash::of(&token),
@@ -74,21 +74,19 @@ async fn send_reset(state: &AppState, email: &Email, client: &ClientInfo) -> App
     let event = Event::new(Kind::PasswordResetRequested)
         .subject(id)
         .client(client);
-    audit::record(&txn, now, event).await?;
-    txn.commit().await?;
+    work.record(event).await?;
     let link = state
         .mailer
         .link(&settings.reset_link_template, token.expose_secret());
     let valid_minutes = settings.password_reset_ttl.as_secs().div_ceil(60);
-    mail_to(
-        state,
+    work.mail(
         &account,
-        &Mail::PasswordReset {
+        Mail::PasswordReset {
             link,
             valid_minutes,
         },
     );
-    Ok(())
+    work.commit().await
 }
 
 /// `resetPassword`: sets the new password, ends every session, uses the token. A wrong, used
@@ -111,10 +109,10 @@ pub async fn reset(
         .ok_or_else(invalid)?;
     let password = NewPassword::parse(new_password, "newPassword", &personal_data(&account))?;
     let password_hash = state.passwords.hash(&password).await?;
-    let txn = state.db.begin().await?;
-    if !db::account_tokens::claim(&txn, row.id, now).await?
+    let mut work = Work::begin(state).await?;
+    if !db::account_tokens::claim(work.txn(), row.id, now).await?
         || !db::accounts::replace_password_hash(
-            &txn,
+            work.txn(),
             id,
             &account.password_hash,
             password_hash,
@@ -124,19 +122,19 @@ pub async fn reset(
     {
         return Err(invalid());
     }
-    db::account_tokens::void_all(&txn, id, Purpose::PasswordReset, now).await?;
+    db::account_tokens::void_all(work.txn(), id, Purpose::PasswordReset, now).await?;
     // The link reached the mailbox, which proves the address.
-    db::accounts::mark_email_verified(&txn, id, now).await?;
+    db::accounts::mark_email_verified(work.txn(), id, now).await?;
     let ended =
-        db::sessions::revoke_all_except(&txn, id, None, RevokeReason::PasswordReset, now).await?;
+        db::sessions::revoke_all_except(work.txn(), id, None, RevokeReason::PasswordReset, now)
+            .await?;
     let event = Event::new(Kind::PasswordResetCompleted)
         .subject(id)
         .client(client)
         .detail("sessions_ended", ended);
-    audit::record(&txn, now, event).await?;
-    txn.commit().await?;
-    mail_to(state, &account, &Mail::PasswordWasReset);
-    Ok(())
+    work.record(event).await?;
+    work.mail(&account, Mail::PasswordWasReset);
+    work.commit().await
 }
 
 /// `changePassword`: needs the current password; keeps this session and ends the others.
@@ -170,9 +168,9 @@ pub async fn change(
         ));
     }
     let password_hash = state.passwords.hash(&password).await?;
-    let txn = state.db.begin().await?;
+    let mut work = Work::begin(state).await?;
     if !db::accounts::replace_password_hash(
-        &txn,
+        work.txn(),
         principal.account,
         &account.password_hash,
         password_hash,
@@ -183,9 +181,10 @@ pub async fn change(
         // Another change won the race; this one's current password is no longer current.
         return Err(wrong());
     }
-    db::account_tokens::void_all(&txn, principal.account, Purpose::PasswordReset, now).await?;
+    db::account_tokens::void_all(work.txn(), principal.account, Purpose::PasswordReset, now)
+        .await?;
     let ended = db::sessions::revoke_all_except(
-        &txn,
+        work.txn(),
         principal.account,
         Some(principal.session),
         RevokeReason::PasswordChanged,
@@ -196,8 +195,8 @@ pub async fn change(
         .by_principal(principal)
         .client(client)
         .detail("sessions_ended", ended);
-    audit::record(&txn, now, event).await?;
-    txn.commit().await?;
-    mail_to(state, &account, &Mail::PasswordChanged);
+    work.record(event).await?;
+    work.mail(&account, Mail::PasswordChanged);
+    work.commit().await?;
     Ok(())
 }

@@ -15,7 +15,7 @@
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, TimeDelta, Utc};
 use hmac::{Hmac, KeyInit, Mac};
-use sea_orm::{DatabaseTransaction, TransactionTrait};
+use sea_orm::DatabaseTransaction;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 
@@ -23,8 +23,9 @@ use super::{
     ClientInfo, Principal,
     access_tokens::{self, AccessToken, AuthMethods},
     account_info::AccountInfo,
-    audit::{self, Event, Kind},
+    audit::{Event, Kind},
     throttle::Limit,
+    unit_of_work::Work,
 };
 use crate::{
     crypto::{TokenHash, random_token},
@@ -115,29 +116,28 @@ pub async fn open(
     })
 }
 
-/// Opens a session after every factor was checked, recording `extra` events (the MFA step)
-/// in the same transaction as the sign-in.
+/// Opens a session after every factor was checked, in `work`: with it commit `extra` events
+/// (the MFA step) and whatever mail the caller queued.
 pub(super) async fn sign_in(
     state: &AppState,
+    work: Work<'_>,
     account: &accounts::Model,
     client: &ClientInfo,
     methods: AuthMethods,
     extra: &[Event],
 ) -> AppResult<AuthOutcome> {
     let id = AccountId(account.id);
-    let now = state.clock.now();
-    let txn = state.db.begin().await?;
-    let outcome = open(state, &txn, account, client, methods).await?;
+    let outcome = open(state, work.txn(), account, client, methods).await?;
     let session = SessionId(outcome.session.id);
     for event in extra {
-        audit::record(&txn, now, event.clone().session(session)).await?;
+        work.record(event.clone().session(session)).await?;
     }
     let event = Event::new(Kind::LoginSucceeded)
         .by(id)
         .session(session)
         .client(client);
-    audit::record(&txn, now, event).await?;
-    txn.commit().await?;
+    work.record(event).await?;
+    work.commit().await?;
     state.metrics.login(true);
     tracing::info!(account = %id, session = %outcome.session.id, "login succeeded");
     Ok(outcome)
@@ -158,14 +158,14 @@ pub async fn refresh(
     Limit::refresh_session(SessionId(known.session_id))
         .spend(state, client, None)
         .await?;
-    let txn = state.db.begin().await?;
+    let work = Work::begin(state).await?;
     // Write first: on SQLite this takes the write lock before any read, so the reads below see
     // every rotation that committed before ours.
-    let claimed = db::refresh_tokens::claim(&txn, &hash, now).await?;
-    let Some(row) = db::refresh_tokens::find_by_hash(&txn, &hash).await? else {
+    let claimed = db::refresh_tokens::claim(work.txn(), &hash, now).await?;
+    let Some(row) = db::refresh_tokens::find_by_hash(work.txn(), &hash).await? else {
         return Err(AppError::InvalidRefreshToken);
     };
-    let Some(session) = db::sessions::find(&txn, SessionId(row.session_id)).await? else {
+    let Some(session) = db::sessions::find(work.txn(), SessionId(row.session_id)).await? else {
         return Err(AppError::InvalidRefreshToken);
     };
     let session_id = SessionId(session.id);
@@ -174,7 +174,7 @@ pub async fn refresh(
     if !claimed {
         match row.used_at {
             Some(used) if now - used <= delta(state.settings.refresh_grace)? => {
-                let child = db::refresh_tokens::find_child(&txn, row.id).await?;
+                let child = db::refresh_tokens::find_child(work.txn(), row.id).await?;
                 match child {
                     Some(child) if child.token_hash != successor_hash.as_str() => {
                         return Err(AppError::InvalidRefreshToken);
@@ -182,23 +182,23 @@ pub async fn refresh(
                     // The successor was itself rotated: whoever holds this parent is not the
                     // client that moved on, so a retry here is a replay.
                     Some(child) if child.used_at.is_some() => {
-                        return Err(reuse_detected(state, txn, &session, client).await);
+                        return Err(reuse_detected(state, work, &session, client).await);
                     }
                     Some(_) => {}
                     None => return Err(AppError::InvalidRefreshToken),
                 }
             }
-            Some(_) => return Err(reuse_detected(state, txn, &session, client).await),
+            Some(_) => return Err(reuse_detected(state, work, &session, client).await),
             None => return Err(AppError::InvalidRefreshToken),
         }
     }
     let idle = (now + delta(state.settings.session_idle_ttl)?).min(session.absolute_expires_at);
-    if !db::sessions::extend_if_active(&txn, session_id, now, idle).await? {
+    if !db::sessions::extend_if_active(work.txn(), session_id, now, idle).await? {
         return Err(AppError::InvalidRefreshToken);
     }
     if claimed {
         db::refresh_tokens::insert(
-            &txn,
+            work.txn(),
             NewRefreshToken {
                 session: session_id,
                 parent: Some(row.id),
@@ -209,10 +209,10 @@ pub async fn refresh(
         )
         .await?;
     }
-    let account = db::accounts::find(&txn, AccountId(session.account_id))
+    let account = db::accounts::find(work.txn(), AccountId(session.account_id))
         .await?
         .ok_or(AppError::InvalidRefreshToken)?;
-    let session = db::sessions::find(&txn, session_id)
+    let session = db::sessions::find(work.txn(), session_id)
         .await?
         .ok_or(AppError::InvalidRefreshToken)?;
     let mut event = Event::new(Kind::TokenRefreshed)
@@ -222,8 +222,8 @@ pub async fn refresh(
     if !claimed {
         event = event.detail("grace_retry", true);
     }
-    audit::record(&txn, now, event).await?;
-    txn.commit().await?;
+    work.record(event).await?;
+    work.commit().await?;
     let methods = if session.mfa_verified {
         AuthMethods::PasswordAndOtp
     } else {
@@ -251,7 +251,7 @@ pub async fn refresh(
 /// client gets. The revocation commits even though the request fails.
 async fn reuse_detected(
     state: &AppState,
-    txn: DatabaseTransaction,
+    work: Work<'_>,
     session: &sessions::Model,
     client: &ClientInfo,
 ) -> AppError {
@@ -259,13 +259,20 @@ async fn reuse_detected(
         let now = state.clock.now();
         let account = AccountId(session.account_id);
         let id = SessionId(session.id);
-        db::sessions::revoke(&txn, account, id, RevokeReason::RefreshTokenReuse, now).await?;
+        db::sessions::revoke(
+            work.txn(),
+            account,
+            id,
+            RevokeReason::RefreshTokenReuse,
+            now,
+        )
+        .await?;
         let event = Event::new(Kind::RefreshTokenReused)
             .subject(account)
             .session(id)
             .client(client);
-        audit::record(&txn, now, event).await?;
-        txn.commit().await?;
+        work.record(event).await?;
+        work.commit().await?;
         AppResult::Ok(())
     }
     .await;
@@ -333,9 +340,9 @@ pub async fn revoke(
     client: &ClientInfo,
 ) -> AppResult<()> {
     let now = state.clock.now();
-    let txn = state.db.begin().await?;
+    let work = Work::begin(state).await?;
     let revoked = db::sessions::revoke(
-        &txn,
+        work.txn(),
         principal.account,
         id,
         RevokeReason::RevokedByUser,
@@ -350,8 +357,8 @@ pub async fn revoke(
         .session(id)
         .client(client)
         .detail("scope", "one");
-    audit::record(&txn, now, event).await?;
-    txn.commit().await?;
+    work.record(event).await?;
+    work.commit().await?;
     Ok(())
 }
 
@@ -362,9 +369,9 @@ pub async fn revoke_others(
     client: &ClientInfo,
 ) -> AppResult<u64> {
     let now = state.clock.now();
-    let txn = state.db.begin().await?;
+    let work = Work::begin(state).await?;
     let ended = db::sessions::revoke_all_except(
-        &txn,
+        work.txn(),
         principal.account,
         Some(principal.session),
         RevokeReason::RevokedByUser,
@@ -377,9 +384,9 @@ pub async fn revoke_others(
             .client(client)
             .detail("scope", "others")
             .detail("count", ended);
-        audit::record(&txn, now, event).await?;
+        work.record(event).await?;
     }
-    txn.commit().await?;
+    work.commit().await?;
     Ok(ended)
 }
 
@@ -401,15 +408,15 @@ pub async fn logout(
     let Some((account, session)) = target else {
         return Ok(());
     };
-    let txn = state.db.begin().await?;
-    if db::sessions::revoke(&txn, account, session, RevokeReason::Logout, now).await? {
+    let work = Work::begin(state).await?;
+    if db::sessions::revoke(work.txn(), account, session, RevokeReason::Logout, now).await? {
         let event = Event::new(Kind::LoggedOut)
             .by(account)
             .session(session)
             .client(client);
-        audit::record(&txn, now, event).await?;
+        work.record(event).await?;
     }
-    txn.commit().await?;
+    work.commit().await?;
     Ok(())
 }
 

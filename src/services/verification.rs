@@ -1,13 +1,13 @@
 //! Email verification: a single-use link sent at registration and on request.
 
 use chrono::TimeDelta;
-use sea_orm::{DatabaseTransaction, TransactionTrait};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{
     ClientInfo, Principal,
-    audit::{self, Event, Kind},
-    mail_to, signed_in_account,
+    audit::{Event, Kind},
+    signed_in_account,
+    unit_of_work::Work,
 };
 use crate::{
     crypto::{TokenHash, random_token},
@@ -21,46 +21,42 @@ use crate::{
 /// At most one verification email per account this often.
 pub const RESEND_INTERVAL: TimeDelta = TimeDelta::seconds(60);
 
-/// A verification token made inside a transaction, to be mailed once it commits.
-pub struct PendingVerification(SecretString);
-
-/// Makes a verification token for `account` inside `txn`, voiding earlier ones.
+/// Makes a verification token for `account` inside `work`, voiding earlier ones; the link is
+/// mailed once the work commits.
 pub async fn issue(
     state: &AppState,
-    txn: &DatabaseTransaction,
-    account: AccountId,
+    work: &mut Work<'_>,
+    account: &accounts::Model,
     client: &ClientInfo,
-) -> AppResult<PendingVerification> {
-    let now = state.clock.now();
-    let ttl = TimeDelta::from_std(state.mailer.settings().email_verification_ttl)
+) -> AppResult<()> {
+    let id = AccountId(account.id);
+    let now = work.now();
+    let settings = state.mailer.settings();
+    let ttl = TimeDelta::from_std(settings.email_verification_ttl)
         .map_err(|err| AppError::Internal(err.into()))?;
     let token = random_token();
-    db::account_tokens::void_all(txn, account, Purpose::EmailVerification, now).await?;
+    db::account_tokens::void_all(work.txn(), id, Purpose::EmailVerification, now).await?;
     db::account_tokens::insert(
-        txn,
-        account,
+        work.txn(),
+        id,
         Purpose::EmailVerification,
         &TokenHash::of(&token),
         now,
         now + ttl,
     )
     .await?;
-    let event = Event::new(Kind::EmailVerificationSent)
-        .subject(account)
-        .client(client);
-    audit::record(txn, now, event).await?;
-    Ok(PendingVerification(token))
-}
-
-/// Mails a token made by [`issue`], after its transaction committed.
-pub fn send(state: &AppState, account: &accounts::Model, pending: &PendingVerification) {
-    let settings = state.mailer.settings();
-    let link = state.mailer.link(
-        &settings.verify_email_link_template,
-        pending.0.expose_secret(),
-    );
+    work.record(
+        Event::new(Kind::EmailVerificationSent)
+            .subject(id)
+            .client(client),
+    )
+    .await?;
+    let link = state
+        .mailer
+        .link(&settings.verify_email_link_template, token.expose_secret());
     let valid_hours = settings.email_verification_ttl.as_secs().div_ceil(3600);
-    mail_to(state, account, &Mail::VerifyEmail { link, valid_hours });
+    work.mail(account, Mail::VerifyEmail { link, valid_hours });
+    Ok(())
 }
 
 /// Sends a fresh link unless one went out less than [`RESEND_INTERVAL`] ago; returns the
@@ -79,10 +75,9 @@ pub async fn resend(
         let wait = (RESEND_INTERVAL - (now - last)).num_seconds().max(1);
         return Ok(Some(u64::try_from(wait).unwrap_or(1)));
     }
-    let txn = state.db.begin().await?;
-    let pending = issue(state, &txn, id, client).await?;
-    txn.commit().await?;
-    send(state, account, &pending);
+    let mut work = Work::begin(state).await?;
+    issue(state, &mut work, account, client).await?;
+    work.commit().await?;
     Ok(None)
 }
 
@@ -113,20 +108,19 @@ pub async fn verify(state: &AppState, token: &str, client: &ClientInfo) -> AppRe
         .await?
         .ok_or_else(invalid)?;
     let account_id = AccountId(row.account_id);
-    let txn = state.db.begin().await?;
-    if !db::account_tokens::claim(&txn, row.id, now).await? {
+    let mut work = Work::begin(state).await?;
+    if !db::account_tokens::claim(work.txn(), row.id, now).await? {
         return Err(invalid());
     }
-    let newly = db::accounts::mark_email_verified(&txn, account_id, now).await?;
+    let newly = db::accounts::mark_email_verified(work.txn(), account_id, now).await?;
     if newly {
         let event = Event::new(Kind::EmailVerified)
             .subject(account_id)
             .client(client);
-        audit::record(&txn, now, event).await?;
+        work.record(event).await?;
+        if let Some(account) = db::accounts::find(work.txn(), account_id).await? {
+            work.mail(&account, Mail::EmailVerified);
+        }
     }
-    txn.commit().await?;
-    if newly && let Some(account) = db::accounts::find(&state.db, account_id).await? {
-        mail_to(state, &account, &Mail::EmailVerified);
-    }
-    Ok(())
+    work.commit().await
 }

@@ -1,0 +1,69 @@
+//! One write, done one way: a transaction, the audit events recorded inside it, and mail that
+//! leaves only once it has committed, so no email ever announces a change that rolled back.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{DatabaseTransaction, TransactionTrait};
+
+use super::audit::{self, Event};
+use crate::{db::entities::accounts, error::AppResult, mail::Mail, state::AppState};
+
+/// Mail waiting for the commit: the address, the name to greet, the message.
+struct Outgoing {
+    to: String,
+    name: String,
+    mail: Mail,
+}
+
+/// A write in progress. Dropped without [`Work::commit`], it rolls back and sends nothing.
+pub struct Work<'a> {
+    state: &'a AppState,
+    txn: DatabaseTransaction,
+    now: DateTime<Utc>,
+    outgoing: Vec<Outgoing>,
+}
+
+impl<'a> Work<'a> {
+    pub async fn begin(state: &'a AppState) -> AppResult<Self> {
+        Ok(Self {
+            state,
+            txn: state.db.begin().await?,
+            now: state.clock.now(),
+            outgoing: Vec::new(),
+        })
+    }
+
+    /// The transaction, for storage calls.
+    pub fn txn(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+
+    /// When the work started: the one time its rows and events carry.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    /// Appends `event` to the audit trail, committing or rolling back with the change.
+    pub async fn record(&self, event: Event) -> AppResult<()> {
+        audit::record(&self.txn, self.now, event).await
+    }
+
+    /// Mails `account` once the work commits, addressed by name.
+    pub fn mail(&mut self, account: &accounts::Model, mail: Mail) {
+        self.outgoing.push(Outgoing {
+            to: account.email.clone(),
+            name: format!("{} {}", account.first_name, account.last_name),
+            mail,
+        });
+    }
+
+    /// Commits, then hands the mail to the mailer.
+    pub async fn commit(self) -> AppResult<()> {
+        self.txn.commit().await?;
+        for outgoing in &self.outgoing {
+            self.state
+                .mailer
+                .send(&outgoing.to, Some(&outgoing.name), &outgoing.mail);
+        }
+        Ok(())
+    }
+}
