@@ -5,6 +5,7 @@ mod email;
 mod ids;
 mod password;
 mod person_name;
+mod presented;
 mod profile;
 mod role;
 
@@ -12,6 +13,7 @@ pub use email::Email;
 pub use ids::{AccountId, SessionId};
 pub use password::{NewPassword, PasswordAttempt};
 pub use person_name::PersonName;
+pub use presented::{OneTimeCode, OpaqueToken};
 pub use profile::{
     AddressLine, City, CountryCode, CurrencyCode, DateOfBirth, Phone, PostalCode, Ssn, State,
 };

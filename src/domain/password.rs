@@ -72,8 +72,8 @@ impl NewPassword {
 
     /// A password that was just verified against its stored hash: it passed the policy in
     /// force when it was set, and re-hashing it must not depend on today's policy.
-    pub fn accept_verified(attempt: &PasswordAttempt) -> Self {
-        Self(attempt.0.clone())
+    pub fn accept_verified(attempt: &PasswordAttempt) -> Option<Self> {
+        attempt.0.clone().map(Self)
     }
 
     pub fn expose(&self) -> &str {
@@ -102,18 +102,20 @@ fn leans_on_personal_data(password: &str, personal: &[&str]) -> bool {
     found && zxcvbn::zxcvbn(rest.trim(), &[]).score() < Score::Three
 }
 
-/// A password offered at login: normalised like a new one, never checked against the policy
-/// (the policy may have changed since it was set).
-pub struct PasswordAttempt(SecretString);
+/// A password offered to be checked (sign-in, or a re-check before a sensitive change):
+/// normalised like a new one, never judged by the policy (which may have changed since it was
+/// set). One too long to be any stored password is kept as impossible, so it fails the check
+/// like a wrong one without reaching the hasher.
+pub struct PasswordAttempt(Option<SecretString>);
 
 impl PasswordAttempt {
-    /// `None` when it is too long to be any stored password.
-    pub fn parse(input: &str) -> Option<Self> {
-        (input.len() <= MAX_ATTEMPT_BYTES).then(|| Self(normalise(input)))
+    pub fn parse(input: &str) -> Self {
+        Self((input.len() <= MAX_ATTEMPT_BYTES).then(|| normalise(input)))
     }
 
-    pub fn expose(&self) -> &str {
-        self.0.expose_secret()
+    /// The password, unless it is too long to be anyone's.
+    pub fn expose(&self) -> Option<&str> {
+        self.0.as_ref().map(ExposeSecret::expose_secret)
     }
 }
 
@@ -147,7 +149,7 @@ mod tests {
         assert_eq!(normalise(&decomposed).expose_secret().chars().count(), 60);
         assert!(decomposed.len() > MAX_ATTEMPT_BYTES);
         assert!(NewPassword::parse(&decomposed, "password", PERSONAL).is_err());
-        assert!(PasswordAttempt::parse(&decomposed).is_none());
+        assert!(PasswordAttempt::parse(&decomposed).expose().is_none());
     }
 
     #[test]
@@ -176,7 +178,7 @@ mod tests {
 
     #[test]
     fn nfkc_makes_full_width_the_same_password() {
-        let full_width = PasswordAttempt::parse("ｃｏｒｒｅｃｔ horse").expect("short enough");
-        assert_eq!(full_width.expose(), "correct horse");
+        let full_width = PasswordAttempt::parse("ｃｏｒｒｅｃｔ horse");
+        assert_eq!(full_width.expose(), Some("correct horse"));
     }
 }

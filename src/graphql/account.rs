@@ -12,7 +12,7 @@ use super::{
     sessions::SessionView,
 };
 use crate::{
-    domain::{KycStatus, Role, Ssn},
+    domain::{KycStatus, PasswordAttempt, Role, Ssn},
     error::{AppError, AppResult},
     http::cookies::CookieUpdate,
     services::{
@@ -238,6 +238,7 @@ impl ClosureMutation {
         #[graphql(secret)] password: String,
     ) -> async_graphql::Result<bool> {
         let principal = ctx.principal().await?;
+        let password = PasswordAttempt::parse(&password);
         accounts::delete(ctx.state(), &principal, &password, ctx.request().client())
             .await
             .graphql()?;

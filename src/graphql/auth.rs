@@ -14,7 +14,7 @@ use crate::{
     error::AppError,
     http::cookies::CookieUpdate,
     services::{
-        auth::{self, LoginOutcome, Registration},
+        auth::{self, Credentials, LoginOutcome, Registration},
         mfa,
         profile::NewProfile,
         sessions::{self, AuthOutcome},
@@ -162,14 +162,10 @@ impl AuthMutation {
         ctx: &Context<'_>,
         input: LoginInput,
     ) -> async_graphql::Result<LoginResult> {
-        let outcome = auth::login(
-            ctx.state(),
-            &input.email,
-            &input.password,
-            ctx.request().client(),
-        )
-        .await
-        .graphql()?;
+        let credentials = Credentials::parse(&input.email, &input.password);
+        let outcome = auth::login(ctx.state(), credentials, ctx.request().client())
+            .await
+            .graphql()?;
         Ok(match outcome {
             LoginOutcome::SignedIn(outcome) => {
                 LoginResult::AuthPayload(Box::new(signed_in(ctx, *outcome)))

@@ -10,7 +10,10 @@ use super::{
     errors::IntoGraphql,
     guards::SignedIn,
 };
-use crate::services::{mfa, throttle::Limit};
+use crate::{
+    domain::{OneTimeCode, OpaqueToken, PasswordAttempt},
+    services::{mfa, throttle::Limit},
+};
 
 /// A new TOTP secret to load into an authenticator app.
 #[derive(Debug, Clone, SimpleObject)]
@@ -64,7 +67,9 @@ impl MfaMutation {
         #[graphql(secret)] mfa_token: String,
         #[graphql(secret)] code: String,
     ) -> async_graphql::Result<AuthPayload> {
-        let outcome = mfa::verify(ctx.state(), &mfa_token, &code, ctx.request().client())
+        let token = OpaqueToken::new(mfa_token);
+        let code = OneTimeCode::parse(&code);
+        let outcome = mfa::verify(ctx.state(), &token, &code, ctx.request().client())
             .await
             .graphql()?;
         Ok(signed_in(ctx, outcome))
@@ -89,6 +94,7 @@ impl MfaMutation {
         #[graphql(secret)] code: String,
     ) -> async_graphql::Result<RecoveryCodesView> {
         let principal = ctx.principal().await?;
+        let code = OneTimeCode::parse(&code);
         mfa::confirm(ctx.state(), &principal, &code, ctx.request().client())
             .await
             .map(RecoveryCodesView::from)
@@ -107,8 +113,8 @@ impl MfaMutation {
         mfa::disable(
             ctx.state(),
             &principal,
-            &password,
-            &code,
+            &PasswordAttempt::parse(&password),
+            &OneTimeCode::parse(&code),
             ctx.request().client(),
         )
         .await
@@ -124,6 +130,7 @@ impl MfaMutation {
         #[graphql(secret)] code: String,
     ) -> async_graphql::Result<RecoveryCodesView> {
         let principal = ctx.principal().await?;
+        let code = OneTimeCode::parse(&code);
         mfa::regenerate_recovery_codes(ctx.state(), &principal, &code, ctx.request().client())
             .await
             .map(RecoveryCodesView::from)

@@ -4,7 +4,12 @@
 use async_graphql::{Context, Object};
 
 use super::{context::ContextExt, errors::IntoGraphql, guards::SignedIn};
-use crate::services::{recovery, throttle::Limit, verification};
+use secrecy::SecretString;
+
+use crate::{
+    domain::{Email, OpaqueToken, PasswordAttempt},
+    services::{recovery, throttle::Limit, verification},
+};
 
 #[derive(Default)]
 pub struct RecoveryMutation;
@@ -19,7 +24,8 @@ impl RecoveryMutation {
         ctx: &Context<'_>,
         email: String,
     ) -> async_graphql::Result<bool> {
-        recovery::request_reset(ctx.state(), &email, ctx.request().client()).graphql()?;
+        let email = Email::parse(&email, "email").graphql()?;
+        recovery::request_reset(ctx.state(), email, ctx.request().client());
         Ok(true)
     }
 
@@ -31,6 +37,8 @@ impl RecoveryMutation {
         #[graphql(secret)] token: String,
         #[graphql(secret)] new_password: String,
     ) -> async_graphql::Result<bool> {
+        let token = OpaqueToken::new(token);
+        let new_password = SecretString::from(new_password);
         recovery::reset(ctx.state(), &token, &new_password, ctx.request().client())
             .await
             .graphql()?;
@@ -49,8 +57,8 @@ impl RecoveryMutation {
         recovery::change(
             ctx.state(),
             &principal,
-            &current_password,
-            &new_password,
+            &PasswordAttempt::parse(&current_password),
+            &SecretString::from(new_password),
             ctx.request().client(),
         )
         .await
@@ -75,6 +83,7 @@ impl RecoveryMutation {
         ctx: &Context<'_>,
         #[graphql(secret)] token: String,
     ) -> async_graphql::Result<bool> {
+        let token = OpaqueToken::new(token);
         verification::verify(ctx.state(), &token, ctx.request().client())
             .await
             .graphql()?;

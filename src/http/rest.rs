@@ -19,10 +19,11 @@ use super::{
     request::RequestMeta,
 };
 use crate::{
+    domain::{OneTimeCode, OpaqueToken},
     error::{AppError, AppResult},
     graphql::auth::{AuthPayload, LoginInput, RegisterInput},
     services::{
-        auth::{self, LoginOutcome},
+        auth::{self, Credentials, LoginOutcome},
         mfa,
         sessions::{self, AuthOutcome},
         throttle::Limit,
@@ -92,7 +93,10 @@ pub async fn login(State(state): State<HttpState>, meta: RequestMeta, body: Byte
         .spend(&state.app, &meta.client, None)
         .await;
     let result = match limited {
-        Ok(()) => auth::login(&state.app, &body.email, &body.password, &meta.client).await,
+        Ok(()) => {
+            let credentials = Credentials::parse(&body.email, &body.password);
+            auth::login(&state.app, credentials, &meta.client).await
+        }
         Err(err) => Err(err),
     };
     match result {
@@ -124,7 +128,9 @@ pub async fn mfa(State(state): State<HttpState>, meta: RequestMeta, body: Bytes)
         Limit::mfa(&body.mfa_token)
             .spend(&state.app, &meta.client, None)
             .await?;
-        mfa::verify(&state.app, &body.mfa_token, &body.code, &meta.client).await
+        let token = OpaqueToken::new(body.mfa_token);
+        let code = OneTimeCode::parse(&body.code);
+        mfa::verify(&state.app, &token, &code, &meta.client).await
     }
     .await;
     respond(&state, &meta, result)

@@ -20,7 +20,7 @@ use crate::{
         kyc_reviews::NewReview,
         sessions::RevokeReason,
     },
-    domain::{AccountId, KycStatus, PersonName, SessionId},
+    domain::{AccountId, KycStatus, PasswordAttempt, PersonName, SessionId},
     error::{AppError, AppResult},
     mail::Mail,
     state::AppState,
@@ -329,7 +329,7 @@ pub async fn export(
 pub async fn delete(
     state: &AppState,
     principal: &Principal,
-    password: &str,
+    password: &PasswordAttempt,
     client: &ClientInfo,
 ) -> AppResult<()> {
     let id = principal.account;

@@ -188,16 +188,34 @@ impl LoginFailure {
     }
 }
 
-/// Checks the credentials and opens a session, or with MFA on, answers the second step. A malformed email, an unknown email and a
-/// wrong password all cost one hash and give the same `InvalidCredentials`.
+/// What a sign-in offers, parsed. A malformed email is kept as absent rather than refused:
+/// it must fail exactly like an unknown one.
+pub struct Credentials {
+    email: Option<Email>,
+    password: PasswordAttempt,
+}
+
+impl Credentials {
+    pub fn parse(email: &str, password: &str) -> Self {
+        Self {
+            email: Email::parse(email, "email").ok(),
+            password: PasswordAttempt::parse(password),
+        }
+    }
+}
+
+/// Checks the credentials and opens a session, or with MFA on, answers the second step. A
+/// malformed email, an unknown email and a wrong password all cost one hash and give the same
+/// `InvalidCredentials`.
 pub async fn login(
     state: &AppState,
-    email: &str,
-    password: &str,
+    credentials: Credentials,
     client: &ClientInfo,
 ) -> AppResult<LoginOutcome> {
-    let attempt = PasswordAttempt::parse(password);
-    let email = Email::parse(email, "email").ok();
+    let Credentials {
+        email,
+        password: attempt,
+    } = credentials;
     let backoff = email.as_ref().map(|email| SignInBackoff::of(state, email));
     if let Some(backoff) = &backoff {
         backoff.check(state, client).await?;
@@ -209,14 +227,9 @@ pub async fn login(
     let stored = account
         .as_ref()
         .map(|account| account.password_hash.as_str());
-    let verdict = match &attempt {
-        Some(attempt) => state.passwords.verify(attempt, stored).await?,
-        None => Verified::No,
-    };
-    let (Verified::Yes { needs_rehash }, Some(account), Some(attempt)) =
-        (verdict, account.as_ref(), attempt.as_ref())
-    else {
-        let reason = match (&email, &attempt, &account) {
+    let verdict = state.passwords.verify(&attempt, stored).await?;
+    let (Verified::Yes { needs_rehash }, Some(account)) = (verdict, account.as_ref()) else {
+        let reason = match (&email, attempt.expose(), &account) {
             (None, _, _) | (_, None, _) => LoginFailure::Malformed,
             (_, _, None) => LoginFailure::UnknownAccount,
             _ => LoginFailure::WrongPassword,
@@ -233,7 +246,7 @@ pub async fn login(
         .await);
     };
     if needs_rehash {
-        rehash(state, account, attempt).await;
+        rehash(state, account, &attempt).await;
     }
     if state.mailer.settings().require_verified_email && !account.email_verified {
         return Err(refuse_unverified(state, account, client).await);
@@ -303,8 +316,10 @@ async fn rehash(
     account: &db::entities::accounts::Model,
     attempt: &PasswordAttempt,
 ) {
+    let Some(new) = NewPassword::accept_verified(attempt) else {
+        return;
+    };
     let result = async {
-        let new = NewPassword::accept_verified(attempt);
         let hash = state.passwords.hash(&new).await?;
         db::accounts::replace_password_hash(
             &state.db,

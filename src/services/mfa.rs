@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use qrcode::{QrCode, render::svg};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 
 use super::{
@@ -22,7 +22,7 @@ use super::{
 use crate::{
     crypto::{TokenHash, random_bytes, random_token},
     db::{self, entities::accounts::Model as Account, sessions::RevokeReason},
-    domain::AccountId,
+    domain::{AccountId, OneTimeCode, OpaqueToken, PasswordAttempt},
     error::{AppError, AppResult},
     mail::Mail,
     state::AppState,
@@ -83,12 +83,8 @@ fn unix_seconds(now: DateTime<Utc>) -> u64 {
 }
 
 /// The TOTP time step `code` belongs to, if it is right now (±1 step).
-fn totp_step(totp: &Totp, code: &str, now: DateTime<Utc>) -> Option<i64> {
-    let code = code.trim();
-    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    totp.check(code, unix_seconds(now))
+fn totp_step(totp: &Totp, code: &OneTimeCode, now: DateTime<Utc>) -> Option<i64> {
+    totp.check(code.totp()?, unix_seconds(now))
         .and_then(|step| i64::try_from(step).ok())
 }
 
@@ -150,7 +146,7 @@ fn not_on() -> AppError {
 pub async fn confirm(
     state: &AppState,
     principal: &Principal,
-    code: &str,
+    code: &OneTimeCode,
     client: &ClientInfo,
 ) -> AppResult<Vec<SecretString>> {
     let account = signed_in_account(state, principal.account).await?;
@@ -207,21 +203,11 @@ fn recovery_codes() -> (Vec<SecretString>, Vec<TokenHash>) {
             let symbols: String = (0..12)
                 .map(|index| char::from(RECOVERY_ALPHABET[((bits >> (index * 5)) & 31) as usize]))
                 .collect();
+            let hash = TokenHash::of_bytes(symbols.as_bytes());
             let code = format!("{}-{}-{}", &symbols[0..4], &symbols[4..8], &symbols[8..12]);
-            let hash = recovery_hash(&code);
             (SecretString::from(code), hash)
         })
         .unzip()
-}
-
-/// Codes are compared without dashes, spaces or case, as people type them.
-fn recovery_hash(code: &str) -> TokenHash {
-    let normalised: String = code
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    TokenHash::of_bytes(normalised.as_bytes())
 }
 
 /// Issues the second step for an account whose password was just verified.
@@ -254,7 +240,7 @@ enum Factor {
 async fn check_code(
     state: &AppState,
     account: &Account,
-    code: &str,
+    code: &OneTimeCode,
     allow_recovery: bool,
 ) -> AppResult<Option<Factor>> {
     let id = AccountId(account.id);
@@ -266,14 +252,13 @@ async fn check_code(
         let fresh = db::mfa::accept_step(&state.db, id, step).await?;
         return Ok(fresh.then_some(Factor::Totp));
     }
-    let looks_like_recovery = code.chars().filter(char::is_ascii_alphanumeric).count() == 12;
-    if allow_recovery
-        && looks_like_recovery
-        && db::mfa::use_recovery_code(&state.db, id, &recovery_hash(code), now).await?
-    {
-        return Ok(Some(Factor::RecoveryCode));
-    }
-    Ok(None)
+    // Recovery codes are compared without dashes, spaces or case, as people type them.
+    let Some(recovery) = code.recovery().filter(|_| allow_recovery) else {
+        return Ok(None);
+    };
+    let hash = TokenHash::of_bytes(recovery.expose_secret().as_bytes());
+    let used = db::mfa::use_recovery_code(&state.db, id, &hash, now).await?;
+    Ok(used.then_some(Factor::RecoveryCode))
 }
 
 fn invalid_challenge() -> AppError {
@@ -284,12 +269,12 @@ fn invalid_challenge() -> AppError {
 /// against the challenge; the fifth ends it.
 pub async fn verify(
     state: &AppState,
-    mfa_token: &str,
-    code: &str,
+    mfa_token: &OpaqueToken,
+    code: &OneTimeCode,
     client: &ClientInfo,
 ) -> AppResult<AuthOutcome> {
     let now = state.clock.now();
-    let hash = TokenHash::of(&SecretString::from(mfa_token.to_owned()));
+    let hash = TokenHash::of(mfa_token.secret());
     let challenge = db::mfa::find_open_challenge(&state.db, &hash, now, MAX_FAILURES)
         .await?
         .ok_or_else(invalid_challenge)?;
@@ -350,8 +335,8 @@ pub async fn verify(
 pub async fn disable(
     state: &AppState,
     principal: &Principal,
-    password: &str,
-    code: &str,
+    password: &PasswordAttempt,
+    code: &OneTimeCode,
     client: &ClientInfo,
 ) -> AppResult<()> {
     let account = signed_in_account(state, principal.account).await?;
@@ -412,7 +397,7 @@ async fn refused(
 pub async fn regenerate_recovery_codes(
     state: &AppState,
     principal: &Principal,
-    code: &str,
+    code: &OneTimeCode,
     client: &ClientInfo,
 ) -> AppResult<Vec<SecretString>> {
     let account = signed_in_account(state, principal.account).await?;
@@ -481,8 +466,11 @@ mod tests {
         assert_eq!(unique.len(), 10);
         let first = codes[0].expose_secret();
         assert_eq!(first.len(), 14);
+        let typed = OneTimeCode::parse(&first.to_lowercase().replace('-', " "))
+            .recovery()
+            .expect("a recovery code's shape");
         assert_eq!(
-            recovery_hash(&first.to_lowercase().replace('-', " ")),
+            TokenHash::of_bytes(typed.expose_secret().as_bytes()),
             hashes[0]
         );
     }

@@ -13,7 +13,7 @@ use super::{
 use crate::{
     crypto::{TokenHash, random_token},
     db::{self, account_tokens::Purpose, sessions::RevokeReason},
-    domain::{AccountId, Email, NewPassword, PasswordAttempt},
+    domain::{AccountId, Email, NewPassword, OpaqueToken, PasswordAttempt},
     error::{AppError, AppResult},
     mail::Mail,
     state::AppState,
@@ -26,8 +26,7 @@ const RESEND_INTERVAL: TimeDelta = TimeDelta::seconds(60);
 /// `requestPasswordReset`. Answers at once, whether or not an account has the address: the
 /// lookup, the token and the email happen after the answer, so neither the answer nor its
 /// timing tells the two apart.
-pub fn request_reset(state: &AppState, email: &str, client: &ClientInfo) -> AppResult<()> {
-    let email = Email::parse(email, "email")?;
+pub fn request_reset(state: &AppState, email: Email, client: &ClientInfo) {
     let state = state.clone();
     let client = client.clone();
     tokio::spawn(
@@ -38,7 +37,6 @@ pub fn request_reset(state: &AppState, email: &str, client: &ClientInfo) -> AppR
         }
         .instrument(tracing::Span::current()),
     );
-    Ok(())
 }
 
 async fn send_reset(state: &AppState, email: &Email, client: &ClientInfo) -> AppResult<()> {
@@ -93,13 +91,13 @@ async fn send_reset(state: &AppState, email: &Email, client: &ClientInfo) -> App
 /// or expired token gets one error; a new password the policy refuses leaves the token usable.
 pub async fn reset(
     state: &AppState,
-    token: &str,
-    new_password: &str,
+    token: &OpaqueToken,
+    new_password: &SecretString,
     client: &ClientInfo,
 ) -> AppResult<()> {
     let invalid = || AppError::bad_input("token", "is invalid, used or expired");
     let now = state.clock.now();
-    let hash = TokenHash::of(&SecretString::from(token.to_owned()));
+    let hash = TokenHash::of(token.secret());
     let row = db::account_tokens::find_usable(&state.db, &hash, Purpose::PasswordReset, now)
         .await?
         .ok_or_else(invalid)?;
@@ -107,7 +105,11 @@ pub async fn reset(
     let account = db::accounts::find(&state.db, id)
         .await?
         .ok_or_else(invalid)?;
-    let password = NewPassword::parse(new_password, "newPassword", &personal_data(&account))?;
+    let password = NewPassword::parse(
+        new_password.expose_secret(),
+        "newPassword",
+        &personal_data(&account),
+    )?;
     let password_hash = state.passwords.hash(&password).await?;
     let mut work = Work::begin(state).await?;
     if !db::account_tokens::claim(work.txn(), row.id, now).await?
@@ -141,8 +143,8 @@ pub async fn reset(
 pub async fn change(
     state: &AppState,
     principal: &Principal,
-    current: &str,
-    new_password: &str,
+    current: &PasswordAttempt,
+    new_password: &SecretString,
     client: &ClientInfo,
 ) -> AppResult<()> {
     let wrong = || AppError::bad_input("currentPassword", "is not correct");
@@ -159,9 +161,12 @@ pub async fn change(
         audit::record_alone(state, event).await?;
         return Err(wrong());
     }
-    let password = NewPassword::parse(new_password, "newPassword", &personal_data(&account))?;
-    if PasswordAttempt::parse(current).is_some_and(|attempt| attempt.expose() == password.expose())
-    {
+    let password = NewPassword::parse(
+        new_password.expose_secret(),
+        "newPassword",
+        &personal_data(&account),
+    )?;
+    if current.expose() == Some(password.expose()) {
         return Err(AppError::bad_input(
             "newPassword",
             "must differ from the current password",

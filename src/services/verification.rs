@@ -1,7 +1,7 @@
 //! Email verification: a single-use link sent at registration and on request.
 
 use chrono::TimeDelta;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 
 use super::{
     ClientInfo, Principal,
@@ -12,7 +12,7 @@ use super::{
 use crate::{
     crypto::{TokenHash, random_token},
     db::{self, account_tokens::Purpose, entities::accounts},
-    domain::AccountId,
+    domain::{AccountId, OpaqueToken},
     error::{AppError, AppResult},
     mail::Mail,
     state::AppState,
@@ -100,10 +100,10 @@ pub async fn request(
 
 /// `verifyEmail`: uses the token and marks the address verified. A wrong, used or expired
 /// token gets one error.
-pub async fn verify(state: &AppState, token: &str, client: &ClientInfo) -> AppResult<()> {
+pub async fn verify(state: &AppState, token: &OpaqueToken, client: &ClientInfo) -> AppResult<()> {
     let invalid = || AppError::bad_input("token", "is invalid, used or expired");
     let now = state.clock.now();
-    let hash = TokenHash::of(&SecretString::from(token.to_owned()));
+    let hash = TokenHash::of(token.secret());
     let row = db::account_tokens::find_usable(&state.db, &hash, Purpose::EmailVerification, now)
         .await?
         .ok_or_else(invalid)?;
