@@ -120,13 +120,13 @@ pub async fn run() -> anyhow::Result<()> {
 
 fn settings() -> anyhow::Result<Settings> {
     let settings = Settings::load()?;
-    telemetry::init(settings.log_format);
+    telemetry::init(settings.server.log_format);
     Ok(settings)
 }
 
 async fn serve() -> anyhow::Result<()> {
     let settings = settings()?;
-    let playground = settings.playground;
+    let playground = settings.server.playground;
     let app = Application::build(settings, Arc::new(SystemClock)).await?;
     let address = app.local_addr()?;
     tracing::info!(%address, "Custodian is listening");

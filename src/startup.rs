@@ -34,7 +34,7 @@ pub struct Application {
 impl Application {
     /// Connects, migrates, loads keys and binds the listener (port 0 picks a free port).
     pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
-        let listen = settings.listen;
+        let listen = settings.server.listen;
         let state = build_state(settings, clock).await?;
         let listener = TcpListener::bind(listen)
             .await
@@ -93,13 +93,13 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
     let keyring = signing_keys::load(
         &db,
         Arc::clone(&cipher),
-        settings.access_token_ttl,
+        settings.sessions.access_token_ttl,
         clock.now(),
     )
     .await
     .context("cannot load token-signing keys")?;
     let mailer = Mailer::start(&settings)?;
-    let limits = Limits::new(&settings).await?;
+    let limits = Limits::new(&settings.limits).await?;
     Ok(AppState::new(Inner {
         settings,
         db,
@@ -115,15 +115,16 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
 
 /// The configured encryption key, or in development one generated into the data folder.
 pub fn load_cipher(settings: &Settings) -> anyhow::Result<Cipher> {
-    let current = match &settings.encryption_key {
+    let current = match &settings.crypto.encryption_key {
         Some(encoded) => EncryptionKey::from_base64(encoded)
             .context("invalid setting CUSTODIAN_ENCRYPTION_KEY")?,
         None if settings.is_production() => {
             bail!("invalid setting CUSTODIAN_ENCRYPTION_KEY: required in production")
         }
-        None => development_key(&settings.data_dir)?,
+        None => development_key(&settings.server.data_dir)?,
     };
     let previous = settings
+        .crypto
         .previous_encryption_keys
         .as_ref()
         .map(|list| {

@@ -16,7 +16,7 @@ use crate::{
     services::{
         auth::{self, Credentials, LoginOutcome, Registration},
         mfa,
-        profile::NewProfile,
+        profile::{Change, ProfileEdit},
         sessions::{self, AuthOutcome},
         throttle::Limit,
     },
@@ -94,18 +94,21 @@ pub struct RegisterInput {
 impl RegisterInput {
     /// Parses every field; errors name the field as the API spells it.
     pub fn into_registration(self) -> Result<Registration, AppError> {
-        let profile = NewProfile {
-            phone: self.phone,
-            address: self.address,
-            city: self.city,
-            state: self.state,
-            postal_code: self.postal_code,
-            country: self.country,
-            default_currency: self.default_currency,
-            date_of_birth: self.date_of_birth.map(Date::into_text),
-            ssn: self.ssn,
-        }
-        .into_edit()?;
+        let date_of_birth = self
+            .date_of_birth
+            .map(|date| date.parse("dateOfBirth"))
+            .transpose()?;
+        let profile = ProfileEdit {
+            phone: Change::from_option(self.phone),
+            address: Change::from_option(self.address),
+            city: Change::from_option(self.city),
+            state: Change::from_option(self.state),
+            postal_code: Change::from_option(self.postal_code),
+            country: Change::from_option(self.country),
+            default_currency: Change::from_option(self.default_currency),
+            date_of_birth: Change::from_option(date_of_birth),
+            ssn: Change::from_option(self.ssn),
+        };
         Registration::parse(
             &self.email,
             &self.password,

@@ -3,7 +3,7 @@
 use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
 use chrono::NaiveDate;
 
-use crate::{error::AppError, services::profile::parse_date};
+use crate::error::AppError;
 
 /// A calendar date, `YYYY-MM-DD` (the contract's `Date`). Input is kept as typed and read by
 /// [`Date::parse`] in the resolver, so a malformed date is an error that names its field.
@@ -11,13 +11,10 @@ use crate::{error::AppError, services::profile::parse_date};
 pub struct Date(String);
 
 impl Date {
+    /// The date, or an error naming `field`.
     pub fn parse(&self, field: &str) -> Result<NaiveDate, AppError> {
-        parse_date(&self.0, field)
-    }
-
-    /// The date as typed, for a service to read.
-    pub fn into_text(self) -> String {
-        self.0
+        NaiveDate::parse_from_str(&self.0, "%Y-%m-%d")
+            .map_err(|_| AppError::bad_input(field, "must be a date written YYYY-MM-DD"))
     }
 }
 

@@ -34,7 +34,7 @@ impl CookieUpdate {
 }
 
 fn name(settings: &Settings, base: &str) -> String {
-    if settings.cookie_secure {
+    if settings.server.cookie_secure {
         format!("__Host-{base}")
     } else {
         base.to_owned()
@@ -42,7 +42,7 @@ fn name(settings: &Settings, base: &str) -> String {
 }
 
 fn cookie(settings: &Settings, base: &str, value: &str, max_age: i64) -> Option<HeaderValue> {
-    let secure = if settings.cookie_secure {
+    let secure = if settings.server.cookie_secure {
         "; Secure"
     } else {
         ""

@@ -30,8 +30,8 @@ pub async fn json_and_same_origin(
         }
         if !origin_allowed(
             request.headers(),
-            &state.app.settings.public_url,
-            &state.app.settings.cors_origins,
+            &state.app.settings.server.public_url,
+            &state.app.settings.server.cors_origins,
         ) {
             return (
                 StatusCode::FORBIDDEN,

@@ -35,7 +35,7 @@ pub async fn observe(State(state): State<HttpState>, request: Request, next: Nex
 }
 
 pub async fn export(State(state): State<HttpState>, headers: HeaderMap) -> Response {
-    if let Some(expected) = &state.app.settings.metrics_token {
+    if let Some(expected) = &state.app.settings.server.metrics_token {
         let presented = headers
             .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())

@@ -94,7 +94,7 @@ impl FromRequestParts<HttpState> for RequestMeta {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| {
-                client_ip(addr.ip(), &parts.headers, &settings.trusted_proxies)
+                client_ip(addr.ip(), &parts.headers, &settings.server.trusted_proxies)
             });
         let user_agent = parts
             .headers

@@ -48,7 +48,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::export));
-    if settings.playground {
+    if settings.server.playground {
         app = app
             .route("/", get(playground::page))
             .route("/playground", get(playground::page))
@@ -56,10 +56,12 @@ pub fn router(state: HttpState) -> Router {
             .route("/playground/playground.css", get(playground::style));
     }
     let hsts = settings
+        .server
         .public_url
         .starts_with("https://")
         .then(|| HeaderValue::from_static("max-age=63072000; includeSubDomains"));
-    let cors = (!settings.cors_origins.is_empty()).then(|| cors_layer(&settings.cors_origins));
+    let cors = (!settings.server.cors_origins.is_empty())
+        .then(|| cors_layer(&settings.server.cors_origins));
     app.fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -21,7 +21,7 @@ use governor::{
 };
 
 use crate::{
-    config::{RateLimitBackend, Settings},
+    config::{LimitSettings, RateLimitBackend},
     crypto::sha256_hex,
     error::AppError,
     metrics::Metrics,
@@ -112,12 +112,12 @@ const RECORD_EVERY: Duration = Duration::from_secs(60);
 const RECORDED_MAX: usize = 10_000;
 
 impl Limits {
-    pub async fn new(settings: &Settings) -> anyhow::Result<Self> {
+    pub async fn new(settings: &LimitSettings) -> anyhow::Result<Self> {
         let mut quotas: HashMap<Rule, (u32, Duration)> = Rule::ALL
             .iter()
             .map(|rule| (*rule, rule.default_quota()))
             .collect();
-        for (name, count, period) in &settings.rate_limits {
+        for (name, count, period) in &settings.overrides {
             let rule = Rule::ALL
                 .iter()
                 .find(|rule| rule.name() == name)
@@ -126,7 +126,7 @@ impl Limits {
                 })?;
             quotas.insert(*rule, (*count, *period));
         }
-        let backend = match settings.rate_limit_backend {
+        let backend = match settings.backend {
             RateLimitBackend::Memory => Backend::Memory(
                 quotas
                     .iter()

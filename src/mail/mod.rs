@@ -55,7 +55,7 @@ impl Mailer {
         Ok(Self {
             queue,
             settings: settings.mail.clone(),
-            public_url: settings.public_url.clone(),
+            public_url: settings.server.public_url.clone(),
             from,
         })
     }

@@ -72,11 +72,12 @@ pub fn issue(
     methods: AuthMethods,
 ) -> AppResult<AccessToken> {
     let now = state.clock.now();
-    let expires_at =
-        now + TimeDelta::from_std(state.settings.access_token_ttl).map_err(anyhow::Error::from)?;
+    let expires_at = now
+        + TimeDelta::from_std(state.settings.sessions.access_token_ttl)
+            .map_err(anyhow::Error::from)?;
     let claims = Claims {
-        iss: state.settings.public_url.clone(),
-        aud: state.settings.token_audience.clone(),
+        iss: state.settings.server.public_url.clone(),
+        aud: state.settings.sessions.token_audience.clone(),
         sub: account.0,
         sid: session.0,
         jti: Uuid::now_v7(),
@@ -110,8 +111,8 @@ pub async fn verify(state: &AppState, token: &str) -> AppResult<TokenClaims> {
         .await
         .ok_or(AppError::Unauthenticated)?;
     let mut validation = Validation::new(Algorithm::EdDSA);
-    validation.set_audience(&[&state.settings.token_audience]);
-    validation.set_issuer(&[&state.settings.public_url]);
+    validation.set_audience(&[&state.settings.sessions.token_audience]);
+    validation.set_issuer(&[&state.settings.server.public_url]);
     validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
     validation.validate_exp = false;
     let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation)

@@ -248,7 +248,7 @@ pub async fn login(
     if needs_rehash {
         rehash(state, account, &attempt).await;
     }
-    if state.mailer.settings().require_verified_email && !account.email_verified {
+    if state.settings.sessions.require_verified_email && !account.email_verified {
         return Err(refuse_unverified(state, account, client).await);
     }
     if account.mfa_enabled {

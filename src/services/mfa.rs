@@ -64,7 +64,7 @@ fn totp(state: &AppState, secret: Vec<u8>, account_name: &str) -> AppResult<Totp
         .with_skew(1)
         .with_step_duration(30)
         .with_secret(secret)
-        .with_issuer(Some(state.settings.mfa_issuer.as_str()))
+        .with_issuer(Some(state.settings.sessions.mfa_issuer.as_str()))
         .with_account_name(account_name)
         .build()
         .map_err(|err| internal("totp")(&err))

@@ -44,48 +44,6 @@ pub struct ProfileEdit {
     pub ssn: Change<String>,
 }
 
-/// A registration's optional profile fields as typed, from GraphQL or REST alike.
-#[derive(Default)]
-pub struct NewProfile {
-    pub phone: Option<String>,
-    pub address: Option<String>,
-    pub city: Option<String>,
-    pub state: Option<String>,
-    pub postal_code: Option<String>,
-    pub country: Option<String>,
-    pub default_currency: Option<String>,
-    /// `YYYY-MM-DD`.
-    pub date_of_birth: Option<String>,
-    pub ssn: Option<String>,
-}
-
-impl NewProfile {
-    /// The edit that sets every given field on an empty profile.
-    pub fn into_edit(self) -> AppResult<ProfileEdit> {
-        let date_of_birth = self
-            .date_of_birth
-            .map(|text| parse_date(&text, "dateOfBirth"))
-            .transpose()?;
-        Ok(ProfileEdit {
-            phone: Change::from_option(self.phone),
-            address: Change::from_option(self.address),
-            city: Change::from_option(self.city),
-            state: Change::from_option(self.state),
-            postal_code: Change::from_option(self.postal_code),
-            country: Change::from_option(self.country),
-            default_currency: Change::from_option(self.default_currency),
-            date_of_birth: Change::from_option(date_of_birth),
-            ssn: Change::from_option(self.ssn),
-        })
-    }
-}
-
-/// A date as the API writes it, `YYYY-MM-DD`; an error names `field`.
-pub fn parse_date(text: &str, field: &str) -> AppResult<NaiveDate> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| AppError::bad_input(field, "must be a date written YYYY-MM-DD"))
-}
-
 /// What validation needs besides the input.
 pub struct Rules<'a> {
     pub cipher: &'a Cipher,
@@ -98,7 +56,7 @@ pub(super) fn rules(state: &AppState) -> Rules<'_> {
     Rules {
         cipher: &state.cipher,
         today: state.clock.now().date_naive(),
-        min_age: state.settings.min_age,
+        min_age: state.settings.profile.min_age,
     }
 }
 

@@ -67,8 +67,8 @@ pub async fn open(
     methods: AuthMethods,
 ) -> AppResult<AuthOutcome> {
     let now = state.clock.now();
-    let absolute = now + delta(state.settings.session_absolute_ttl)?;
-    let idle = (now + delta(state.settings.session_idle_ttl)?).min(absolute);
+    let absolute = now + delta(state.settings.sessions.absolute_ttl)?;
+    let idle = (now + delta(state.settings.sessions.idle_ttl)?).min(absolute);
     let session = db::sessions::insert(
         txn,
         sessions::Model {
@@ -173,7 +173,7 @@ pub async fn refresh(
     let successor_hash = TokenHash::of(&successor);
     if !claimed {
         match row.used_at {
-            Some(used) if now - used <= delta(state.settings.refresh_grace)? => {
+            Some(used) if now - used <= delta(state.settings.sessions.refresh_grace)? => {
                 let child = db::refresh_tokens::find_child(work.txn(), row.id).await?;
                 match child {
                     Some(child) if child.token_hash != successor_hash.as_str() => {
@@ -192,7 +192,7 @@ pub async fn refresh(
             None => return Err(AppError::InvalidRefreshToken),
         }
     }
-    let idle = (now + delta(state.settings.session_idle_ttl)?).min(session.absolute_expires_at);
+    let idle = (now + delta(state.settings.sessions.idle_ttl)?).min(session.absolute_expires_at);
     if !db::sessions::extend_if_active(work.txn(), session_id, now, idle).await? {
         return Err(AppError::InvalidRefreshToken);
     }

@@ -307,12 +307,13 @@ impl TestApp {
             .env(
                 "CUSTODIAN_ENCRYPTION_KEY",
                 self.settings
+                    .crypto
                     .encryption_key
                     .as_ref()
                     .unwrap()
                     .expose_secret(),
             )
-            .env("CUSTODIAN_DATA_DIR", &self.settings.data_dir)
+            .env("CUSTODIAN_DATA_DIR", &self.settings.server.data_dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -1,0 +1,474 @@
+//! Settings: read from defaults, `custodian.toml` and `CUSTODIAN_*` variables (`raw.rs` names
+//! every one), checked once at start, and handed out grouped by the concern that uses them.
+
+mod lists;
+mod raw;
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Toml},
+};
+use ipnet::IpNet;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use lists::{check_smtp_url, parse_cidrs, parse_origins, parse_rate_limits};
+use raw::RawSettings;
+
+/// Where the optional settings file is looked for, unless `CUSTODIAN_CONFIG` names another.
+const DEFAULT_CONFIG_FILE: &str = "custodian.toml";
+
+/// Development or production. Production refuses unsafe settings instead of warning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// Validated settings, grouped by the concern that uses them.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub env: Environment,
+    pub database_url: SecretString,
+    pub server: ServerSettings,
+    pub crypto: CryptoSettings,
+    pub sessions: SessionSettings,
+    pub mail: MailSettings,
+    pub limits: LimitSettings,
+    pub profile: ProfileSettings,
+}
+
+/// Where and how the service is reached over HTTP, and what it logs.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    pub listen: SocketAddr,
+    /// Without a trailing slash: the base of links and the access token's issuer.
+    pub public_url: String,
+    pub cookie_secure: bool,
+    pub cors_origins: Vec<String>,
+    pub trusted_proxies: Vec<IpNet>,
+    pub playground: bool,
+    pub data_dir: PathBuf,
+    pub log_format: LogFormat,
+    pub metrics_token: Option<SecretString>,
+}
+
+/// The keys that seal data at rest.
+#[derive(Debug, Clone)]
+pub struct CryptoSettings {
+    pub encryption_key: Option<SecretString>,
+    pub previous_encryption_keys: Option<SecretString>,
+}
+
+/// Tokens, sessions and what signing in requires.
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    pub token_audience: String,
+    pub access_token_ttl: Duration,
+    pub idle_ttl: Duration,
+    pub absolute_ttl: Duration,
+    pub refresh_grace: Duration,
+    pub require_verified_email: bool,
+    /// The name authenticator apps show beside the code.
+    pub mfa_issuer: String,
+}
+
+/// Everything the mail module and the email flows need.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    pub transport: MailTransport,
+    pub outbox: PathBuf,
+    pub smtp_url: Option<SecretString>,
+    pub from: String,
+    pub product_name: String,
+    pub reset_link_template: String,
+    pub verify_email_link_template: String,
+    pub password_reset_ttl: Duration,
+    pub email_verification_ttl: Duration,
+}
+
+/// Where rate-limit counters live, and the quotas that differ from the defaults.
+#[derive(Debug, Clone)]
+pub struct LimitSettings {
+    pub backend: RateLimitBackend,
+    pub redis_url: Option<SecretString>,
+    /// Rule name → (count, period), over the defaults.
+    pub overrides: Vec<(String, u32, Duration)>,
+}
+
+/// The rules a finance profile is held to.
+#[derive(Debug, Clone)]
+pub struct ProfileSettings {
+    /// The youngest a person may be, in full years, to hold an account.
+    pub min_age: u32,
+}
+
+/// How emails leave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    /// One `.eml` file per message in the outbox folder.
+    File,
+    Smtp,
+    /// Subject and message id only: bodies carry tokens.
+    Log,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+/// Where rate-limit counters live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RateLimitBackend {
+    Memory,
+    Redis,
+}
+
+/// A setting that cannot be used, named as the operator would set it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid setting {name}: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("production refuses to start: {0}")]
+    Production(String),
+    #[error("cannot read settings: {0}")]
+    Read(#[from] Box<figment::Error>),
+}
+
+fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        reason: reason.into(),
+    }
+}
+
+fn toml_string(value: &str) -> String {
+    match value {
+        "true" | "false" => value.to_owned(),
+        number if number.parse::<u64>().is_ok() => number.to_owned(),
+        text => format!("{text:?}"),
+    }
+}
+
+impl Settings {
+    /// Defaults, then `custodian.toml` (or the file `CUSTODIAN_CONFIG` names), then
+    /// `CUSTODIAN_*` environment variables, which win.
+    pub fn load() -> Result<Self, ConfigError> {
+        let file = std::env::var("CUSTODIAN_CONFIG").unwrap_or_else(|_| DEFAULT_CONFIG_FILE.into());
+        Self::from_figment(
+            Figment::new()
+                .merge(Toml::file(file))
+                .merge(Env::prefixed("CUSTODIAN_")),
+        )
+    }
+
+    /// Settings from defaults and the given `CUSTODIAN_*`-style pairs only (tests, tools).
+    pub fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, ConfigError> {
+        // Later pairs win, as later sources do.
+        let pairs: std::collections::BTreeMap<String, &str> = pairs
+            .into_iter()
+            .map(|(key, value)| (key.to_lowercase(), value))
+            .collect();
+        let toml: String = pairs
+            .iter()
+            .map(|(key, value)| format!("{key} = {}\n", toml_string(value)))
+            .collect();
+        Self::from_figment(Figment::new().merge(Toml::string(&toml)))
+    }
+
+    fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let raw: RawSettings = figment.extract().map_err(Box::new)?;
+        let production = raw.env == Environment::Production;
+        let server = ServerSettings::from_raw(&raw, production)?;
+        if production {
+            production_checks(&raw)?;
+        }
+        Ok(Self {
+            env: raw.env,
+            server,
+            crypto: CryptoSettings {
+                encryption_key: raw.encryption_key.clone(),
+                previous_encryption_keys: raw.previous_encryption_keys.clone(),
+            },
+            sessions: SessionSettings::from_raw(&raw)?,
+            mail: MailSettings::from_raw(&raw, production)?,
+            limits: LimitSettings::from_raw(&raw)?,
+            profile: ProfileSettings::from_raw(&raw)?,
+            database_url: raw.database_url,
+        })
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.env == Environment::Production
+    }
+}
+
+impl ServerSettings {
+    fn from_raw(raw: &RawSettings, production: bool) -> Result<Self, ConfigError> {
+        let listen = raw.listen.parse().map_err(|_| {
+            invalid(
+                "CUSTODIAN_LISTEN",
+                format!("`{}` is not host:port", raw.listen),
+            )
+        })?;
+        let public_url = raw.public_url.trim_end_matches('/').to_owned();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(invalid(
+                "CUSTODIAN_PUBLIC_URL",
+                "must start with http:// or https://",
+            ));
+        }
+        Ok(Self {
+            listen,
+            public_url,
+            cookie_secure: raw.cookie_secure,
+            cors_origins: parse_origins(&raw.cors_origins)?,
+            trusted_proxies: parse_cidrs(&raw.trusted_proxies)?,
+            playground: raw.playground.unwrap_or(!production),
+            data_dir: raw.data_dir.clone(),
+            log_format: raw.log_format.unwrap_or(if production {
+                LogFormat::Json
+            } else {
+                LogFormat::Text
+            }),
+            metrics_token: raw
+                .metrics_token
+                .clone()
+                .filter(|token| !token.expose_secret().is_empty()),
+        })
+    }
+}
+
+impl SessionSettings {
+    fn from_raw(raw: &RawSettings) -> Result<Self, ConfigError> {
+        if raw.access_token_ttl_secs == 0 || raw.access_token_ttl_secs > 3600 {
+            return Err(invalid(
+                "CUSTODIAN_ACCESS_TOKEN_TTL_SECS",
+                "must be between 1 and 3600",
+            ));
+        }
+        if raw.session_idle_ttl_secs == 0 {
+            return Err(invalid(
+                "CUSTODIAN_SESSION_IDLE_TTL_SECS",
+                "must be positive",
+            ));
+        }
+        if raw.session_absolute_ttl_secs < raw.session_idle_ttl_secs {
+            return Err(invalid(
+                "CUSTODIAN_SESSION_ABSOLUTE_TTL_SECS",
+                "must not be shorter than CUSTODIAN_SESSION_IDLE_TTL_SECS",
+            ));
+        }
+        if raw.refresh_grace_secs > 60 {
+            return Err(invalid(
+                "CUSTODIAN_REFRESH_GRACE_SECS",
+                "must be at most 60",
+            ));
+        }
+        if raw.mfa_issuer.trim().is_empty() || raw.mfa_issuer.contains(':') {
+            return Err(invalid(
+                "CUSTODIAN_MFA_ISSUER",
+                "must be a non-empty name without a colon",
+            ));
+        }
+        Ok(Self {
+            token_audience: raw.token_audience.clone(),
+            access_token_ttl: Duration::from_secs(raw.access_token_ttl_secs),
+            idle_ttl: Duration::from_secs(raw.session_idle_ttl_secs),
+            absolute_ttl: Duration::from_secs(raw.session_absolute_ttl_secs),
+            refresh_grace: Duration::from_secs(raw.refresh_grace_secs),
+            require_verified_email: raw.require_verified_email,
+            mfa_issuer: raw.mfa_issuer.clone(),
+        })
+    }
+}
+
+impl MailSettings {
+    fn from_raw(raw: &RawSettings, production: bool) -> Result<Self, ConfigError> {
+        if raw.mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(invalid(
+                "CUSTODIAN_MAIL_FROM",
+                "must be an address, optionally with a name: `Name <address>`",
+            ));
+        }
+        for (name, template) in [
+            ("CUSTODIAN_RESET_LINK_TEMPLATE", &raw.reset_link_template),
+            (
+                "CUSTODIAN_VERIFY_EMAIL_LINK_TEMPLATE",
+                &raw.verify_email_link_template,
+            ),
+        ] {
+            if !template.contains("{token}") {
+                return Err(invalid(name, "must contain {token}"));
+            }
+        }
+        if raw.password_reset_ttl_secs == 0 || raw.password_reset_ttl_secs > 24 * 3600 {
+            return Err(invalid(
+                "CUSTODIAN_PASSWORD_RESET_TTL_SECS",
+                "must be between 1 and 86400",
+            ));
+        }
+        if raw.email_verification_ttl_secs == 0 {
+            return Err(invalid(
+                "CUSTODIAN_EMAIL_VERIFICATION_TTL_SECS",
+                "must be positive",
+            ));
+        }
+        if raw.mail_transport == MailTransport::Smtp {
+            let Some(url) = &raw.smtp_url else {
+                return Err(invalid(
+                    "CUSTODIAN_SMTP_URL",
+                    "is required when CUSTODIAN_MAIL_TRANSPORT is smtp",
+                ));
+            };
+            check_smtp_url(url.expose_secret(), production)?;
+        }
+        Ok(Self {
+            transport: raw.mail_transport,
+            outbox: raw
+                .mail_outbox
+                .clone()
+                .unwrap_or_else(|| raw.data_dir.join("outbox")),
+            smtp_url: raw.smtp_url.clone(),
+            from: raw.mail_from.clone(),
+            product_name: raw.product_name.clone(),
+            reset_link_template: raw.reset_link_template.clone(),
+            verify_email_link_template: raw.verify_email_link_template.clone(),
+            password_reset_ttl: Duration::from_secs(raw.password_reset_ttl_secs),
+            email_verification_ttl: Duration::from_secs(raw.email_verification_ttl_secs),
+        })
+    }
+}
+
+impl LimitSettings {
+    fn from_raw(raw: &RawSettings) -> Result<Self, ConfigError> {
+        if raw.rate_limit_backend == RateLimitBackend::Redis && raw.redis_url.is_none() {
+            return Err(invalid(
+                "CUSTODIAN_REDIS_URL",
+                "is required when CUSTODIAN_RATE_LIMIT_BACKEND is redis",
+            ));
+        }
+        Ok(Self {
+            backend: raw.rate_limit_backend,
+            redis_url: raw.redis_url.clone(),
+            overrides: parse_rate_limits(&raw.rate_limits)?,
+        })
+    }
+}
+
+impl ProfileSettings {
+    fn from_raw(raw: &RawSettings) -> Result<Self, ConfigError> {
+        if raw.min_age > 120 {
+            return Err(invalid("CUSTODIAN_MIN_AGE", "must be at most 120"));
+        }
+        Ok(Self {
+            min_age: raw.min_age,
+        })
+    }
+}
+
+/// Everything production refuses, named all at once so one restart fixes them all.
+fn production_checks(raw: &RawSettings) -> Result<(), ConfigError> {
+    let mut problems = Vec::new();
+    if raw.encryption_key.is_none() {
+        problems.push(
+            "CUSTODIAN_ENCRYPTION_KEY is missing: production never uses a generated key (make one with `openssl rand -base64 32`)",
+        );
+    }
+    if !raw.cookie_secure {
+        problems.push("CUSTODIAN_COOKIE_SECURE is false: production requires Secure cookies");
+    }
+    if !raw.public_url.starts_with("https://") {
+        problems.push("CUSTODIAN_PUBLIC_URL is not https: production is served over TLS");
+    }
+    if raw.rate_limit_backend == RateLimitBackend::Memory {
+        tracing::warn!(
+            "CUSTODIAN_RATE_LIMIT_BACKEND is memory: limits are per instance; use redis when running several"
+        );
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigError::Production(problems.join("; ")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_serve_development_over_sqlite() {
+        let settings = Settings::from_pairs([]).expect("defaults are valid");
+        assert_eq!(settings.server.listen.to_string(), "127.0.0.1:8080");
+        assert!(settings.server.playground);
+        assert!(settings.server.cookie_secure);
+        assert_eq!(settings.sessions.access_token_ttl, Duration::from_secs(900));
+    }
+
+    #[test]
+    fn a_bad_setting_is_named_in_the_error() {
+        let err = Settings::from_pairs([("LISTEN", "nowhere")]).expect_err("invalid");
+        assert!(err.to_string().contains("CUSTODIAN_LISTEN"), "{err}");
+        let err = Settings::from_pairs([("CORS_ORIGINS", "*")]).expect_err("invalid");
+        assert!(err.to_string().contains("CUSTODIAN_CORS_ORIGINS"), "{err}");
+    }
+
+    #[test]
+    fn production_names_every_unsafe_setting() {
+        let err = Settings::from_pairs([("ENV", "production"), ("COOKIE_SECURE", "false")])
+            .expect_err("invalid");
+        for name in [
+            "CUSTODIAN_ENCRYPTION_KEY",
+            "CUSTODIAN_COOKIE_SECURE",
+            "CUSTODIAN_PUBLIC_URL",
+        ] {
+            assert!(err.to_string().contains(name), "{err}");
+        }
+        let fine = Settings::from_pairs([
+            ("ENV", "production"),
+            (
+                "ENCRYPTION_KEY",
+                "c2VjcmV0LWtleS1tYXRlcmlhbC1kby1ub3QtbG9nISE=",
+            ),
+            ("PUBLIC_URL", "https://id.example.com"),
+        ])
+        .expect("valid");
+        assert!(!fine.server.playground, "no playground unless asked for");
+        let err = Settings::from_pairs([("ENV", "production"), ("CORS_ORIGINS", "*")])
+            .expect_err("invalid");
+        assert!(err.to_string().contains("CUSTODIAN_CORS_ORIGINS"), "{err}");
+    }
+
+    #[test]
+    fn secrets_print_redacted() {
+        let settings = Settings::from_pairs([
+            (
+                "ENCRYPTION_KEY",
+                "c2VjcmV0LWtleS1tYXRlcmlhbC1kby1ub3QtbG9nISE=",
+            ),
+            (
+                "DATABASE_URL",
+                "postgres://app:db-password-123@db/custodian",
+            ),
+            ("METRICS_TOKEN", "metrics-token-456"),
+        ])
+        .expect("valid");
+        let printed = format!("{settings:?}");
+        assert!(printed.contains("[REDACTED]"), "{printed}");
+        for secret in ["c2VjcmV0", "db-password-123", "metrics-token-456"] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+    }
+}

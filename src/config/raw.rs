@@ -1,0 +1,128 @@
+//! Every setting as an operator writes it: its name (`CUSTODIAN_` + the field in capitals, or
+//! the field in `custodian.toml`), what it means, and its default. This is the one list of
+//! names; `Settings` is what they become once checked.
+
+use std::path::PathBuf;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::{Environment, LogFormat, MailTransport, RateLimitBackend};
+
+/// Settings as read, before validation. Every field has a default, so no settings at all
+/// serve a development instance over SQLite.
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+pub(super) struct RawSettings {
+    /// `CUSTODIAN_LISTEN`: address to serve on.
+    pub(super) listen: String,
+    /// `CUSTODIAN_DATABASE_URL`: `sqlite://…` or `postgres://…`.
+    pub(super) database_url: SecretString,
+    /// `CUSTODIAN_ENV`: `development` or `production`.
+    pub(super) env: Environment,
+    /// `CUSTODIAN_PUBLIC_URL`: the address people reach this service at; base of links and
+    /// the access token's issuer.
+    pub(super) public_url: String,
+    /// `CUSTODIAN_COOKIE_SECURE`: Secure flag and `__Host-` prefix on cookies.
+    pub(super) cookie_secure: bool,
+    /// `CUSTODIAN_CORS_ORIGINS`: comma-separated exact origins allowed with credentials.
+    pub(super) cors_origins: String,
+    /// `CUSTODIAN_ENCRYPTION_KEY`: base64 of 32 bytes; encrypts secrets at rest.
+    pub(super) encryption_key: Option<SecretString>,
+    /// `CUSTODIAN_PREVIOUS_ENCRYPTION_KEYS`: comma-separated older keys, still accepted for
+    /// reading while data is re-encrypted under the current one.
+    pub(super) previous_encryption_keys: Option<SecretString>,
+    /// `CUSTODIAN_PLAYGROUND`: serve GraphiQL at `/`.
+    pub(super) playground: Option<bool>,
+    /// `CUSTODIAN_DATA_DIR`: where development files (SQLite, generated key) live.
+    pub(super) data_dir: PathBuf,
+    /// `CUSTODIAN_TOKEN_AUDIENCE`: the `aud` of access tokens.
+    pub(super) token_audience: String,
+    /// `CUSTODIAN_ACCESS_TOKEN_TTL_SECS`: access token lifetime.
+    pub(super) access_token_ttl_secs: u64,
+    /// `CUSTODIAN_SESSION_IDLE_TTL_SECS`: a session ends after this long without a refresh.
+    pub(super) session_idle_ttl_secs: u64,
+    /// `CUSTODIAN_SESSION_ABSOLUTE_TTL_SECS`: a session ends this long after sign-in, whatever.
+    pub(super) session_absolute_ttl_secs: u64,
+    /// `CUSTODIAN_REFRESH_GRACE_SECS`: how long a just-rotated refresh token still yields the
+    /// same successor (two tabs refreshing at once).
+    pub(super) refresh_grace_secs: u64,
+    /// `CUSTODIAN_LOG_FORMAT`: `json` or `text`; JSON in production by default.
+    pub(super) log_format: Option<LogFormat>,
+    /// `CUSTODIAN_METRICS_TOKEN`: when set, `/metrics` answers only `Authorization: Bearer`
+    /// with this value.
+    pub(super) metrics_token: Option<SecretString>,
+    /// `CUSTODIAN_MAIL_TRANSPORT`: `file`, `smtp` or `log`.
+    pub(super) mail_transport: MailTransport,
+    /// `CUSTODIAN_MAIL_OUTBOX`: folder of the `file` transport; `<data dir>/outbox` if unset.
+    pub(super) mail_outbox: Option<PathBuf>,
+    /// `CUSTODIAN_SMTP_URL`: `smtp://user:pass@host:587?tls=required` or `smtps://…`.
+    pub(super) smtp_url: Option<SecretString>,
+    /// `CUSTODIAN_MAIL_FROM`: the sender, `Name <address>`.
+    pub(super) mail_from: String,
+    /// `CUSTODIAN_PRODUCT_NAME`: how emails name the service.
+    pub(super) product_name: String,
+    /// `CUSTODIAN_RESET_LINK_TEMPLATE`: the link in reset emails; `{public_url}` and `{token}`
+    /// are filled in.
+    pub(super) reset_link_template: String,
+    /// `CUSTODIAN_VERIFY_EMAIL_LINK_TEMPLATE`: the link in verification emails.
+    pub(super) verify_email_link_template: String,
+    /// `CUSTODIAN_PASSWORD_RESET_TTL_SECS`: how long a reset link works.
+    pub(super) password_reset_ttl_secs: u64,
+    /// `CUSTODIAN_EMAIL_VERIFICATION_TTL_SECS`: how long a verification link works.
+    pub(super) email_verification_ttl_secs: u64,
+    /// `CUSTODIAN_REQUIRE_VERIFIED_EMAIL`: refuse sign-in until the email is verified.
+    pub(super) require_verified_email: bool,
+    /// `CUSTODIAN_MFA_ISSUER`: the name authenticator apps show beside the code.
+    pub(super) mfa_issuer: String,
+    /// `CUSTODIAN_TRUSTED_PROXIES`: comma-separated CIDRs whose `X-Forwarded-For` is believed.
+    pub(super) trusted_proxies: String,
+    /// `CUSTODIAN_RATE_LIMIT_BACKEND`: `memory` (one instance) or `redis` (shared).
+    pub(super) rate_limit_backend: RateLimitBackend,
+    /// `CUSTODIAN_REDIS_URL`: the Redis that shares rate limits between instances.
+    pub(super) redis_url: Option<SecretString>,
+    /// `CUSTODIAN_RATE_LIMITS`: overrides, `rule=count/seconds,…` (e.g. `login_ip=60/60`).
+    pub(super) rate_limits: String,
+    /// `CUSTODIAN_MIN_AGE`: the youngest a person may be, in full years, to hold an account.
+    pub(super) min_age: u32,
+}
+
+impl Default for RawSettings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://data/custodian.db?mode=rwc".into(),
+            env: Environment::Development,
+            public_url: "http://localhost:8080".into(),
+            cookie_secure: true,
+            cors_origins: String::new(),
+            encryption_key: None,
+            previous_encryption_keys: None,
+            playground: None,
+            data_dir: PathBuf::from("data"),
+            token_audience: "custodian".into(),
+            access_token_ttl_secs: 15 * 60,
+            session_idle_ttl_secs: 7 * 24 * 3600,
+            session_absolute_ttl_secs: 30 * 24 * 3600,
+            refresh_grace_secs: 10,
+            log_format: None,
+            metrics_token: None,
+            mail_transport: MailTransport::File,
+            mail_outbox: None,
+            smtp_url: None,
+            mail_from: "Custodian <no-reply@localhost>".into(),
+            product_name: "Custodian".into(),
+            reset_link_template: "{public_url}/reset-password?token={token}".into(),
+            verify_email_link_template: "{public_url}/verify-email?token={token}".into(),
+            password_reset_ttl_secs: 30 * 60,
+            email_verification_ttl_secs: 24 * 3600,
+            require_verified_email: false,
+            min_age: 18,
+            mfa_issuer: "Custodian".into(),
+            trusted_proxies: String::new(),
+            rate_limit_backend: RateLimitBackend::Memory,
+            redis_url: None,
+            rate_limits: String::new(),
+        }
+    }
+}
