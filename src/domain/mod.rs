@@ -8,6 +8,7 @@ mod person_name;
 mod presented;
 mod profile;
 mod role;
+mod text;
 
 pub use email::Email;
 pub use ids::{AccountId, SessionId};

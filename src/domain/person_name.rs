@@ -1,5 +1,6 @@
-use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
+use unicode_normalization::char::is_combining_mark;
 
+use super::text::normalised;
 use crate::error::AppError;
 
 const MAX_CHARS: usize = 100;
@@ -19,17 +20,7 @@ impl std::fmt::Debug for PersonName {
 
 impl PersonName {
     pub fn parse(input: &str, field: &str) -> Result<Self, AppError> {
-        let name: String = input.trim().nfc().collect();
-        let count = name.chars().count();
-        if count == 0 {
-            return Err(AppError::bad_input(field, "must not be empty"));
-        }
-        if count > MAX_CHARS {
-            return Err(AppError::bad_input(
-                field,
-                format!("must be at most {MAX_CHARS} characters long"),
-            ));
-        }
+        let name = normalised(input, field, MAX_CHARS)?;
         let allowed = |c: char| {
             c.is_alphabetic() || is_combining_mark(c) || matches!(c, ' ' | '\'' | '’' | '-' | '.')
         };

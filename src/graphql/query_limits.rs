@@ -19,16 +19,17 @@ use async_graphql::{
 /// graphql-js's introspection query nests it nine deep.
 pub const MAX_DEPTH: usize = 12;
 
-pub struct DepthLimit;
+/// Both limits, as one extension run on every parsed document.
+pub struct QueryLimits;
 
-impl ExtensionFactory for DepthLimit {
+impl ExtensionFactory for QueryLimits {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DepthLimit)
+        Arc::new(QueryLimits)
     }
 }
 
 #[async_graphql::async_trait::async_trait]
-impl Extension for DepthLimit {
+impl Extension for QueryLimits {
     async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -39,6 +40,14 @@ impl Extension for DepthLimit {
         let document = next.run(ctx, query, variables).await?;
         if Depth::new(&document).of_document() > MAX_DEPTH {
             return Err(ServerError::new("Query is nested too deep.", None));
+        }
+        if sensitive_fields(&document) > MAX_SENSITIVE_FIELDS {
+            return Err(ServerError::new(
+                format!(
+                    "a request may hold at most {MAX_SENSITIVE_FIELDS} sign-in, code or token fields"
+                ),
+                None,
+            ));
         }
         Ok(document)
     }
@@ -134,43 +143,17 @@ const SENSITIVE: &[&str] = &[
 /// At most this many sensitive fields (aliases included) per request.
 pub const MAX_SENSITIVE_FIELDS: usize = 20;
 
-pub struct SensitiveFieldCap;
-
-impl ExtensionFactory for SensitiveFieldCap {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(SensitiveFieldCap)
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for SensitiveFieldCap {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        let sensitive = document
-            .operations
-            .iter()
-            .flat_map(|(_, operation)| operation.node.selection_set.node.items.iter())
-            .filter(|selection| match &selection.node {
-                Selection::Field(field) => SENSITIVE.contains(&field.node.name.node.as_str()),
-                // Fragments at the root could hide fields; sensitive fields are mutations,
-                // which are rarely spread, so each spread counts as one.
-                _ => true,
-            })
-            .count();
-        if sensitive > MAX_SENSITIVE_FIELDS {
-            return Err(ServerError::new(
-                format!(
-                    "a request may hold at most {MAX_SENSITIVE_FIELDS} sign-in, code or token fields"
-                ),
-                None,
-            ));
-        }
-        Ok(document)
-    }
+/// Sensitive fields at the root of the document's operations, aliases included.
+fn sensitive_fields(document: &ExecutableDocument) -> usize {
+    document
+        .operations
+        .iter()
+        .flat_map(|(_, operation)| operation.node.selection_set.node.items.iter())
+        .filter(|selection| match &selection.node {
+            Selection::Field(field) => SENSITIVE.contains(&field.node.name.node.as_str()),
+            // Fragments at the root could hide fields; sensitive fields are mutations,
+            // which are rarely spread, so each spread counts as one.
+            _ => true,
+        })
+        .count()
 }

@@ -7,7 +7,7 @@ use super::{
     auth::AuthMutation,
     metrics::OperationMetrics,
     mfa::MfaMutation,
-    query_limits::{DepthLimit, SensitiveFieldCap},
+    query_limits::QueryLimits,
     recovery::RecoveryMutation,
     sessions::{SessionMutation, SessionQuery},
 };
@@ -37,7 +37,7 @@ pub struct Mutation(
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Complexity cap: generous for real clients, fatal for abusive breadth. Depth is capped by
-/// the `DepthLimit` extension.
+/// the `QueryLimits` extension.
 const MAX_COMPLEXITY: usize = 1000;
 
 fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
@@ -50,8 +50,7 @@ pub fn build_schema(state: AppState) -> AppSchema {
     let production = state.settings.is_production();
     let mut builder = builder()
         .extension(OperationMetrics)
-        .extension(DepthLimit)
-        .extension(SensitiveFieldCap)
+        .extension(QueryLimits)
         .data(state);
     if production {
         builder = builder.disable_introspection().disable_suggestions();

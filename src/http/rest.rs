@@ -147,12 +147,7 @@ pub async fn refresh(State(state): State<HttpState>, meta: RequestMeta) -> Respo
     };
     let mut response = respond(&state, &meta, result);
     if response.status() == StatusCode::UNAUTHORIZED {
-        cookies::apply(
-            response.headers_mut(),
-            &CookieUpdate::SignedOut,
-            &state.app.settings,
-            state.app.clock.now(),
-        );
+        sign_out(&state, &mut response);
     }
     response
 }
@@ -173,14 +168,19 @@ pub async fn logout(State(state): State<HttpState>, meta: RequestMeta) -> Respon
     match result {
         Ok(()) => {
             let mut response = Json(json!({ "ok": true })).into_response();
-            cookies::apply(
-                response.headers_mut(),
-                &CookieUpdate::SignedOut,
-                &state.app.settings,
-                state.app.clock.now(),
-            );
+            sign_out(&state, &mut response);
             response
         }
         Err(err) => app_error_response(&err, &meta.request_id),
     }
+}
+
+/// Clears the session cookies on `response`.
+fn sign_out(state: &HttpState, response: &mut Response) {
+    cookies::apply(
+        response.headers_mut(),
+        &CookieUpdate::SignedOut,
+        &state.app.settings,
+        state.app.clock.now(),
+    );
 }

@@ -167,20 +167,12 @@ pub async fn confirm(
         audit::record_alone(state, event).await?;
         return Err(wrong_code());
     };
-    let (codes, hashes) = recovery_codes();
     let mut work = Work::begin(state).await?;
     if !db::mfa::activate(work.txn(), principal.account, pending, step, now).await? {
         return Err(already_on());
     }
-    db::mfa::replace_recovery_codes(work.txn(), principal.account, &hashes, now).await?;
     db::sessions::mark_mfa_verified(work.txn(), principal.session).await?;
-    let ended = db::sessions::revoke_unverified_except(
-        work.txn(),
-        principal.account,
-        principal.session,
-        now,
-    )
-    .await?;
+    let (codes, ended) = renew_recovery_codes(&work, principal).await?;
     let event = Event::new(Kind::MfaEnabled)
         .by_principal(principal)
         .client(client)
@@ -208,6 +200,25 @@ fn recovery_codes() -> (Vec<SecretString>, Vec<TokenHash>) {
             (SecretString::from(code), hash)
         })
         .unzip()
+}
+
+/// Replaces the caller's recovery codes with ten new ones and ends the sessions that never
+/// passed MFA (they cannot be trusted with an account that now has it); answers the codes and
+/// how many sessions ended.
+async fn renew_recovery_codes(
+    work: &Work<'_>,
+    principal: &Principal,
+) -> AppResult<(Vec<SecretString>, u64)> {
+    let (codes, hashes) = recovery_codes();
+    db::mfa::replace_recovery_codes(work.txn(), principal.account, &hashes, work.now()).await?;
+    let ended = db::sessions::revoke_unverified_except(
+        work.txn(),
+        principal.account,
+        principal.session,
+        work.now(),
+    )
+    .await?;
+    Ok((codes, ended))
 }
 
 /// Issues the second step for an account whose password was just verified.
@@ -408,17 +419,8 @@ pub async fn regenerate_recovery_codes(
         refused(state, principal, client, "code").await?;
         return Err(wrong_code());
     }
-    let now = state.clock.now();
-    let (codes, hashes) = recovery_codes();
     let work = Work::begin(state).await?;
-    db::mfa::replace_recovery_codes(work.txn(), principal.account, &hashes, now).await?;
-    let ended = db::sessions::revoke_unverified_except(
-        work.txn(),
-        principal.account,
-        principal.session,
-        now,
-    )
-    .await?;
+    let (codes, ended) = renew_recovery_codes(&work, principal).await?;
     let event = Event::new(Kind::RecoveryCodesRegenerated)
         .by_principal(principal)
         .client(client)

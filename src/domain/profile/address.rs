@@ -1,6 +1,6 @@
-use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
+use unicode_normalization::char::is_combining_mark;
 
-use crate::error::AppError;
+use crate::{domain::text::normalised, error::AppError};
 
 const LINE_MAX_CHARS: usize = 200;
 const CITY_MAX_CHARS: usize = 100;
@@ -28,22 +28,6 @@ impl std::fmt::Debug for City {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("City([REDACTED])")
     }
-}
-
-/// `input` trimmed and in NFC, if it has 1 to `max` characters.
-fn normalised(input: &str, field: &str, max: usize) -> Result<String, AppError> {
-    let text: String = input.trim().nfc().collect();
-    let count = text.chars().count();
-    if count == 0 {
-        return Err(AppError::bad_input(field, "must not be empty"));
-    }
-    if count > max {
-        return Err(AppError::bad_input(
-            field,
-            format!("must be at most {max} characters long"),
-        ));
-    }
-    Ok(text)
 }
 
 impl AddressLine {

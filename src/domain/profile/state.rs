@@ -1,7 +1,5 @@
-use unicode_normalization::UnicodeNormalization;
-
 use super::CountryCode;
-use crate::error::AppError;
+use crate::{domain::text::normalised, error::AppError};
 
 const MAX_CHARS: usize = 64;
 
@@ -45,17 +43,7 @@ impl State {
                 Err(AppError::bad_input(field, expected))
             };
         }
-        let name: String = input.trim().nfc().collect();
-        let count = name.chars().count();
-        if count == 0 {
-            return Err(AppError::bad_input(field, "must not be empty"));
-        }
-        if count > MAX_CHARS {
-            return Err(AppError::bad_input(
-                field,
-                format!("must be at most {MAX_CHARS} characters long"),
-            ));
-        }
+        let name = normalised(input, field, MAX_CHARS)?;
         if name.chars().any(char::is_control) {
             return Err(AppError::bad_input(
                 field,
