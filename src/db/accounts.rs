@@ -53,6 +53,7 @@ pub struct NewAccount<'a> {
     pub role: Role,
     pub email_verified: bool,
     pub profile: StoredProfile,
+    pub security_stamp: String,
     pub now: DateTime<Utc>,
 }
 
@@ -78,6 +79,7 @@ pub async fn insert(
         mfa_secret: Set(None),
         mfa_pending_secret: Set(None),
         mfa_last_step: Set(None),
+        security_stamp: Set(new.security_stamp),
         ..profile_columns(new.profile)
     };
     Entity::insert(model).exec_with_returning(db).await
@@ -114,6 +116,40 @@ pub async fn replace_password_hash(
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Id.eq(id.0))
         .filter(Column::PasswordHash.eq(old))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Gives the account a new security stamp.
+pub async fn rotate_security_stamp(
+    db: &impl ConnectionTrait,
+    id: AccountId,
+    stamp: String,
+) -> Result<(), sea_orm::DbErr> {
+    Entity::update_many()
+        .col_expr(Column::SecurityStamp, Expr::value(stamp))
+        .filter(Column::Id.eq(id.0))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// Holds the account's row until the transaction ends if its stamp is still `stamp`, so a
+/// concurrent credential change waits for this transaction and then sees what it wrote;
+/// `false` when the stamp has changed.
+pub async fn hold_if_stamp(
+    db: &impl ConnectionTrait,
+    id: AccountId,
+    stamp: &str,
+) -> Result<bool, sea_orm::DbErr> {
+    let result = Entity::update_many()
+        .col_expr(
+            Column::SecurityStamp,
+            Expr::col(Column::SecurityStamp).into(),
+        )
+        .filter(Column::Id.eq(id.0))
+        .filter(Column::SecurityStamp.eq(stamp))
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)

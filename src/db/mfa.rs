@@ -108,6 +108,7 @@ pub async fn insert_challenge(
     db: &impl ConnectionTrait,
     account: AccountId,
     hash: &TokenHash,
+    security_stamp: &str,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
@@ -119,6 +120,7 @@ pub async fn insert_challenge(
         expires_at: Set(expires_at),
         used_at: Set(None),
         failed_attempts: Set(0),
+        security_stamp: Set(security_stamp.to_owned()),
     };
     mfa_challenges::Entity::insert(model)
         .exec_without_returning(db)
@@ -233,4 +235,88 @@ pub async fn recovery_codes_left(
         .filter(recovery_codes::Column::UsedAt.is_null())
         .count(db)
         .await
+}
+
+/// Counts a wrong second-factor code against the account: one more in the streak and in the
+/// total. Answers the account as it now stands.
+pub async fn count_code_failure(
+    db: &impl ConnectionTrait,
+    account: AccountId,
+) -> Result<Option<accounts::Model>, DbErr> {
+    accounts::Entity::update_many()
+        .col_expr(
+            accounts::Column::MfaFailedStreak,
+            Expr::col(accounts::Column::MfaFailedStreak).add(1),
+        )
+        .col_expr(
+            accounts::Column::MfaFailuresTotal,
+            Expr::col(accounts::Column::MfaFailuresTotal).add(1),
+        )
+        .filter(accounts::Column::Id.eq(account.0))
+        .exec(db)
+        .await?;
+    accounts::Entity::find_by_id(account.0).one(db).await
+}
+
+/// Ends a streak of failures with a lockout until `until`; `false` when another request
+/// already ended this streak.
+pub async fn lock_codes(
+    db: &impl ConnectionTrait,
+    account: AccountId,
+    streak: i32,
+    until: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let result = accounts::Entity::update_many()
+        .col_expr(accounts::Column::MfaFailedStreak, Expr::value(0))
+        .col_expr(
+            accounts::Column::MfaLockouts,
+            Expr::col(accounts::Column::MfaLockouts).add(1),
+        )
+        .col_expr(accounts::Column::MfaLockedUntil, Expr::value(until))
+        .filter(accounts::Column::Id.eq(account.0))
+        .filter(accounts::Column::MfaFailedStreak.gte(streak))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// A right code: the streak and the run of lockouts start over. The total stays until the
+/// password is reset.
+pub async fn clear_code_streak(db: &impl ConnectionTrait, account: AccountId) -> Result<(), DbErr> {
+    accounts::Entity::update_many()
+        .col_expr(accounts::Column::MfaFailedStreak, Expr::value(0))
+        .col_expr(accounts::Column::MfaLockouts, Expr::value(0))
+        .col_expr(
+            accounts::Column::MfaLockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(accounts::Column::Id.eq(account.0))
+        .filter(
+            Condition::any()
+                .add(accounts::Column::MfaFailedStreak.ne(0))
+                .add(accounts::Column::MfaLockouts.ne(0))
+                .add(accounts::Column::MfaLockedUntil.is_not_null()),
+        )
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// A password reset proved the mailbox: every second-factor counter starts over.
+pub async fn reset_code_failures(
+    db: &impl ConnectionTrait,
+    account: AccountId,
+) -> Result<(), DbErr> {
+    accounts::Entity::update_many()
+        .col_expr(accounts::Column::MfaFailedStreak, Expr::value(0))
+        .col_expr(accounts::Column::MfaFailuresTotal, Expr::value(0))
+        .col_expr(accounts::Column::MfaLockouts, Expr::value(0))
+        .col_expr(
+            accounts::Column::MfaLockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(accounts::Column::Id.eq(account.0))
+        .exec(db)
+        .await
+        .map(|_| ())
 }

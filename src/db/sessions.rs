@@ -57,6 +57,7 @@ pub async fn insert(db: &impl ConnectionTrait, model: Model) -> Result<Model, se
         revoked_at: Set(None),
         revoke_reason: Set(None),
         mfa_verified: Set(model.mfa_verified),
+        reauthenticated_at: Set(model.reauthenticated_at),
     };
     Entity::insert(active).exec_with_returning(db).await
 }
@@ -194,6 +195,20 @@ pub async fn mark_mfa_verified(
 ) -> Result<(), sea_orm::DbErr> {
     Entity::update_many()
         .col_expr(Column::MfaVerified, Expr::value(true))
+        .filter(Column::Id.eq(id.0))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// Records that the session just proved its password (and second factor where on).
+pub async fn mark_reauthenticated(
+    db: &impl ConnectionTrait,
+    id: SessionId,
+    now: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    Entity::update_many()
+        .col_expr(Column::ReauthenticatedAt, Expr::value(now))
         .filter(Column::Id.eq(id.0))
         .exec(db)
         .await

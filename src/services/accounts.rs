@@ -7,7 +7,7 @@ use super::{
     account_info::AccountInfo,
     audit::{self, Event, Kind},
     profile::{self, Change, ProfileEdit},
-    signed_in_account,
+    rotate_security_stamp, signed_in_account,
     unit_of_work::Work,
 };
 use crate::{
@@ -358,6 +358,7 @@ pub async fn delete(
     db::account_tokens::void_all(work.txn(), id, Purpose::PasswordReset, now).await?;
     db::account_tokens::void_all(work.txn(), id, Purpose::EmailVerification, now).await?;
     db::kyc_reviews::erase_reasons(work.txn(), id).await?;
+    rotate_security_stamp(&work, id).await?;
     let event = Event::new(Kind::AccountDeleted)
         .by(id)
         .session(principal.session)

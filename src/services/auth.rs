@@ -6,7 +6,7 @@ use super::{
     ClientInfo,
     access_tokens::AuthMethods,
     audit::{self, Event, Kind},
-    mfa,
+    mfa, new_security_stamp,
     profile::{self, ProfileEdit},
     sessions::{self, AuthOutcome},
     throttle::SignInBackoff,
@@ -153,6 +153,7 @@ async fn create_account(
             // An operator creating an administrator vouches for the address.
             email_verified: parts.role == Role::Admin,
             profile: parts.profile,
+            security_stamp: new_security_stamp(),
             now: state.clock.now(),
         },
     )
@@ -216,10 +217,14 @@ pub async fn login(
         email,
         password: attempt,
     } = credentials;
-    let backoff = email.as_ref().map(|email| SignInBackoff::of(state, email));
-    if let Some(backoff) = &backoff {
-        backoff.check(state, client).await?;
-    }
+    let reservation = match &email {
+        Some(email) => Some(
+            SignInBackoff::of(state, email)
+                .reserve(state, client)
+                .await?,
+        ),
+        None => None,
+    };
     let account = match &email {
         Some(email) => db::accounts::find_by_email(&state.db, email).await?,
         None => None,
@@ -234,9 +239,6 @@ pub async fn login(
             (_, _, None) => LoginFailure::UnknownAccount,
             _ => LoginFailure::WrongPassword,
         };
-        if let Some(backoff) = &backoff {
-            backoff.record_failure(state).await?;
-        }
         return Err(login_failed(
             state,
             account.map(|account| AccountId(account.id)),
@@ -245,6 +247,9 @@ pub async fn login(
         )
         .await);
     };
+    if let Some(reservation) = reservation {
+        reservation.release(state).await?;
+    }
     if needs_rehash {
         rehash(state, account, &attempt).await;
     }
@@ -252,7 +257,7 @@ pub async fn login(
         return Err(refuse_unverified(state, account, client).await);
     }
     if account.mfa_enabled {
-        let challenge = mfa::challenge(state, AccountId(account.id), client).await?;
+        let challenge = mfa::challenge(state, account, client).await?;
         return Ok(LoginOutcome::MfaRequired(challenge));
     }
     let work = Work::begin(state).await?;

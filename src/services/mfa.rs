@@ -14,6 +14,7 @@ use super::{
     ClientInfo, Principal,
     access_tokens::AuthMethods,
     audit::{self, Event, Kind},
+    rotate_security_stamp,
     sessions::{self, AuthOutcome},
     signed_in_account,
     throttle::Limit,
@@ -172,6 +173,7 @@ pub async fn confirm(
         return Err(already_on());
     }
     db::sessions::mark_mfa_verified(work.txn(), principal.session).await?;
+    rotate_security_stamp(&work, principal.account).await?;
     let (codes, ended) = renew_recovery_codes(&work, principal).await?;
     let event = Event::new(Kind::MfaEnabled)
         .by_principal(principal)
@@ -222,16 +224,28 @@ async fn renew_recovery_codes(
 }
 
 /// Issues the second step for an account whose password was just verified.
+/// The challenge carries the account's security stamp as it was when the password was
+/// checked: a credential change before `verifyMfa` voids it.
 pub async fn challenge(
     state: &AppState,
-    account: AccountId,
+    account: &Account,
     client: &ClientInfo,
 ) -> AppResult<Challenge> {
+    let stamp = &account.security_stamp;
+    let account = AccountId(account.id);
     let now = state.clock.now();
     let token = random_token();
     let expires_at = now + CHALLENGE_TTL;
     let work = Work::begin(state).await?;
-    db::mfa::insert_challenge(work.txn(), account, &TokenHash::of(&token), now, expires_at).await?;
+    db::mfa::insert_challenge(
+        work.txn(),
+        account,
+        &TokenHash::of(&token),
+        stamp,
+        now,
+        expires_at,
+    )
+    .await?;
     let event = Event::new(Kind::MfaChallenged)
         .subject(account)
         .client(client);
@@ -293,7 +307,8 @@ pub async fn verify(
     let account = signed_in_account(state, id)
         .await
         .map_err(|_| invalid_challenge())?;
-    if !account.mfa_enabled {
+    // A credential change since the password was checked voids the challenge.
+    if !account.mfa_enabled || account.security_stamp != challenge.security_stamp {
         return Err(invalid_challenge());
     }
     Limit::mfa_account().spend(state, client, Some(id)).await?;
@@ -372,6 +387,7 @@ pub async fn disable(
         return Err(not_on());
     }
     db::mfa::delete_recovery_codes(work.txn(), principal.account).await?;
+    rotate_security_stamp(&work, principal.account).await?;
     let ended = db::sessions::revoke_all_except(
         work.txn(),
         principal.account,
@@ -420,6 +436,7 @@ pub async fn regenerate_recovery_codes(
         return Err(wrong_code());
     }
     let work = Work::begin(state).await?;
+    rotate_security_stamp(&work, principal.account).await?;
     let (codes, ended) = renew_recovery_codes(&work, principal).await?;
     let event = Event::new(Kind::RecoveryCodesRegenerated)
         .by_principal(principal)

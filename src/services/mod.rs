@@ -17,7 +17,11 @@ pub mod verification;
 
 use std::net::IpAddr;
 
+use secrecy::ExposeSecret;
+use unit_of_work::Work;
+
 use crate::{
+    crypto::random_token,
     db::{self, entities::accounts::Model as Account},
     domain::{AccountId, Role, SessionId},
     error::{AppError, AppResult},
@@ -58,4 +62,16 @@ pub async fn signed_in_account(state: &AppState, id: AccountId) -> AppResult<Acc
         .await?
         .filter(|account| account.deleted_at.is_none())
         .ok_or(AppError::Unauthenticated)
+}
+
+/// A fresh security stamp: whatever carries the old one can no longer finish.
+fn new_security_stamp() -> String {
+    random_token().expose_secret().to_owned()
+}
+
+/// Rotates the account's security stamp inside `work`: MFA challenges and sign-ins that began
+/// before this credential change cannot complete after it.
+async fn rotate_security_stamp(work: &Work<'_>, account: AccountId) -> AppResult<()> {
+    db::accounts::rotate_security_stamp(work.txn(), account, new_security_stamp()).await?;
+    Ok(())
 }

@@ -7,7 +7,7 @@ use tracing::Instrument;
 use super::{
     ClientInfo, Principal,
     audit::{self, Event, Kind},
-    personal_data, signed_in_account,
+    personal_data, rotate_security_stamp, signed_in_account,
     unit_of_work::Work,
 };
 use crate::{
@@ -125,6 +125,9 @@ pub async fn reset(
         return Err(invalid());
     }
     db::account_tokens::void_all(work.txn(), id, Purpose::PasswordReset, now).await?;
+    rotate_security_stamp(&work, id).await?;
+    // Whoever locked the second factor out by guessing, the owner starts over.
+    db::mfa::reset_code_failures(work.txn(), id).await?;
     // The link reached the mailbox, which proves the address.
     db::accounts::mark_email_verified(work.txn(), id, now).await?;
     let ended =
@@ -188,6 +191,7 @@ pub async fn change(
     }
     db::account_tokens::void_all(work.txn(), principal.account, Purpose::PasswordReset, now)
         .await?;
+    rotate_security_stamp(&work, principal.account).await?;
     let ended = db::sessions::revoke_all_except(
         work.txn(),
         principal.account,

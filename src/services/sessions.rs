@@ -83,6 +83,8 @@ pub async fn open(
             revoked_at: None,
             revoke_reason: None,
             mfa_verified: methods == AuthMethods::PasswordAndOtp,
+            // Signing in proves the password (and second factor where on).
+            reauthenticated_at: Some(now),
         },
     )
     .await?;
@@ -127,6 +129,12 @@ pub(super) async fn sign_in(
     extra: &[Event],
 ) -> AppResult<AuthOutcome> {
     let id = AccountId(account.id);
+    // Not under an old stamp: a credential change that committed while the password was being
+    // checked (or before `verifyMfa`) voids this sign-in, and one that comes later waits for
+    // it, then ends its session with the others.
+    if !db::accounts::hold_if_stamp(work.txn(), id, &account.security_stamp).await? {
+        return Err(AppError::InvalidCredentials);
+    }
     let outcome = open(state, work.txn(), account, client, methods).await?;
     let session = SessionId(outcome.session.id);
     for event in extra {

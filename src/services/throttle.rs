@@ -4,6 +4,8 @@
 //! trail, at most once a minute per rule and key, so a flood is not a flood of writes.
 
 use chrono::TimeDelta;
+use sea_orm::TransactionTrait;
+use uuid::Uuid;
 
 use super::{
     ClientInfo,
@@ -178,19 +180,29 @@ impl SignInBackoff {
         }
     }
 
-    /// Refuses while the address is backing off.
-    pub(super) async fn check(&self, state: &AppState, client: &ClientInfo) -> AppResult<()> {
+    /// Takes a place in the address's count before the password is checked: the attempt
+    /// counts as a failure unless [`SignInBackoff::release`] takes it back. Refused while the
+    /// count is full, so concurrent attempts cannot all slip past one check.
+    pub(super) async fn reserve(
+        &self,
+        state: &AppState,
+        client: &ClientInfo,
+    ) -> AppResult<Reservation> {
         let now = state.clock.now();
-        let failures = db::login_failures::recent(
-            &state.db,
+        let txn = state.db.begin().await?;
+        let reserved = db::login_failures::reserve(
+            &txn,
             &self.key,
+            now,
             now - BACKOFF_WINDOW,
             BACKOFF_FAILURES,
         )
         .await?;
-        if u64::try_from(failures.len()).unwrap_or(u64::MAX) < BACKOFF_FAILURES {
-            return Ok(());
-        }
+        txn.commit().await?;
+        let failures = match reserved {
+            Ok(id) => return Ok(Reservation(id)),
+            Err(failures) => failures,
+        };
         let free_at = failures
             .first()
             .map_or(now, |oldest| *oldest + BACKOFF_WINDOW);
@@ -201,10 +213,15 @@ impl SignInBackoff {
             retry_after_secs: u64::try_from(wait).unwrap_or(1),
         })
     }
+}
 
-    pub(super) async fn record_failure(&self, state: &AppState) -> AppResult<()> {
-        let now = state.clock.now();
-        db::login_failures::record(&state.db, &self.key, now, now - BACKOFF_WINDOW).await?;
+/// A place taken in an address's count of failed sign-ins.
+pub(super) struct Reservation(Uuid);
+
+impl Reservation {
+    /// The password was right: the attempt was no failure.
+    pub(super) async fn release(self, state: &AppState) -> AppResult<()> {
+        db::login_failures::release(&state.db, self.0).await?;
         Ok(())
     }
 }

@@ -42,6 +42,15 @@ pub struct Model {
     pub mfa_pending_secret: Option<String>,
     /// The last TOTP time step accepted: replays are refused against it.
     pub mfa_last_step: Option<i64>,
+    /// Rotated by every credential change; what started under another stamp cannot finish.
+    pub security_stamp: String,
+    /// Second-factor failures in a row.
+    pub mfa_failed_streak: i32,
+    /// Second-factor failures since the last password reset.
+    pub mfa_failures_total: i32,
+    /// Second-factor lockouts in a row: each doubles the wait.
+    pub mfa_lockouts: i32,
+    pub mfa_locked_until: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

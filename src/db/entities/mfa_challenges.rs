@@ -12,6 +12,8 @@ pub struct Model {
     pub expires_at: DateTimeUtc,
     pub used_at: Option<DateTimeUtc>,
     pub failed_attempts: i32,
+    /// The account's security stamp when the password was checked.
+    pub security_stamp: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

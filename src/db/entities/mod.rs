@@ -1,12 +1,13 @@
 //! SeaORM entities, one per table, mirroring `migration/`. They hold columns only: behaviour
 //! lives in the per-table query modules and the services, and no entity is ever exposed in the
-//! API (`views` builds the public shapes).
+//! API (the edge builds the public shapes).
 
 pub mod account_tokens;
 pub mod accounts;
 pub mod audit_chain_head;
 pub mod audit_events;
 pub mod kyc_reviews;
+pub mod login_backoff_locks;
 pub mod login_failures;
 pub mod mfa_challenges;
 pub mod recovery_codes;

@@ -16,6 +16,8 @@ pub struct Model {
     pub revoked_at: Option<DateTimeUtc>,
     pub revoke_reason: Option<String>,
     pub mfa_verified: bool,
+    /// When the session last proved the password (and second factor where on).
+    pub reauthenticated_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
