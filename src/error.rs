@@ -37,6 +37,13 @@ pub enum AppError {
     /// deployment requires it. A fresh verification link has been sent.
     #[error("confirm your email address before signing in: a new link has been sent to it")]
     EmailNotVerified,
+    /// A sensitive change needs the password (and code) proved recently: call
+    /// `reauthenticate`, then try again.
+    #[error("confirm it is you: call reauthenticate with your password (and code), then retry")]
+    ReauthenticationRequired,
+    /// Second-factor codes failed so often that only a password reset lets them be tried again.
+    #[error("too many wrong codes: reset your password to try again")]
+    SecondFactorBlocked,
     /// Nothing of that id that the caller may see.
     #[error("not found")]
     NotFound,
@@ -61,7 +68,10 @@ impl AppError {
             | Self::Unauthenticated
             | Self::InvalidRefreshToken
             | Self::MfaChallengeInvalid => "UNAUTHENTICATED",
-            Self::Forbidden | Self::EmailNotVerified => "FORBIDDEN",
+            Self::Forbidden
+            | Self::EmailNotVerified
+            | Self::ReauthenticationRequired
+            | Self::SecondFactorBlocked => "FORBIDDEN",
             Self::RateLimited { .. } | Self::LimiterUnavailable => "RATE_LIMITED",
             Self::Conflict { .. } => "CONFLICT",
             Self::NotFound => "NOT_FOUND",
@@ -81,6 +91,8 @@ impl AppError {
     pub fn reason(&self) -> Option<&'static str> {
         match self {
             Self::EmailNotVerified => Some("EMAIL_NOT_VERIFIED"),
+            Self::ReauthenticationRequired => Some("REAUTHENTICATION_REQUIRED"),
+            Self::SecondFactorBlocked => Some("PASSWORD_RESET_REQUIRED"),
             _ => None,
         }
     }

@@ -71,6 +71,8 @@ pub struct SessionSettings {
     pub idle_ttl: Duration,
     pub absolute_ttl: Duration,
     pub refresh_grace: Duration,
+    /// How long a session counts as recently authenticated.
+    pub reauth_window: Duration,
     pub require_verified_email: bool,
     /// The name authenticator apps show beside the code.
     pub mfa_issuer: String,
@@ -276,6 +278,12 @@ impl SessionSettings {
                 "must be at most 60",
             ));
         }
+        if raw.reauth_window_secs == 0 || raw.reauth_window_secs > 24 * 3600 {
+            return Err(invalid(
+                "CUSTODIAN_REAUTH_WINDOW_SECS",
+                "must be between 1 and 86400",
+            ));
+        }
         if raw.mfa_issuer.trim().is_empty() || raw.mfa_issuer.contains(':') {
             return Err(invalid(
                 "CUSTODIAN_MFA_ISSUER",
@@ -288,6 +296,7 @@ impl SessionSettings {
             idle_ttl: Duration::from_secs(raw.session_idle_ttl_secs),
             absolute_ttl: Duration::from_secs(raw.session_absolute_ttl_secs),
             refresh_grace: Duration::from_secs(raw.refresh_grace_secs),
+            reauth_window: Duration::from_secs(raw.reauth_window_secs),
             require_verified_email: raw.require_verified_email,
             mfa_issuer: raw.mfa_issuer.clone(),
         })

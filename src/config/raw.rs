@@ -47,6 +47,9 @@ pub(super) struct RawSettings {
     /// `CUSTODIAN_REFRESH_GRACE_SECS`: how long a just-rotated refresh token still yields the
     /// same successor (two tabs refreshing at once).
     pub(super) refresh_grace_secs: u64,
+    /// `CUSTODIAN_REAUTH_WINDOW_SECS`: how long after proving the password (and code) a
+    /// session may make sensitive changes without `reauthenticate`.
+    pub(super) reauth_window_secs: u64,
     /// `CUSTODIAN_LOG_FORMAT`: `json` or `text`; JSON in production by default.
     pub(super) log_format: Option<LogFormat>,
     /// `CUSTODIAN_METRICS_TOKEN`: when set, `/metrics` answers only `Authorization: Bearer`
@@ -105,6 +108,7 @@ impl Default for RawSettings {
             session_idle_ttl_secs: 7 * 24 * 3600,
             session_absolute_ttl_secs: 30 * 24 * 3600,
             refresh_grace_secs: 10,
+            reauth_window_secs: 300,
             log_format: None,
             metrics_token: None,
             mail_transport: MailTransport::File,

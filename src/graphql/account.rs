@@ -21,6 +21,7 @@ use crate::{
         profile::{Change, ProfileEdit},
         throttle::Limit,
     },
+    state::AppState,
 };
 
 /// An account as its owner and administrators see it. The SSN appears only masked. No
@@ -85,7 +86,7 @@ impl From<AccountInfo> for AccountView {
 
 /// The export as JSON: the account as the API shows it, sessions with why they ended, KYC
 /// decisions without who made them, and security events.
-fn export_json(export: Export) -> Value {
+fn export_json(state: &AppState, export: Export) -> Value {
     let current = Some(export.current_session);
     let sessions: Vec<Value> = export
         .sessions
@@ -93,7 +94,7 @@ fn export_json(export: Export) -> Value {
         .map(|session| {
             let revoked_at = session.revoked_at;
             let reason = session.revoke_reason.clone();
-            let mut view = json!(SessionView::new(session, current));
+            let mut view = json!(SessionView::new(state, session, current));
             view["revokedAt"] = json!(revoked_at);
             view["revokeReason"] = json!(reason);
             view
@@ -144,7 +145,7 @@ impl AccountQuery {
         let principal = ctx.principal().await?;
         accounts::export(ctx.state(), &principal, ctx.request().client())
             .await
-            .map(|export| Json(export_json(export)))
+            .map(|export| Json(export_json(ctx.state(), export)))
             .graphql()
     }
 }

@@ -20,6 +20,7 @@ use crate::{
         sessions::{self, AuthOutcome},
         throttle::Limit,
     },
+    state::AppState,
 };
 
 /// A successful sign-in. The refresh token is not here: it travels only in its cookie. No
@@ -33,14 +34,14 @@ pub struct AuthPayload {
     pub session: SessionView,
 }
 
-impl From<AuthOutcome> for AuthPayload {
-    fn from(outcome: AuthOutcome) -> Self {
+impl AuthPayload {
+    pub fn new(state: &AppState, outcome: AuthOutcome) -> Self {
         let current = Some(SessionId(outcome.session.id));
         Self {
             access_token: outcome.access.token.expose_secret().to_owned(),
             access_token_expires_at: outcome.access.expires_at,
             account: outcome.account.into(),
-            session: SessionView::new(outcome.session, current),
+            session: SessionView::new(state, outcome.session, current),
         }
     }
 }
@@ -136,7 +137,7 @@ pub enum LoginResult {
 /// Sets the cookies of a sign-in and returns its payload.
 pub(super) fn signed_in(ctx: &Context<'_>, outcome: AuthOutcome) -> AuthPayload {
     ctx.request().set_cookies(CookieUpdate::signed_in(&outcome));
-    AuthPayload::from(outcome)
+    AuthPayload::new(ctx.state(), outcome)
 }
 
 #[derive(Default)]

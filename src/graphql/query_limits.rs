@@ -138,6 +138,7 @@ const SENSITIVE: &[&str] = &[
     "disableMfa",
     "regenerateRecoveryCodes",
     "deleteAccount",
+    "reauthenticate",
 ];
 
 /// At most this many sensitive fields (aliases included) per request.

@@ -1,4 +1,5 @@
-//! The signed-in person's devices: listing sessions and ending them.
+//! The signed-in person's devices: listing sessions, ending them, and proving the password
+//! again before sensitive changes.
 
 use async_graphql::{Context, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -7,8 +8,11 @@ use uuid::Uuid;
 
 use super::{context::ContextExt, errors::IntoGraphql, guards::SignedIn};
 use crate::{
-    db::entities::sessions::Model, domain::SessionId, http::cookies::CookieUpdate,
-    services::sessions,
+    db::entities::sessions::Model,
+    domain::{OneTimeCode, PasswordAttempt, SessionId},
+    http::cookies::CookieUpdate,
+    services::{reauth, sessions, throttle::Limit},
+    state::AppState,
 };
 
 /// One signed-in device. Never carries a token.
@@ -25,12 +29,19 @@ pub struct SessionView {
     /// The session this request was made with.
     pub current: bool,
     pub mfa_verified: bool,
+    /// For the current session: until when it may make sensitive changes without calling
+    /// `reauthenticate` first (in the past once the window has closed).
+    pub reauthenticated_until: Option<DateTime<Utc>>,
 }
 
 impl SessionView {
-    pub fn new(model: Model, current: Option<SessionId>) -> Self {
+    pub fn new(state: &AppState, model: Model, current: Option<SessionId>) -> Self {
+        let current = current.is_some_and(|current| current.0 == model.id);
         Self {
-            current: current.is_some_and(|current| current.0 == model.id),
+            reauthenticated_until: current
+                .then(|| sessions::reauthenticated_until(state, &model))
+                .flatten(),
+            current,
             id: model.id,
             created_at: model.created_at,
             last_active_at: model.last_active_at,
@@ -54,7 +65,7 @@ impl SessionQuery {
         let list = sessions::list(ctx.state(), &principal).await.graphql()?;
         Ok(list
             .into_iter()
-            .map(|session| SessionView::new(session, Some(principal.session)))
+            .map(|session| SessionView::new(ctx.state(), session, Some(principal.session)))
             .collect())
     }
 }
@@ -79,6 +90,30 @@ impl SessionMutation {
         if principal.session.0 == id {
             ctx.request().set_cookies(CookieUpdate::SignedOut);
         }
+        Ok(true)
+    }
+
+    /// Proves the password again, and a code from the authenticator app (or a recovery code)
+    /// when two-step sign-in is on: for the next few minutes this session may make sensitive
+    /// changes (`reauthenticatedUntil` says until when).
+    #[graphql(guard = "SignedIn.and(Limit::secret())")]
+    async fn reauthenticate(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] password: String,
+        #[graphql(secret)] code: Option<String>,
+    ) -> async_graphql::Result<bool> {
+        let principal = ctx.principal().await?;
+        let code = code.as_deref().map(OneTimeCode::parse);
+        reauth::reauthenticate(
+            ctx.state(),
+            &principal,
+            &PasswordAttempt::parse(&password),
+            code.as_ref(),
+            ctx.request().client(),
+        )
+        .await
+        .graphql()?;
         Ok(true)
     }
 

@@ -28,7 +28,10 @@ pub fn app_error_response(err: &AppError, request_id: &RequestId) -> Response {
         | AppError::Unauthenticated
         | AppError::InvalidRefreshToken
         | AppError::MfaChallengeInvalid => StatusCode::UNAUTHORIZED,
-        AppError::Forbidden | AppError::EmailNotVerified => StatusCode::FORBIDDEN,
+        AppError::Forbidden
+        | AppError::EmailNotVerified
+        | AppError::ReauthenticationRequired
+        | AppError::SecondFactorBlocked => StatusCode::FORBIDDEN,
         AppError::RateLimited { .. } | AppError::LimiterUnavailable => {
             StatusCode::TOO_MANY_REQUESTS
         }
@@ -41,8 +44,11 @@ pub fn app_error_response(err: &AppError, request_id: &RequestId) -> Response {
         AppError::RateLimited { .. } | AppError::LimiterUnavailable => {
             Some(("retryAfter", json!(err.retry_after())))
         }
-        AppError::EmailNotVerified => Some(("reason", json!(err.reason()))),
-        other => other.field().map(|field| ("field", json!(field))),
+        other => match (other.reason(), other.field()) {
+            (Some(reason), _) => Some(("reason", json!(reason))),
+            (None, Some(field)) => Some(("field", json!(field))),
+            (None, None) => None,
+        },
     };
     let mut response = (status, error_body(err.code(), &err.to_string(), extra)).into_response();
     if let Some(seconds) = err.retry_after()

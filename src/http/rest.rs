@@ -55,7 +55,7 @@ fn respond(state: &HttpState, meta: &RequestMeta, result: AppResult<AuthOutcome>
     match result {
         Ok(outcome) => {
             let cookies = CookieUpdate::signed_in(&outcome);
-            let mut response = Json(AuthPayload::from(outcome)).into_response();
+            let mut response = Json(AuthPayload::new(&state.app, outcome)).into_response();
             cookies::apply(
                 response.headers_mut(),
                 &cookies,

@@ -33,6 +33,22 @@ pub enum Mail {
     RecoveryCodeUsed {
         left: u64,
     },
+    /// A sign-in from a browser that had not signed in to this account before.
+    NewSignIn {
+        /// When, as the person reads it (UTC).
+        at: String,
+        ip: String,
+        /// Browser and system, from the User-Agent.
+        device: String,
+        /// Where the person reviews and ends sessions.
+        sessions_link: String,
+    },
+    /// A rotated refresh token came back, so it was copied: its session was ended.
+    RefreshTokenReused,
+    /// Too many wrong codes in a row: codes are refused for `minutes`.
+    SecondFactorLocked {
+        minutes: i64,
+    },
 }
 
 /// A rendered message.
@@ -58,6 +74,9 @@ impl Mail {
             Self::MfaEnabled => "mfa_enabled",
             Self::MfaDisabled => "mfa_disabled",
             Self::RecoveryCodeUsed { .. } => "recovery_code_used",
+            Self::NewSignIn { .. } => "new_sign_in",
+            Self::RefreshTokenReused => "refresh_token_reused",
+            Self::SecondFactorLocked { .. } => "second_factor_locked",
         }
     }
 
@@ -131,6 +150,31 @@ impl Mail {
                 format!("A recovery code was used for your {product} account"),
                 &format!(
                     "A recovery code was just used to sign in to your {product} account; {left} remain. If you lost your authenticator, set it up again and make new codes."
+                ),
+            ),
+            Self::NewSignIn {
+                at,
+                ip,
+                device,
+                sessions_link,
+            } => with_link(
+                format!("A new sign-in to your {product} account"),
+                &format!(
+                    "Your {product} account was signed in to from a browser it had not seen before: {device}, from {ip}, at {at}. If this was you, there is nothing to do. Review your sessions and end any you do not recognise:"
+                ),
+                sessions_link,
+                NOT_YOU,
+            ),
+            Self::RefreshTokenReused => notice(
+                format!("A copied refresh token for your {product} account was used"),
+                &format!(
+                    "A refresh token of your {product} account came back after it had been replaced, which means it was copied. The session it belonged to was signed out; sign in again on that device."
+                ),
+            ),
+            Self::SecondFactorLocked { minutes } => notice(
+                format!("Too many sign-in attempts with wrong codes on your {product} account"),
+                &format!(
+                    "Ten codes in a row were wrong for your {product} account, so codes are refused for the next {minutes} minutes. If someone else is trying your password, change it now."
                 ),
             ),
             Self::AccountClosed => notice(

@@ -107,6 +107,13 @@ pub async fn update_profile(
     if fields.is_empty() {
         return AccountInfo::open(&account, &state.cipher);
     }
+    // The legal identity is what a takeover would change to pass KYC as someone else.
+    if fields
+        .iter()
+        .any(|field| matches!(*field, "ssn" | "dateOfBirth" | "firstName" | "lastName"))
+    {
+        super::sessions::require_recent_authentication(state, principal).await?;
+    }
     let identity_changed = resolved.identity_changed
         || fields
             .iter()

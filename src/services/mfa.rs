@@ -35,6 +35,15 @@ const MAX_FAILURES: i32 = 5;
 const RECOVERY_CODES: usize = 10;
 /// Base32 without padding: 12 symbols are 60 bits per recovery code.
 const RECOVERY_ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+/// Wrong codes in a row, across challenges and re-authentication, that lock codes out…
+const LOCKOUT_STREAK: i32 = 10;
+/// …for this long at first, doubling with each lockout in a row…
+const FIRST_LOCKOUT: TimeDelta = TimeDelta::minutes(15);
+/// …up to this.
+const LONGEST_LOCKOUT: TimeDelta = TimeDelta::hours(24);
+/// Wrong codes in all after which only a password reset lets codes be tried again
+/// (NIST 800-63B, 5.2.2: at most 100 consecutive failures).
+const MAX_CODE_FAILURES: i32 = 100;
 
 /// What `enableMfa` hands over: the secret three ways, for typing, links and scanning.
 pub struct Setup {
@@ -95,6 +104,7 @@ pub async fn start_enrolment(
     principal: &Principal,
     client: &ClientInfo,
 ) -> AppResult<Setup> {
+    sessions::require_recent_authentication(state, principal).await?;
     let account = signed_in_account(state, principal.account).await?;
     if account.mfa_enabled {
         return Err(already_on());
@@ -254,8 +264,66 @@ pub async fn challenge(
     Ok(Challenge { token, expires_at })
 }
 
+/// Checks a second-factor code of an account with MFA on, under the lockout rules: refused
+/// while codes are locked out (`RATE_LIMITED` until when) or after too many failures in all
+/// (a password reset lifts that); a wrong code counts towards the next lockout, a right one
+/// starts the streak over. `None` when the code is wrong.
+pub(super) async fn check_second_factor(
+    state: &AppState,
+    account: &Account,
+    code: &OneTimeCode,
+    allow_recovery: bool,
+    client: &ClientInfo,
+) -> AppResult<Option<Factor>> {
+    let id = AccountId(account.id);
+    let now = state.clock.now();
+    if account.mfa_failures_total >= MAX_CODE_FAILURES {
+        return Err(AppError::SecondFactorBlocked);
+    }
+    if let Some(until) = account.mfa_locked_until
+        && until > now
+    {
+        return Err(AppError::RateLimited {
+            retry_after_secs: u64::try_from((until - now).num_seconds().max(1)).unwrap_or(1),
+        });
+    }
+    let factor = check_code(state, account, code, allow_recovery).await?;
+    if factor.is_some() {
+        db::mfa::clear_code_streak(&state.db, id).await?;
+    } else {
+        code_failed(state, account, client).await?;
+    }
+    Ok(factor)
+}
+
+/// Counts a wrong code; the one that completes a streak locks codes out and tells the owner
+/// (once per lockout, however many requests failed at once).
+async fn code_failed(state: &AppState, account: &Account, client: &ClientInfo) -> AppResult<()> {
+    let id = AccountId(account.id);
+    let Some(counted) = db::mfa::count_code_failure(&state.db, id).await? else {
+        return Ok(());
+    };
+    if counted.mfa_failed_streak < LOCKOUT_STREAK {
+        return Ok(());
+    }
+    let doublings = u32::try_from(counted.mfa_lockouts).unwrap_or(0).min(8);
+    let wait = (FIRST_LOCKOUT * 2_i32.pow(doublings)).min(LONGEST_LOCKOUT);
+    let mut work = Work::begin(state).await?;
+    if !db::mfa::lock_codes(work.txn(), id, LOCKOUT_STREAK, work.now() + wait).await? {
+        return Ok(());
+    }
+    let minutes = wait.num_minutes();
+    let event = Event::new(Kind::MfaLocked)
+        .subject(id)
+        .client(client)
+        .detail("minutes", minutes);
+    work.record(event).await?;
+    work.mail(account, Mail::SecondFactorLocked { minutes });
+    work.commit().await
+}
+
 /// Which second factor a code proved.
-enum Factor {
+pub(super) enum Factor {
     Totp,
     RecoveryCode,
 }
@@ -312,7 +380,7 @@ pub async fn verify(
         return Err(invalid_challenge());
     }
     Limit::mfa_account().spend(state, client, Some(id)).await?;
-    let Some(factor) = check_code(state, &account, code, true).await? else {
+    let Some(factor) = check_second_factor(state, &account, code, true, client).await? else {
         db::mfa::count_failure(&state.db, challenge.id).await?;
         let event = Event::new(Kind::MfaFailed)
             .subject(id)
@@ -365,6 +433,7 @@ pub async fn disable(
     code: &OneTimeCode,
     client: &ClientInfo,
 ) -> AppResult<()> {
+    sessions::require_recent_authentication(state, principal).await?;
     let account = signed_in_account(state, principal.account).await?;
     if !account.mfa_enabled {
         return Err(not_on());
@@ -377,7 +446,10 @@ pub async fn disable(
         refused(state, principal, client, "password").await?;
         return Err(AppError::bad_input("password", "is not correct"));
     }
-    if check_code(state, &account, code, true).await?.is_none() {
+    if check_second_factor(state, &account, code, true, client)
+        .await?
+        .is_none()
+    {
         refused(state, principal, client, "code").await?;
         return Err(wrong_code());
     }
@@ -427,11 +499,15 @@ pub async fn regenerate_recovery_codes(
     code: &OneTimeCode,
     client: &ClientInfo,
 ) -> AppResult<Vec<SecretString>> {
+    sessions::require_recent_authentication(state, principal).await?;
     let account = signed_in_account(state, principal.account).await?;
     if !account.mfa_enabled {
         return Err(not_on());
     }
-    if check_code(state, &account, code, false).await?.is_none() {
+    if check_second_factor(state, &account, code, false, client)
+        .await?
+        .is_none()
+    {
         refused(state, principal, client, "code").await?;
         return Err(wrong_code());
     }

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod mfa;
 pub mod profile;
+pub mod reauth;
 pub mod recovery;
 pub mod sessions;
 pub mod signing_keys;

@@ -335,6 +335,28 @@ pub async fn authenticate_optional(
     }
 }
 
+/// Until when `session` counts as recently authenticated, if it ever proved its password.
+pub fn reauthenticated_until(state: &AppState, session: &sessions::Model) -> Option<DateTime<Utc>> {
+    let window = TimeDelta::from_std(state.settings.sessions.reauth_window).ok()?;
+    session.reauthenticated_at.map(|at| at + window)
+}
+
+/// Sensitive changes need the caller's session to have proved the password (and second
+/// factor) within the re-authentication window; otherwise `REAUTHENTICATION_REQUIRED`, before
+/// anything changes.
+pub async fn require_recent_authentication(
+    state: &AppState,
+    principal: &Principal,
+) -> AppResult<()> {
+    let session = db::sessions::find(&state.db, principal.session)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    match reauthenticated_until(state, &session) {
+        Some(until) if until > state.clock.now() => Ok(()),
+        _ => Err(AppError::ReauthenticationRequired),
+    }
+}
+
 /// The caller's active sessions, newest first.
 pub async fn list(state: &AppState, principal: &Principal) -> AppResult<Vec<sessions::Model>> {
     Ok(db::sessions::list_active(&state.db, principal.account, state.clock.now()).await?)

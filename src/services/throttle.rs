@@ -3,7 +3,10 @@
 //! rules) and the per-address sign-in backoff kept in the database. Refusals go into the audit
 //! trail, at most once a minute per rule and key, so a flood is not a flood of writes.
 
+use std::net::IpAddr;
+
 use chrono::TimeDelta;
+use ipnet::IpNet;
 use sea_orm::TransactionTrait;
 use uuid::Uuid;
 
@@ -113,7 +116,7 @@ impl Limit {
     ) -> AppResult<()> {
         let ip = client
             .ip
-            .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+            .map_or_else(|| "unknown".to_owned(), |ip| network_of(ip).to_string());
         let keys: Vec<(Rule, String)> = self
             .0
             .iter()
@@ -156,6 +159,13 @@ impl Limit {
         }
         Err(error)
     }
+}
+
+/// The network a client's limits are counted against: its IPv4 address, or the /64 of its
+/// IPv6 address, since one home or one virtual machine gets a whole /64 to pick from.
+fn network_of(ip: IpAddr) -> IpNet {
+    let prefix = if ip.is_ipv4() { 32 } else { 64 };
+    IpNet::new(ip, prefix).map_or_else(|_| IpNet::from(ip), |net| net.trunc())
 }
 
 /// Failed passwords for one address, from any IP, that start the backoff…
@@ -223,5 +233,19 @@ impl Reservation {
     pub(super) async fn release(self, state: &AppState) -> AppResult<()> {
         db::login_failures::release(&state.db, self.0).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64() {
+        let net = |text: &str| network_of(text.parse().unwrap()).to_string();
+        assert_eq!(net("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(net("2001:db8:1:2:ffff:ffff:ffff:ffff"), "2001:db8:1:2::/64");
+        assert_ne!(net("2001:db8:1:3::1"), "2001:db8:1:2::/64");
+        assert_eq!(net("198.51.100.7"), "198.51.100.7/32");
     }
 }

@@ -100,6 +100,14 @@ kinds! {
     /// A recovery code was spent; `left`: how many remain.
     RecoveryCodeUsed => "recovery_code.used", Success;
     RecoveryCodesRegenerated => "recovery_codes.regenerated", Success;
+    /// Ten wrong second-factor codes in a row: codes are refused for `minutes`.
+    MfaLocked => "mfa.locked", Failure;
+    /// The session proved the password (and code) again, for sensitive changes.
+    SessionReauthenticated => "session.reauthenticated", Success;
+    /// `reauthenticate` refused (`reason`: `password` or `code`).
+    ReauthenticationFailed => "session.reauthentication_failed", Failure;
+    /// A sign-in from a browser without this account's device cookie; the owner was told.
+    LoginNewDevice => "login.new_device", Success;
     /// A rate limit refused an attempt; `rule`. Recorded at most once a minute per rule and
     /// key, so a flood cannot turn into a flood of writes.
     RateLimitTripped => "rate_limit.tripped", Failure;
