@@ -88,6 +88,7 @@ pub struct MailSettings {
     pub product_name: String,
     pub reset_link_template: String,
     pub verify_email_link_template: String,
+    pub sessions_link_template: String,
     pub password_reset_ttl: Duration,
     pub email_verification_ttl: Duration,
 }
@@ -354,6 +355,7 @@ impl MailSettings {
             product_name: raw.product_name.clone(),
             reset_link_template: raw.reset_link_template.clone(),
             verify_email_link_template: raw.verify_email_link_template.clone(),
+            sessions_link_template: raw.sessions_link_template.clone(),
             password_reset_ttl: Duration::from_secs(raw.password_reset_ttl_secs),
             email_verification_ttl: Duration::from_secs(raw.email_verification_ttl_secs),
         })

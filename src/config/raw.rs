@@ -70,6 +70,9 @@ pub(super) struct RawSettings {
     pub(super) reset_link_template: String,
     /// `CUSTODIAN_VERIFY_EMAIL_LINK_TEMPLATE`: the link in verification emails.
     pub(super) verify_email_link_template: String,
+    /// `CUSTODIAN_SESSIONS_LINK_TEMPLATE`: the page where people review and end their sessions,
+    /// linked from new-sign-in emails; `{public_url}` is filled in.
+    pub(super) sessions_link_template: String,
     /// `CUSTODIAN_PASSWORD_RESET_TTL_SECS`: how long a reset link works.
     pub(super) password_reset_ttl_secs: u64,
     /// `CUSTODIAN_EMAIL_VERIFICATION_TTL_SECS`: how long a verification link works.
@@ -118,6 +121,7 @@ impl Default for RawSettings {
             product_name: "Custodian".into(),
             reset_link_template: "{public_url}/reset-password?token={token}".into(),
             verify_email_link_template: "{public_url}/verify-email?token={token}".into(),
+            sessions_link_template: "{public_url}/sessions".into(),
             password_reset_ttl_secs: 30 * 60,
             email_verification_ttl_secs: 24 * 3600,
             require_verified_email: false,

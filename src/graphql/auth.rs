@@ -167,7 +167,8 @@ impl AuthMutation {
         input: LoginInput,
     ) -> async_graphql::Result<LoginResult> {
         let credentials = Credentials::parse(&input.email, &input.password);
-        let outcome = auth::login(ctx.state(), credentials, ctx.request().client())
+        let device = ctx.request().device(ctx.state());
+        let outcome = auth::login(ctx.state(), credentials, device, ctx.request().client())
             .await
             .graphql()?;
         Ok(match outcome {

@@ -8,7 +8,11 @@ use super::errors::IntoGraphql;
 use crate::{
     error::AppError,
     http::{cookies::CookieUpdate, request::RequestMeta},
-    services::{ClientInfo, Principal, sessions},
+    services::{
+        ClientInfo, Principal,
+        devices::{self, Device},
+        sessions,
+    },
     state::AppState,
 };
 
@@ -35,6 +39,11 @@ impl RequestContext {
 
     pub fn refresh_token(&self) -> Option<&SecretString> {
         self.meta.refresh_token.as_ref()
+    }
+
+    /// The browser, if it carries a valid device cookie.
+    pub fn device(&self, state: &AppState) -> Option<Device> {
+        devices::recognise(state, self.meta.device_cookie.as_ref())
     }
 
     /// The signed-in caller, checked once per request and only when a field asks: a request

@@ -69,7 +69,8 @@ impl MfaMutation {
     ) -> async_graphql::Result<AuthPayload> {
         let token = OpaqueToken::new(mfa_token);
         let code = OneTimeCode::parse(&code);
-        let outcome = mfa::verify(ctx.state(), &token, &code, ctx.request().client())
+        let device = ctx.request().device(ctx.state());
+        let outcome = mfa::verify(ctx.state(), &token, &code, device, ctx.request().client())
             .await
             .graphql()?;
         Ok(signed_in(ctx, outcome))

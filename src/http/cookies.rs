@@ -1,5 +1,5 @@
-//! The refresh and access cookies: HttpOnly, SameSite=Strict, Path=/, and Secure with the
-//! `__Host-` prefix (no Domain, so no sibling host can set or read them) unless
+//! The refresh, access and device cookies: HttpOnly, SameSite=Strict, Path=/, and Secure with
+//! the `__Host-` prefix (no Domain, so no sibling host can set or read them) unless
 //! `CUSTODIAN_COOKIE_SECURE=false` for plain-http development.
 
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -10,6 +10,10 @@ use crate::{config::Settings, services::sessions::AuthOutcome};
 
 const REFRESH: &str = "custodian_refresh";
 const ACCESS: &str = "custodian_access";
+/// Signed, naming the account it vouches for: outlives sign-outs, so the browser stays known.
+const DEVICE: &str = "custodian_device";
+/// How long a browser stays known without signing in again (the most browsers keep).
+const DEVICE_MAX_AGE_SECS: i64 = 400 * 24 * 3600;
 
 /// What a request did to the caller's cookies.
 pub enum CookieUpdate {
@@ -18,7 +22,9 @@ pub enum CookieUpdate {
         access_expires_at: DateTime<Utc>,
         refresh: SecretString,
         refresh_expires_at: DateTime<Utc>,
+        device: Option<SecretString>,
     },
+    /// Clears the access and refresh cookies; the device cookie stays.
     SignedOut,
 }
 
@@ -29,6 +35,7 @@ impl CookieUpdate {
             access_expires_at: outcome.access.expires_at,
             refresh: outcome.refresh.token.clone(),
             refresh_expires_at: outcome.refresh.expires_at,
+            device: outcome.device_cookie.clone(),
         }
     }
 }
@@ -63,7 +70,8 @@ pub fn render(update: &CookieUpdate, settings: &Settings, now: DateTime<Utc>) ->
             access_expires_at,
             refresh,
             refresh_expires_at,
-        } => [
+            device,
+        } => vec![
             cookie(
                 settings,
                 ACCESS,
@@ -76,8 +84,16 @@ pub fn render(update: &CookieUpdate, settings: &Settings, now: DateTime<Utc>) ->
                 refresh.expose_secret(),
                 (*refresh_expires_at - now).num_seconds(),
             ),
+            device.as_ref().and_then(|device| {
+                cookie(
+                    settings,
+                    DEVICE,
+                    device.expose_secret(),
+                    DEVICE_MAX_AGE_SECS,
+                )
+            }),
         ],
-        CookieUpdate::SignedOut => [
+        CookieUpdate::SignedOut => vec![
             cookie(settings, ACCESS, "", 0),
             cookie(settings, REFRESH, "", 0),
         ],
@@ -103,6 +119,10 @@ pub fn read_refresh(headers: &HeaderMap, settings: &Settings) -> Option<SecretSt
 
 pub fn read_access(headers: &HeaderMap, settings: &Settings) -> Option<SecretString> {
     read(headers, &name(settings, ACCESS))
+}
+
+pub fn read_device(headers: &HeaderMap, settings: &Settings) -> Option<SecretString> {
+    read(headers, &name(settings, DEVICE))
 }
 
 /// The value of cookie `wanted`; empty values count as absent.

@@ -75,6 +75,8 @@ pub struct RequestMeta {
     /// From `Authorization: Bearer …` first, else from the access cookie.
     pub access_token: Option<SecretString>,
     pub refresh_token: Option<SecretString>,
+    /// The signed cookie of a browser that signed in before.
+    pub device_cookie: Option<SecretString>,
 }
 
 impl FromRequestParts<HttpState> for RequestMeta {
@@ -122,6 +124,7 @@ impl FromRequestParts<HttpState> for RequestMeta {
             request_id,
             access_token: bearer.or_else(|| cookies::read_access(&parts.headers, settings)),
             refresh_token: cookies::read_refresh(&parts.headers, settings),
+            device_cookie: cookies::read_device(&parts.headers, settings),
         })
     }
 }

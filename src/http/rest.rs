@@ -24,7 +24,7 @@ use crate::{
     graphql::auth::{AuthPayload, LoginInput, RegisterInput},
     services::{
         auth::{self, Credentials, LoginOutcome},
-        mfa,
+        devices, mfa,
         sessions::{self, AuthOutcome},
         throttle::Limit,
     },
@@ -95,7 +95,8 @@ pub async fn login(State(state): State<HttpState>, meta: RequestMeta, body: Byte
     let result = match limited {
         Ok(()) => {
             let credentials = Credentials::parse(&body.email, &body.password);
-            auth::login(&state.app, credentials, &meta.client).await
+            let device = devices::recognise(&state.app, meta.device_cookie.as_ref());
+            auth::login(&state.app, credentials, device, &meta.client).await
         }
         Err(err) => Err(err),
     };
@@ -130,7 +131,8 @@ pub async fn mfa(State(state): State<HttpState>, meta: RequestMeta, body: Bytes)
             .await?;
         let token = OpaqueToken::new(body.mfa_token);
         let code = OneTimeCode::parse(&body.code);
-        mfa::verify(&state.app, &token, &code, &meta.client).await
+        let device = devices::recognise(&state.app, meta.device_cookie.as_ref());
+        mfa::verify(&state.app, &token, &code, device, &meta.client).await
     }
     .await;
     respond(&state, &meta, result)

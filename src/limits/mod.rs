@@ -60,12 +60,18 @@ rules! {
     LoginIpEmail => "login_ip_email", 10 / 60;
     /// `login`, per client IP.
     LoginIp => "login_ip", 30 / 60;
+    /// `login` from a browser the account recognises (exempt from the per-address backoff),
+    /// per device.
+    LoginDevice => "login_device", 10 / 900;
     /// `verifyMfa`, per challenge.
     MfaChallenge => "mfa_challenge", 5 / 300;
     /// `verifyMfa`, per account.
     MfaAccount => "mfa_account", 10 / 60;
-    /// `requestPasswordReset`, per email.
-    ResetEmail => "reset_email", 3 / 3600;
+    /// `requestPasswordReset`, per email whoever asks: above what its owner needs, so
+    /// strangers cannot spend it quickly.
+    ResetEmail => "reset_email", 10 / 3600;
+    /// `requestPasswordReset`, per client IP and email.
+    ResetIpEmail => "reset_ip_email", 3 / 3600;
     /// `requestPasswordReset`, per client IP.
     ResetIp => "reset_ip", 10 / 3600;
     /// `register`, per client IP.

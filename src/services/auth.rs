@@ -6,10 +6,11 @@ use super::{
     ClientInfo,
     access_tokens::AuthMethods,
     audit::{self, Event, Kind},
+    devices::{self, Device},
     mfa, new_security_stamp,
     profile::{self, ProfileEdit},
     sessions::{self, AuthOutcome},
-    throttle::SignInBackoff,
+    throttle::{Limit, SignInBackoff},
     unit_of_work::Work,
     verification,
 };
@@ -88,8 +89,10 @@ pub async fn register(
         },
     )
     .await?;
-    let outcome =
+    let mut outcome =
         sessions::open(state, work.txn(), &account, client, AuthMethods::Password).await?;
+    // The browser that registered is the account's first device.
+    outcome.device_cookie = Some(devices::cookie(state, devices::new_device(id)));
     let event = Event::new(Kind::AccountRegistered)
         .by(id)
         .session(SessionId(outcome.session.id))
@@ -207,27 +210,39 @@ impl Credentials {
 
 /// Checks the credentials and opens a session, or with MFA on, answers the second step. A
 /// malformed email, an unknown email and a wrong password all cost one hash and give the same
-/// `InvalidCredentials`.
+/// `InvalidCredentials`. A browser the account recognises (`device`) skips the per-address
+/// backoff, so the owner signs in while someone floods their address; it has a limit of its
+/// own.
 pub async fn login(
     state: &AppState,
     credentials: Credentials,
+    device: Option<Device>,
     client: &ClientInfo,
 ) -> AppResult<LoginOutcome> {
     let Credentials {
         email,
         password: attempt,
     } = credentials;
-    let reservation = match &email {
-        Some(email) => Some(
+    let account = match &email {
+        Some(email) => db::accounts::find_by_email(&state.db, email).await?,
+        None => None,
+    };
+    let device = device.filter(|device| {
+        account
+            .as_ref()
+            .is_some_and(|account| device.account.0 == account.id)
+    });
+    let reservation = match (&email, device) {
+        (_, Some(device)) => {
+            Limit::device(device.id).spend(state, client, None).await?;
+            None
+        }
+        (Some(email), None) => Some(
             SignInBackoff::of(state, email)
                 .reserve(state, client)
                 .await?,
         ),
-        None => None,
-    };
-    let account = match &email {
-        Some(email) => db::accounts::find_by_email(&state.db, email).await?,
-        None => None,
+        (None, None) => None,
     };
     let stored = account
         .as_ref()
@@ -261,8 +276,16 @@ pub async fn login(
         return Ok(LoginOutcome::MfaRequired(challenge));
     }
     let work = Work::begin(state).await?;
-    let outcome =
-        sessions::sign_in(state, work, account, client, AuthMethods::Password, &[]).await?;
+    let outcome = sessions::sign_in(
+        state,
+        work,
+        account,
+        client,
+        AuthMethods::Password,
+        &[],
+        device,
+    )
+    .await?;
     Ok(LoginOutcome::SignedIn(Box::new(outcome)))
 }
 

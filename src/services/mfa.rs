@@ -14,6 +14,7 @@ use super::{
     ClientInfo, Principal,
     access_tokens::AuthMethods,
     audit::{self, Event, Kind},
+    devices::Device,
     rotate_security_stamp,
     sessions::{self, AuthOutcome},
     signed_in_account,
@@ -364,6 +365,7 @@ pub async fn verify(
     state: &AppState,
     mfa_token: &OpaqueToken,
     code: &OneTimeCode,
+    device: Option<Device>,
     client: &ClientInfo,
 ) -> AppResult<AuthOutcome> {
     let now = state.clock.now();
@@ -420,6 +422,7 @@ pub async fn verify(
         client,
         AuthMethods::PasswordAndOtp,
         &events,
+        device,
     )
     .await
 }

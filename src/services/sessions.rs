@@ -24,6 +24,7 @@ use super::{
     access_tokens::{self, AccessToken, AuthMethods},
     account_info::AccountInfo,
     audit::{Event, Kind},
+    devices::{self, Device},
     throttle::Limit,
     unit_of_work::Work,
 };
@@ -37,6 +38,7 @@ use crate::{
     },
     domain::{AccountId, SessionId},
     error::{AppError, AppResult},
+    mail::Mail,
     state::AppState,
 };
 
@@ -52,6 +54,8 @@ pub struct AuthOutcome {
     pub session: sessions::Model,
     pub access: AccessToken,
     pub refresh: IssuedRefreshToken,
+    /// The device cookie to set: on every sign-in, never on a refresh.
+    pub device_cookie: Option<SecretString>,
 }
 
 fn delta(duration: std::time::Duration) -> AppResult<TimeDelta> {
@@ -115,18 +119,21 @@ pub async fn open(
             token: refresh,
             expires_at: idle,
         },
+        device_cookie: None,
     })
 }
 
 /// Opens a session after every factor was checked, in `work`: with it commit `extra` events
-/// (the MFA step) and whatever mail the caller queued.
+/// (the MFA step) and whatever mail the caller queued. A browser without this account's
+/// device cookie gets one, and the owner an email about the new sign-in.
 pub(super) async fn sign_in(
     state: &AppState,
-    work: Work<'_>,
+    mut work: Work<'_>,
     account: &accounts::Model,
     client: &ClientInfo,
     methods: AuthMethods,
     extra: &[Event],
+    device: Option<Device>,
 ) -> AppResult<AuthOutcome> {
     let id = AccountId(account.id);
     // Not under an old stamp: a credential change that committed while the password was being
@@ -135,7 +142,7 @@ pub(super) async fn sign_in(
     if !db::accounts::hold_if_stamp(work.txn(), id, &account.security_stamp).await? {
         return Err(AppError::InvalidCredentials);
     }
-    let outcome = open(state, work.txn(), account, client, methods).await?;
+    let mut outcome = open(state, work.txn(), account, client, methods).await?;
     let session = SessionId(outcome.session.id);
     for event in extra {
         work.record(event.clone().session(session)).await?;
@@ -145,10 +152,37 @@ pub(super) async fn sign_in(
         .session(session)
         .client(client);
     work.record(event).await?;
+    let device = match device.filter(|device| device.account == id) {
+        Some(known) => known,
+        None => {
+            let event = Event::new(Kind::LoginNewDevice)
+                .by(id)
+                .session(session)
+                .client(client);
+            work.record(event).await?;
+            work.mail(account, new_sign_in_notice(state, client, work.now()));
+            devices::new_device(id)
+        }
+    };
+    outcome.device_cookie = Some(devices::cookie(state, device));
     work.commit().await?;
     state.metrics.login(true);
     tracing::info!(account = %id, session = %outcome.session.id, "login succeeded");
     Ok(outcome)
+}
+
+/// The email about a sign-in from a browser the account had not seen: when, from where, with
+/// what, and where to review sessions.
+fn new_sign_in_notice(state: &AppState, client: &ClientInfo, at: DateTime<Utc>) -> Mail {
+    let settings = state.mailer.settings();
+    Mail::NewSignIn {
+        at: at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        ip: client
+            .ip
+            .map_or_else(|| "an unknown address".to_owned(), |ip| ip.to_string()),
+        device: devices::describe(client.user_agent.as_deref()),
+        sessions_link: state.mailer.link(&settings.sessions_link_template, ""),
+    }
 }
 
 /// Rotates `presented` and returns fresh tokens for its session.
@@ -252,6 +286,7 @@ pub async fn refresh(
             token: successor,
             expires_at: idle,
         },
+        device_cookie: None,
     })
 }
 
@@ -259,7 +294,7 @@ pub async fn refresh(
 /// client gets. The revocation commits even though the request fails.
 async fn reuse_detected(
     state: &AppState,
-    work: Work<'_>,
+    mut work: Work<'_>,
     session: &sessions::Model,
     client: &ClientInfo,
 ) -> AppError {
@@ -267,7 +302,7 @@ async fn reuse_detected(
         let now = state.clock.now();
         let account = AccountId(session.account_id);
         let id = SessionId(session.id);
-        db::sessions::revoke(
+        let revoked = db::sessions::revoke(
             work.txn(),
             account,
             id,
@@ -280,6 +315,13 @@ async fn reuse_detected(
             .session(id)
             .client(client);
         work.record(event).await?;
+        // The owner hears of it once, when the session ends.
+        if revoked
+            && let Some(owner) = db::accounts::find(work.txn(), account).await?
+            && owner.deleted_at.is_none()
+        {
+            work.mail(&owner, Mail::RefreshTokenReused);
+        }
         work.commit().await?;
         AppResult::Ok(())
     }

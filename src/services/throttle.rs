@@ -58,12 +58,23 @@ impl Limit {
         Self(vec![(Rule::RegisterIp, Scope::Ip)])
     }
 
-    /// `requestPasswordReset`: per IP, and per email whoever asks.
+    /// `requestPasswordReset`: per IP, per IP and email, and (with a higher cap) per email
+    /// whoever asks, so a stranger cannot spend the owner's allowance.
     pub fn password_reset(email: &str) -> Self {
+        let email = normalised(email);
         Self(vec![
             (Rule::ResetIp, Scope::Ip),
-            (Rule::ResetEmail, Scope::Value(normalised(email))),
+            (Rule::ResetIpEmail, Scope::IpAnd(email.clone())),
+            (Rule::ResetEmail, Scope::Value(email)),
         ])
+    }
+
+    /// `login` from a recognised browser, per device: it skips the per-address backoff.
+    pub(super) fn device(device: Uuid) -> Self {
+        Self(vec![(
+            Rule::LoginDevice,
+            Scope::Value(format!("device:{device}")),
+        )])
     }
 
     /// `refreshToken`, per IP: also bounds guessing unknown tokens.

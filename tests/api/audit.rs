@@ -78,6 +78,7 @@ async fn a_persons_security_activity_is_recorded_with_where_it_came_from(app: Te
         [
             "session.revoked",
             "token.refreshed",
+            "login.new_device",
             "login.succeeded",
             "login.failed",
             "email.verification_sent",
@@ -85,14 +86,14 @@ async fn a_persons_security_activity_is_recorded_with_where_it_came_from(app: Te
         ],
         "newest first: {events:#?}"
     );
-    let registered = &events[5];
+    let registered = &events[6];
     assert_eq!(registered["outcome"], "success");
     assert_eq!(registered["ipAddress"], "127.0.0.1");
     assert_eq!(registered["userAgent"], "Laptop/1.0");
     assert_eq!(registered["requestId"], "register-1234");
     assert_eq!(registered["accountId"], account_id);
     assert_eq!(registered["actorId"], account_id);
-    let failed = &events[3];
+    let failed = &events[4];
     assert_eq!(failed["outcome"], "failure");
     assert_eq!(failed["details"], json!({ "reason": "wrong_password" }));
     assert_eq!(
@@ -318,8 +319,8 @@ fn verify(app: &TestApp) -> (bool, String) {
     (output.status.success(), text)
 }
 
-/// Some history, five events: a registration and its verification email, a failed and a
-/// good login, a refresh.
+/// Some history, six events: a registration and its verification email, a failed and a
+/// good login (from a new browser), a refresh.
 async fn some_history(app: &TestApp) {
     let email = unique_email();
     app.register(&email).await;
@@ -335,7 +336,7 @@ async fn verify_passes_on_an_intact_trail_written_concurrently(app: TestApp) {
     join_all((0..12).map(|_| some_history(&app))).await;
     let (ok, text) = verify(&app);
     assert!(ok, "{text}");
-    assert!(text.contains("intact: 60 events"), "{text}");
+    assert!(text.contains("intact: 72 events"), "{text}");
 }
 db_test!(verify_passes_on_an_intact_trail_written_concurrently);
 
@@ -371,7 +372,7 @@ async fn verify_names_a_removed_event(app: TestApp) {
         .unwrap();
     let (ok, text) = verify(&app);
     assert!(!ok, "{text}");
-    assert!(text.contains("chain head (#5)"), "{text}");
+    assert!(text.contains("chain head (#6)"), "{text}");
 }
 db_test!(verify_names_a_removed_event);
 
