@@ -48,9 +48,7 @@ impl MigrationTrait for Migration {
             .alter_table(
                 Table::alter()
                     .table(Sessions::Table)
-                    .add_column(&mut timestamp_with_time_zone_null(
-                        Takeover::ReauthenticatedAt,
-                    ))
+                    .add_column(timestamp_with_time_zone_null(Takeover::ReauthenticatedAt))
                     .to_owned(),
             )
             .await?;

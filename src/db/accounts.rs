@@ -144,10 +144,7 @@ pub async fn hold_if_stamp(
     stamp: &str,
 ) -> Result<bool, sea_orm::DbErr> {
     let result = Entity::update_many()
-        .col_expr(
-            Column::SecurityStamp,
-            Expr::col(Column::SecurityStamp).into(),
-        )
+        .col_expr(Column::SecurityStamp, Expr::col(Column::SecurityStamp))
         .filter(Column::Id.eq(id.0))
         .filter(Column::SecurityStamp.eq(stamp))
         .exec(db)

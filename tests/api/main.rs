@@ -16,5 +16,6 @@ mod recovery;
 mod rest;
 mod sessions;
 mod smtp;
+mod takeover;
 mod tokens;
 mod transport;

@@ -12,10 +12,10 @@ use crate::{
     helpers::{PASSWORD, TestApp, assert_no_errors, error_code, new_client, unique_email},
 };
 
-const ENABLE: &str = "mutation { enableMfa { secret otpauthUri qrCodeSvg } }";
+pub(crate) const ENABLE: &str = "mutation { enableMfa { secret otpauthUri qrCodeSvg } }";
 const CONFIRM: &str = "mutation($code: String!) { confirmMfa(code: $code) { codes } }";
-const LOGIN: &str = "mutation($email: String!, $password: String!) { login(input: { email: $email, password: $password }) { __typename ... on MfaChallenge { mfaToken expiresAt } ... on AuthPayload { accessToken session { mfaVerified } } } }";
-const VERIFY: &str = "mutation($token: String!, $code: String!) { verifyMfa(mfaToken: $token, code: $code) { accessToken session { id mfaVerified } account { mfaEnabled } } }";
+pub(crate) const LOGIN: &str = "mutation($email: String!, $password: String!) { login(input: { email: $email, password: $password }) { __typename ... on MfaChallenge { mfaToken expiresAt } ... on AuthPayload { accessToken session { mfaVerified } } } }";
+pub(crate) const VERIFY: &str = "mutation($token: String!, $code: String!) { verifyMfa(mfaToken: $token, code: $code) { accessToken session { id mfaVerified } account { mfaEnabled } } }";
 
 fn field(body: &Value) -> &str {
     body["errors"][0]["extensions"]["field"]
@@ -24,7 +24,7 @@ fn field(body: &Value) -> &str {
 }
 
 /// The current code of `secret` by the app's clock.
-fn code(app: &TestApp, secret: &str) -> String {
+pub(crate) fn code(app: &TestApp, secret: &str) -> String {
     let bytes = Secret::try_from_base32(secret).expect("base32 secret");
     let totp = Builder::new()
         .with_algorithm(Algorithm::SHA1)
@@ -38,14 +38,14 @@ fn code(app: &TestApp, secret: &str) -> String {
 }
 
 /// A person with MFA on: (email, access token of the enrolling session, secret, recovery codes).
-struct Enrolled {
-    email: String,
-    token: String,
-    secret: String,
-    codes: Vec<String>,
+pub(crate) struct Enrolled {
+    pub(crate) email: String,
+    pub(crate) token: String,
+    pub(crate) secret: String,
+    pub(crate) codes: Vec<String>,
 }
 
-async fn enrol(app: &TestApp, client: &Client) -> Enrolled {
+pub(crate) async fn enrol(app: &TestApp, client: &Client) -> Enrolled {
     let email = unique_email();
     let token = app.register_with(client, &email).await["accessToken"]
         .as_str()
@@ -82,7 +82,7 @@ async fn enrol(app: &TestApp, client: &Client) -> Enrolled {
     }
 }
 
-async fn challenge(app: &TestApp, email: &str) -> String {
+pub(crate) async fn challenge(app: &TestApp, email: &str) -> String {
     let body = app
         .graphql_as(
             &new_client(),

@@ -270,12 +270,26 @@ async fn logs_of_a_full_flow_hold_no_secrets_or_personal_data(database_url: Opti
     .unwrap();
     let refresh_token =
         cookie_value(&set_cookie(&registered, "custodian_refresh").expect("refresh cookie"));
+    let device_cookie =
+        cookie_value(&set_cookie(&registered, "custodian_device").expect("device cookie"));
     let registered: Value = registered.json().await.unwrap();
     assert_no_errors(&registered);
     let access_token = registered["data"]["register"]["accessToken"]
         .as_str()
         .unwrap()
         .to_owned();
+    let reauthenticated: Value = graphql(
+        &browser,
+        Some(&access_token),
+        "mutation($p: String!) { reauthenticate(password: $p) }",
+        json!({ "p": password }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_no_errors(&reauthenticated);
 
     let other = new_client();
     let login = |password: &str| {
@@ -512,6 +526,7 @@ async fn logs_of_a_full_flow_hold_no_secrets_or_personal_data(database_url: Opti
         ("second access token", second_access.as_str()),
         ("rotated access token", rotated_access.as_str()),
         ("refresh token", refresh_token.as_str()),
+        ("device cookie", device_cookie.as_str()),
         ("verification token", verification_token.as_str()),
         ("reset token", reset_token.as_str()),
         ("new password", new_password),
