@@ -496,3 +496,59 @@ db_test!(
     strangers_cannot_spend_the_owners_reset_allowance,
     &[("TRUSTED_PROXIES", "127.0.0.1/32")]
 );
+
+async fn a_hundred_wrong_codes_need_a_password_reset(app: TestApp) {
+    use sea_orm::ConnectionTrait;
+    let enrolled = enrol(&app, &new_client()).await;
+    // Ninety-nine wrong codes already, spread over many waits.
+    app.database()
+        .await
+        .execute_unprepared(&format!(
+            "UPDATE accounts SET mfa_failures_total = 99 WHERE email = '{}'",
+            enrolled.email
+        ))
+        .await
+        .unwrap();
+    let verify = |token: String, code: String| {
+        let variables = json!({ "token": token, "code": code });
+        let app = &app;
+        async move { app.graphql_as(&new_client(), None, VERIFY, variables).await }
+    };
+    let token = challenge(&app, &enrolled.email).await;
+    let hundredth = verify(token.clone(), wrong_code(&app, &enrolled.secret)).await;
+    assert_eq!(error_code(&hundredth), "BAD_USER_INPUT");
+    let blocked = verify(token, code(&app, &enrolled.secret)).await;
+    assert_eq!(error_code(&blocked), "FORBIDDEN", "{blocked}");
+    assert_eq!(extension(&blocked, "reason"), "PASSWORD_RESET_REQUIRED");
+
+    // A reset through the mailbox lets codes in again.
+    app.graphql(
+        "mutation($e: String!) { requestPasswordReset(email: $e) }",
+        json!({ "e": enrolled.email }),
+    )
+    .await;
+    let reset_token = app.wait_for_mail(&enrolled.email, "Reset").await.token();
+    let new_password = "a fresh passphrase after the attack 93";
+    assert_no_errors(
+        &app.graphql(
+            "mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }",
+            json!({ "t": reset_token, "p": new_password }),
+        )
+        .await,
+    );
+    let login = app
+        .graphql_as(
+            &new_client(),
+            None,
+            crate::mfa::LOGIN,
+            json!({ "email": enrolled.email, "password": new_password }),
+        )
+        .await;
+    let token = login["data"]["login"]["mfaToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.clock.advance(TimeDelta::seconds(30));
+    assert_no_errors(&verify(token, code(&app, &enrolled.secret)).await);
+}
+db_test!(a_hundred_wrong_codes_need_a_password_reset);
