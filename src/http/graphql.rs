@@ -1,5 +1,7 @@
 //! `/graphql` over HTTP: POST with a JSON body runs queries and mutations; GET runs queries
-//! only (a mutation over GET is 405, so a link or an image tag can never change anything).
+//! only (a mutation over GET is 405, so a link or an image tag can never change anything) and
+//! only as whoever the `Authorization` header names, never by cookie (so a link or an image
+//! tag can never read anything either).
 //! JSON batches are refused: one operation per request, so per-request limits hold.
 
 use std::sync::Arc;
@@ -56,7 +58,7 @@ pub async fn get(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    execute(state, meta, request).await
+    execute(state, meta.without_cookie_credentials(), request).await
 }
 
 /// Whether the operation the request would run is a query. A document that does not parse is

@@ -74,6 +74,8 @@ pub struct RequestMeta {
     pub client: ClientInfo,
     /// From `Authorization: Bearer …` first, else from the access cookie.
     pub access_token: Option<SecretString>,
+    /// Whether `access_token` came from the cookie rather than the header.
+    access_token_from_cookie: bool,
     pub refresh_token: Option<SecretString>,
     /// The signed cookie of a browser that signed in before.
     pub device_cookie: Option<SecretString>,
@@ -115,7 +117,9 @@ impl FromRequestParts<HttpState> for RequestMeta {
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "))
             .map(|token| SecretString::from(token.trim().to_owned()));
+        let access_token_from_cookie = bearer.is_none();
         Ok(Self {
+            access_token_from_cookie,
             client: ClientInfo {
                 ip,
                 user_agent,
@@ -126,6 +130,20 @@ impl FromRequestParts<HttpState> for RequestMeta {
             refresh_token: cookies::read_refresh(&parts.headers, settings),
             device_cookie: cookies::read_device(&parts.headers, settings),
         })
+    }
+}
+
+impl RequestMeta {
+    /// The request as seen without its cookies: for GET, where any page could have made the
+    /// browser send them (an `<img src>` pointing at `/graphql?query=…`), only an explicit
+    /// `Authorization` header identifies the caller.
+    pub fn without_cookie_credentials(mut self) -> Self {
+        if self.access_token_from_cookie {
+            self.access_token = None;
+        }
+        self.refresh_token = None;
+        self.device_cookie = None;
+        self
     }
 }
 

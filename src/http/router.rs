@@ -46,8 +46,16 @@ pub fn router(state: HttpState) -> Router {
         .merge(api)
         .route("/.well-known/jwks.json", get(jwks))
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics::export));
+        .route("/readyz", get(readyz));
+    // In production the metrics are served only behind their token: they describe the
+    // traffic, which is nobody else's business.
+    if settings.is_production() && settings.server.metrics_token.is_none() {
+        tracing::warn!(
+            "/metrics is not served: set CUSTODIAN_METRICS_TOKEN to serve it in production"
+        );
+    } else {
+        app = app.route("/metrics", get(metrics::export));
+    }
     if settings.server.playground {
         app = app
             .route("/", get(playground::page))

@@ -166,6 +166,19 @@ db_test!(
     &[("METRICS_TOKEN", "scrape-token-for-tests")]
 );
 
+async fn production_serves_no_metrics_without_a_token(app: TestApp) {
+    let response = Client::new().get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+db_test!(
+    production_serves_no_metrics_without_a_token,
+    &[
+        ("ENV", "production"),
+        ("PUBLIC_URL", "https://id.example.com"),
+        ("COOKIE_SECURE", "true")
+    ]
+);
+
 /// The real binary, its stdout and stderr (the log) going to a file.
 struct Server {
     child: Child,

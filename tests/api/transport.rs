@@ -74,6 +74,22 @@ async fn get_runs_queries_but_never_mutations(app: TestApp) {
     }
     // The session survived the attempted GET logout.
     assert_no_errors(&app.me(token).await);
+    // A GET carries no cookie credentials: what an image tag on another page makes the
+    // browser send reads nothing.
+    let browser = new_client();
+    app.register_with(&browser, &unique_email()).await;
+    let by_cookie: Value = browser
+        .get(app.url("/graphql"))
+        .query(&[("query", ME)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(error_code(&by_cookie), "UNAUTHENTICATED", "{by_cookie}");
+    // The same browser's POST is still signed in by its cookie.
+    assert_no_errors(&app.graphql_as(&browser, None, ME, json!({})).await);
     // Other methods are refused.
     let put = Client::new().put(app.url("/graphql")).send().await.unwrap();
     assert_eq!(put.status(), StatusCode::METHOD_NOT_ALLOWED);
