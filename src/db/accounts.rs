@@ -121,6 +121,18 @@ pub async fn replace_password_hash(
     Ok(result.rows_affected == 1)
 }
 
+/// Holds the account's row until the transaction ends, so what the transaction reads next
+/// about the account (when a link was last sent) cannot change under it: concurrent requests
+/// for one account take turns.
+pub async fn lock(db: &impl ConnectionTrait, id: AccountId) -> Result<(), sea_orm::DbErr> {
+    Entity::update_many()
+        .col_expr(Column::Id, Expr::col(Column::Id))
+        .filter(Column::Id.eq(id.0))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
 /// Gives the account a new security stamp.
 pub async fn rotate_security_stamp(
     db: &impl ConnectionTrait,

@@ -46,18 +46,20 @@ async fn send_reset(state: &AppState, email: &Email, client: &ClientInfo) -> App
         return audit::record_alone(state, event).await;
     };
     let id = AccountId(account.id);
+    let settings = state.mailer.settings();
+    let ttl = TimeDelta::from_std(settings.password_reset_ttl)
+        .map_err(|err| AppError::Internal(err.into()))?;
+    let mut work = Work::begin(state).await?;
+    // Concurrent requests take turns here, so each sees the link the one before it sent.
+    db::accounts::lock(work.txn(), id).await?;
     if let Some(last) =
-        db::account_tokens::last_issued_at(&state.db, id, Purpose::PasswordReset).await?
+        db::account_tokens::last_issued_at(work.txn(), id, Purpose::PasswordReset).await?
         && now - last < RESEND_INTERVAL
     {
         tracing::info!(account = %id, "password reset asked again within a minute; nothing sent");
         return Ok(());
     }
-    let settings = state.mailer.settings();
-    let ttl = TimeDelta::from_std(settings.password_reset_ttl)
-        .map_err(|err| AppError::Internal(err.into()))?;
     let token = random_token();
-    let mut work = Work::begin(state).await?;
     // A newer link voids the older ones.
     db::account_tokens::void_all(work.txn(), id, Purpose::PasswordReset, now).await?;
     db::account_tokens::insert(

@@ -67,15 +67,17 @@ pub async fn resend(
     client: &ClientInfo,
 ) -> AppResult<Option<u64>> {
     let id = AccountId(account.id);
-    let now = state.clock.now();
+    let mut work = Work::begin(state).await?;
+    // Concurrent requests take turns here, so each sees the link the one before it sent.
+    db::accounts::lock(work.txn(), id).await?;
+    let now = work.now();
     if let Some(last) =
-        db::account_tokens::last_issued_at(&state.db, id, Purpose::EmailVerification).await?
+        db::account_tokens::last_issued_at(work.txn(), id, Purpose::EmailVerification).await?
         && now - last < RESEND_INTERVAL
     {
         let wait = (RESEND_INTERVAL - (now - last)).num_seconds().max(1);
         return Ok(Some(u64::try_from(wait).unwrap_or(1)));
     }
-    let mut work = Work::begin(state).await?;
     issue(state, &mut work, account, client).await?;
     work.commit().await?;
     Ok(None)

@@ -8,6 +8,7 @@ mod helpers;
 mod audit;
 mod auth;
 mod cli;
+mod data_protection;
 mod limits;
 mod mfa;
 mod observability;

@@ -159,7 +159,7 @@ pub async fn own_events(
     let filter = Filter {
         subject: Some(account.0),
         before_seq: match page.after {
-            Some(cursor) => Some(cursor_position(state, Some(account), cursor).await?),
+            Some(cursor) => Some(cursor_position(state, Visible::About(account), cursor).await?),
             None => None,
         },
         ..Filter::default()
@@ -226,8 +226,9 @@ async fn events(
     page: Page<'_>,
 ) -> AppResult<Vec<audit_events::Model>> {
     check_page(page.first)?;
+    let visible = search.account.map_or(Visible::All, Visible::AboutOrBy);
     let before_seq = match page.after {
-        Some(cursor) => Some(cursor_position(state, search.account, cursor).await?),
+        Some(cursor) => Some(cursor_position(state, visible, cursor).await?),
         None => None,
     };
     let filter = Filter {
@@ -242,20 +243,32 @@ async fn events(
     Ok(db::audit_events::search(&state.db, &filter, limit).await?)
 }
 
+/// Which events a page may start after: the ones it could have listed.
+#[derive(Clone, Copy)]
+enum Visible {
+    /// Events about the account (a person's own trail).
+    About(AccountId),
+    /// Events about the account or done by it (an administrator's filter).
+    AboutOrBy(AccountId),
+    All,
+}
+
 /// The chain position of the cursor event. A cursor that is not an event the caller may see is
 /// refused the same way as one that does not exist.
-async fn cursor_position(
-    state: &AppState,
-    account: Option<AccountId>,
-    cursor: &str,
-) -> AppResult<i64> {
+async fn cursor_position(state: &AppState, visible: Visible, cursor: &str) -> AppResult<i64> {
     let invalid = || AppError::bad_input("after", "is not a cursor from a previous page");
     let id = Uuid::parse_str(cursor).map_err(|_| invalid())?;
     let event = db::audit_events::find(&state.db, id)
         .await?
         .ok_or_else(invalid)?;
-    let visible = account.is_none_or(|account| event.subject_id == Some(account.0));
-    if visible {
+    let listed = match visible {
+        Visible::About(account) => event.subject_id == Some(account.0),
+        Visible::AboutOrBy(account) => {
+            event.subject_id == Some(account.0) || event.actor_id == Some(account.0)
+        }
+        Visible::All => true,
+    };
+    if listed {
         Ok(event.seq)
     } else {
         Err(invalid())

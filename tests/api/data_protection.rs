@@ -1,0 +1,128 @@
+//! Protecting the data: one email per minute however many ask at once, audit pages that
+//! follow an administrator's filter.
+
+use chrono::TimeDelta;
+use futures::future::join_all;
+use reqwest::{Client, header};
+use serde_json::{Value, json};
+
+use crate::{
+    db_test,
+    helpers::{TestApp, assert_no_errors, error_code, unique_email},
+};
+
+/// A client whose every request comes from `ip` (through the trusted proxy on loopback).
+fn from_ip(ip: &str) -> Client {
+    let mut headers = header::HeaderMap::new();
+    headers.insert("x-forwarded-for", ip.parse().unwrap());
+    Client::builder()
+        .cookie_store(true)
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+async fn concurrent_requests_send_one_email(app: TestApp) {
+    let email = unique_email();
+    let token = app.register(&email).await["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.wait_for_mail(&email, "Confirm").await;
+    app.clock.advance(TimeDelta::seconds(61));
+    let client = Client::new();
+    let answers = join_all((0..30).map(|_| {
+        app.graphql_as(
+            &client,
+            Some(&token),
+            "mutation { requestEmailVerification }",
+            json!({}),
+        )
+    }))
+    .await;
+    let sent = answers
+        .iter()
+        .filter(|body| body["data"]["requestEmailVerification"] == true)
+        .count();
+    assert_eq!(sent, 1, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .filter(|body| body["data"]["requestEmailVerification"] != true)
+            .all(|body| error_code(body) == "RATE_LIMITED"),
+        "{answers:?}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(app.wait_for_mails(&email, "Confirm", 2).await.len(), 2);
+
+    // Resets are asked anonymously and answered at once; the links still go out once.
+    let asks = (0..10).map(|index| {
+        let client = from_ip(&format!("198.51.100.{index}"));
+        let email = email.clone();
+        let app = &app;
+        async move {
+            app.graphql_as(
+                &client,
+                None,
+                "mutation($e: String!) { requestPasswordReset(email: $e) }",
+                json!({ "e": email }),
+            )
+            .await
+        }
+    });
+    for answer in join_all(asks).await {
+        assert_no_errors(&answer);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let resets = app
+        .mails_to(&email)
+        .into_iter()
+        .filter(|mail| mail.subject.contains("Reset"))
+        .count();
+    assert_eq!(resets, 1);
+}
+db_test!(
+    concurrent_requests_send_one_email,
+    &[("TRUSTED_PROXIES", "127.0.0.1/32")]
+);
+
+async fn an_administrators_filter_pages_through_what_they_did(app: TestApp) {
+    let admin = app.admin_token().await;
+    let admin_id = app
+        .graphql_as(&Client::new(), Some(&admin), "{ me { id } }", json!({}))
+        .await["data"]["me"]["id"]
+        .clone();
+    for _ in 0..2 {
+        let person = app.register(&unique_email()).await["account"]["id"].clone();
+        let decided = app
+            .graphql_as(
+                &Client::new(),
+                Some(&admin),
+                "mutation($id: UUID!) { setKycStatus(accountId: $id, status: APPROVED) { id } }",
+                json!({ "id": person }),
+            )
+            .await;
+        assert_no_errors(&decided);
+    }
+    let client = Client::new();
+    let page = |after: Option<String>| {
+        app.graphql_as(
+            &client,
+            Some(&admin),
+            "query($id: UUID!, $after: String) { adminAuditEvents(filter: { accountId: $id, kind: \"kyc.changed\" }, first: 1, after: $after) { id actorId } }",
+            json!({ "id": admin_id, "after": after }),
+        )
+    };
+    let first: Value = page(None).await;
+    assert_no_errors(&first);
+    let cursor = first["data"]["adminAuditEvents"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let second = page(Some(cursor.clone())).await;
+    assert_no_errors(&second);
+    let next = &second["data"]["adminAuditEvents"][0];
+    assert_eq!(next["actorId"], admin_id);
+    assert_ne!(next["id"], cursor.as_str());
+}
+db_test!(an_administrators_filter_pages_through_what_they_did);
