@@ -140,7 +140,7 @@ impl AccountQuery {
 
     /// Everything held about the signed-in person: the account (SSN masked), every session,
     /// every KYC decision and every security event about them.
-    #[graphql(guard = "SignedIn")]
+    #[graphql(guard = "SignedIn.and(Limit::export())", complexity = 100)]
     async fn export_my_data(&self, ctx: &Context<'_>) -> async_graphql::Result<Json<Value>> {
         let principal = ctx.principal().await?;
         accounts::export(ctx.state(), &principal, ctx.request().client())

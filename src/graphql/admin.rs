@@ -20,7 +20,10 @@ pub struct AdminAccountQuery;
 impl AdminAccountQuery {
     /// Open accounts in creation order, optionally of one KYC status (administrators only).
     /// `after` is the `id` of the last account of the previous page.
-    #[graphql(guard = "HasRole(Role::Admin)")]
+    #[graphql(
+        guard = "HasRole(Role::Admin)",
+        complexity = "(first.unwrap_or(20).clamp(1, 100) as usize).div_ceil(10) * child_complexity + 1"
+    )]
     async fn accounts(
         &self,
         ctx: &Context<'_>,
@@ -72,7 +75,10 @@ pub struct AdminAuditQuery;
 #[Object]
 impl AdminAuditQuery {
     /// The whole audit trail, newest first (administrators only).
-    #[graphql(guard = "HasRole(Role::Admin)")]
+    #[graphql(
+        guard = "HasRole(Role::Admin)",
+        complexity = "(first.unwrap_or(20).clamp(1, 100) as usize).div_ceil(10) * child_complexity + 1"
+    )]
     async fn admin_audit_events(
         &self,
         ctx: &Context<'_>,

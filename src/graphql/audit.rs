@@ -56,7 +56,10 @@ pub struct AuditQuery;
 impl AuditQuery {
     /// The signed-in account's own security activity, newest first. `after` is the `id` of
     /// the last event of the previous page.
-    #[graphql(guard = "SignedIn")]
+    #[graphql(
+        guard = "SignedIn",
+        complexity = "(first.unwrap_or(20).clamp(1, 100) as usize).div_ceil(10) * child_complexity + 1"
+    )]
     async fn audit_events(
         &self,
         ctx: &Context<'_>,

@@ -1,4 +1,7 @@
-use std::sync::{Mutex, PoisonError};
+use std::sync::{
+    Mutex, PoisonError,
+    atomic::{AtomicBool, Ordering},
+};
 
 use async_graphql::Context;
 use secrecy::SecretString;
@@ -22,6 +25,8 @@ pub struct RequestContext {
     meta: RequestMeta,
     principal: OnceCell<Option<Principal>>,
     cookies: Mutex<Option<CookieUpdate>>,
+    /// Whether a refused field of this request was already put in the audit trail.
+    denial_recorded: AtomicBool,
 }
 
 impl RequestContext {
@@ -30,6 +35,7 @@ impl RequestContext {
             meta,
             principal: OnceCell::new(),
             cookies: Mutex::new(None),
+            denial_recorded: AtomicBool::new(false),
         }
     }
 
@@ -55,6 +61,12 @@ impl RequestContext {
             })
             .await
             .copied()
+    }
+
+    /// True the first time a field of this request is refused: one request of many aliases
+    /// makes one `access.denied` record, not one per alias.
+    pub fn first_denial(&self) -> bool {
+        !self.denial_recorded.swap(true, Ordering::Relaxed)
     }
 
     pub fn set_cookies(&self, update: CookieUpdate) {

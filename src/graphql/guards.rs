@@ -28,14 +28,16 @@ impl Guard for HasRole {
         if principal.role == self.0 {
             return Ok(());
         }
-        let event = Event::new(Kind::AccessDenied)
-            .by(principal.account)
-            .session(principal.session)
-            .client(ctx.request().client())
-            .detail("operation", ctx.item.node.name.node.as_str());
-        // The refusal stands whether or not it could be recorded.
-        if let Err(err) = audit::record_alone(ctx.state(), event).await {
-            err.log_if_internal();
+        if ctx.request().first_denial() {
+            let event = Event::new(Kind::AccessDenied)
+                .by(principal.account)
+                .session(principal.session)
+                .client(ctx.request().client())
+                .detail("operation", ctx.item.node.name.node.as_str());
+            // The refusal stands whether or not it could be recorded.
+            if let Err(err) = audit::record_alone(ctx.state(), event).await {
+                err.log_if_internal();
+            }
         }
         Err(AppError::Forbidden).graphql()
     }

@@ -3,6 +3,8 @@
 //! - Depth: how far selections nest. Our own count rather than async-graphql's, because that
 //!   one counts introspection's `ofType` chain and so refuses the standard introspection query
 //!   that GraphiQL and codegen send.
+//! - Root fields: each runs a resolver (and maybe a guard that writes); one request runs at most
+//!   [`MAX_ROOT_FIELDS`] of them, aliases and fragment spreads counted out.
 //! - Sensitive fields: each execution of such a field is rate-limited on its own; the cap stops
 //!   a single request from queueing thousands of password checks before the limits answer.
 
@@ -41,7 +43,15 @@ impl Extension for QueryLimits {
         if Depth::new(&document).of_document() > MAX_DEPTH {
             return Err(ServerError::new("Query is nested too deep.", None));
         }
-        if sensitive_fields(&document) > MAX_SENSITIVE_FIELDS {
+        let roots = root_fields(&document);
+        if roots.len() > MAX_ROOT_FIELDS {
+            return Err(ServerError::new(
+                format!("a request may run at most {MAX_ROOT_FIELDS} top-level fields"),
+                None,
+            ));
+        }
+        let sensitive = roots.iter().filter(|name| SENSITIVE.contains(name)).count();
+        if sensitive > MAX_SENSITIVE_FIELDS {
             return Err(ServerError::new(
                 format!(
                     "a request may hold at most {MAX_SENSITIVE_FIELDS} sign-in, code or token fields"
@@ -144,17 +154,62 @@ const SENSITIVE: &[&str] = &[
 /// At most this many sensitive fields (aliases included) per request.
 pub const MAX_SENSITIVE_FIELDS: usize = 20;
 
-/// Sensitive fields at the root of the document's operations, aliases included.
-fn sensitive_fields(document: &ExecutableDocument) -> usize {
-    document
-        .operations
-        .iter()
-        .flat_map(|(_, operation)| operation.node.selection_set.node.items.iter())
-        .filter(|selection| match &selection.node {
-            Selection::Field(field) => SENSITIVE.contains(&field.node.name.node.as_str()),
-            // Fragments at the root could hide fields; sensitive fields are mutations,
-            // which are rarely spread, so each spread counts as one.
-            _ => true,
-        })
-        .count()
+/// At most this many top-level field executions per request.
+pub const MAX_ROOT_FIELDS: usize = 100;
+
+/// The names of the fields at the root of the document's operations, once per execution:
+/// aliases repeat a name, and fragments (inline or spread, however often) are counted out.
+fn root_fields(document: &ExecutableDocument) -> Vec<&str> {
+    let mut names = Vec::new();
+    for (_, operation) in document.operations.iter() {
+        collect_roots(
+            document,
+            &operation.node.selection_set.node,
+            &mut Vec::new(),
+            &mut names,
+        );
+    }
+    names
+}
+
+fn collect_roots<'a>(
+    document: &'a ExecutableDocument,
+    selections: &'a SelectionSet,
+    expanding: &mut Vec<&'a Name>,
+    names: &mut Vec<&'a str>,
+) {
+    for selection in &selections.items {
+        // Past the cap the count no longer matters; stop before a fragment bomb costs time.
+        if names.len() > MAX_ROOT_FIELDS {
+            return;
+        }
+        match &selection.node {
+            Selection::Field(field) => names.push(field.node.name.node.as_str()),
+            Selection::InlineFragment(fragment) => {
+                collect_roots(
+                    document,
+                    &fragment.node.selection_set.node,
+                    expanding,
+                    names,
+                );
+            }
+            Selection::FragmentSpread(spread) => {
+                let name = &spread.node.fragment_name.node;
+                // A cycle is refused by validation; here it only must not loop.
+                if expanding.contains(&name) {
+                    continue;
+                }
+                if let Some(fragment) = document.fragments.get(name) {
+                    expanding.push(name);
+                    collect_roots(
+                        document,
+                        &fragment.node.selection_set.node,
+                        expanding,
+                        names,
+                    );
+                    expanding.pop();
+                }
+            }
+        }
+    }
 }

@@ -59,7 +59,8 @@ pub struct SessionQuery;
 #[Object]
 impl SessionQuery {
     /// The signed-in account's active sessions, newest first.
-    #[graphql(guard = "SignedIn")]
+    // A person has a handful of sessions, each read in full.
+    #[graphql(guard = "SignedIn", complexity = "5 * child_complexity")]
     async fn sessions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SessionView>> {
         let principal = ctx.principal().await?;
         let list = sessions::list(ctx.state(), &principal).await.graphql()?;

@@ -83,6 +83,10 @@ rules! {
     /// Fields that check a password or code of a signed-in person (`changePassword`,
     /// `confirmMfa`, `disableMfa`, `regenerateRecoveryCodes`, `deleteAccount`), per account.
     SecretAccount => "secret_account", 10 / 60;
+    /// `updateProfile` setting an SSN, per account: no sweeping SSN ranges for a conflict.
+    SsnAccount => "ssn_account", 5 / 86400;
+    /// `exportMyData`, per account: it loads everything held about the person.
+    ExportAccount => "export_account", 5 / 3600;
     /// `resetPassword` and `verifyEmail`, per client IP: guessing tokens.
     TokenIp => "token_ip", 20 / 60;
 }

@@ -8,6 +8,7 @@ use super::{
     audit::{self, Event, Kind},
     profile::{self, Change, ProfileEdit},
     rotate_security_stamp, signed_in_account,
+    throttle::Limit,
     unit_of_work::Work,
 };
 use crate::{
@@ -87,8 +88,12 @@ pub async fn update_profile(
     update: ProfileUpdate,
     client: &ClientInfo,
 ) -> AppResult<AccountInfo> {
-    let account = signed_in_account(state, principal.account).await?;
     let id = principal.account;
+    // Each attempt to set an SSN counts, valid or not: a conflict must not be an oracle.
+    if matches!(update.profile.ssn, Change::Set(_)) {
+        Limit::ssn_change().spend(state, client, Some(id)).await?;
+    }
+    let account = signed_in_account(state, principal.account).await?;
     let first_name = name(update.first_name, &account.first_name, "firstName")?;
     let last_name = name(update.last_name, &account.last_name, "lastName")?;
     let resolved = profile::resolve(
@@ -139,7 +144,9 @@ pub async fn update_profile(
             });
         }
         Err(err) if db::is_unique_violation_of(&err, "ssn_index") => {
-            return Err(profile::ssn_taken());
+            drop(work);
+            let taken = profile::ssn_taken();
+            return Err(profile::record_if_ssn_taken(state, Some(principal), client, taken).await);
         }
         Err(err) => return Err(err.into()),
     }

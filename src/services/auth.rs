@@ -88,7 +88,14 @@ pub async fn register(
             profile,
         },
     )
-    .await?;
+    .await;
+    let account = match account {
+        Ok(account) => account,
+        Err(err) => {
+            drop(work);
+            return Err(profile::record_if_ssn_taken(state, None, client, err).await);
+        }
+    };
     let mut outcome =
         sessions::open(state, work.txn(), &account, client, AuthMethods::Password).await?;
     // The browser that registered is the account's first device.

@@ -3,6 +3,10 @@
 
 use chrono::NaiveDate;
 
+use super::{
+    ClientInfo, Principal,
+    audit::{self, Event, Kind},
+};
 use crate::{
     crypto::{Cipher, hmac_sha256_hex},
     db::accounts::StoredProfile,
@@ -65,6 +69,28 @@ pub(super) fn ssn_taken() -> AppError {
     AppError::Conflict {
         field: "ssn".into(),
         message: "this SSN is already registered".into(),
+    }
+}
+
+/// Records `err` in the audit trail when it is an SSN conflict (by the signed-in person, or by
+/// whoever registered), since a run of them is someone probing; answers `err`. Call it once
+/// the failed write's transaction is gone, so the record does not wait on it.
+pub(super) async fn record_if_ssn_taken(
+    state: &AppState,
+    by: Option<&Principal>,
+    client: &ClientInfo,
+    err: AppError,
+) -> AppError {
+    if !matches!(&err, AppError::Conflict { field, .. } if field == "ssn") {
+        return err;
+    }
+    let mut event = Event::new(Kind::SsnConflict).client(client);
+    if let Some(principal) = by {
+        event = event.by_principal(principal);
+    }
+    match audit::record_alone(state, event).await {
+        Ok(()) => err,
+        Err(failed) => failed,
     }
 }
 

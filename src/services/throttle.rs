@@ -105,6 +105,16 @@ impl Limit {
         Self(vec![(Rule::SecretAccount, Scope::Account)])
     }
 
+    /// `updateProfile` calls that set an SSN.
+    pub(super) fn ssn_change() -> Self {
+        Self(vec![(Rule::SsnAccount, Scope::Account)])
+    }
+
+    /// `exportMyData`.
+    pub fn export() -> Self {
+        Self(vec![(Rule::ExportAccount, Scope::Account)])
+    }
+
     /// Fields that take an emailed token.
     pub fn token() -> Self {
         Self(vec![(Rule::TokenIp, Scope::Ip)])

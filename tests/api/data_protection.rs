@@ -126,3 +126,97 @@ async fn an_administrators_filter_pages_through_what_they_did(app: TestApp) {
     assert_ne!(next["id"], cursor.as_str());
 }
 db_test!(an_administrators_filter_pages_through_what_they_did);
+
+const SET_SSN: &str = "mutation($s: String!) { updateProfile(input: { ssn: $s }) { ssnMasked } }";
+
+async fn ssn_changes_are_limited_and_conflicts_recorded(app: TestApp) {
+    let token_of = |body: Value| body["accessToken"].as_str().unwrap().to_owned();
+    let holder = token_of(app.register(&unique_email()).await);
+    let prober = token_of(app.register(&unique_email()).await);
+    let client = Client::new();
+    let set = |token: &str, ssn: &str| {
+        let token = token.to_owned();
+        let variables = json!({ "s": ssn });
+        let (app, client) = (&app, &client);
+        async move {
+            app.graphql_as(client, Some(&token), SET_SSN, variables)
+                .await
+        }
+    };
+    assert_no_errors(&set(&holder, "219-45-6781").await);
+    let taken = set(&prober, "219-45-6781").await;
+    assert_eq!(error_code(&taken), "CONFLICT", "{taken}");
+    let events = app
+        .graphql_as(
+            &client,
+            Some(&prober),
+            "{ auditEvents { kind outcome } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        events["data"]["auditEvents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|event| event["kind"] == "ssn.conflict"),
+        "{events}"
+    );
+    // Five attempts a day, valid or not, conflicting or not.
+    for ssn in ["219-45-6782", "219-45-6783", "219-45-6784", "219-45-6785"] {
+        assert_no_errors(&set(&prober, ssn).await);
+    }
+    let sixth = set(&prober, "219-45-6786").await;
+    assert_eq!(error_code(&sixth), "RATE_LIMITED", "{sixth}");
+    // Other profile changes are not held back.
+    let phone = app
+        .graphql_as(
+            &client,
+            Some(&prober),
+            "mutation { updateProfile(input: { phone: \"+1 201 555 0123\" }) { phone } }",
+            json!({}),
+        )
+        .await;
+    assert_no_errors(&phone);
+}
+db_test!(ssn_changes_are_limited_and_conflicts_recorded);
+
+async fn a_refused_request_is_recorded_once_and_exports_are_limited(app: TestApp) {
+    let person = app.register(&unique_email()).await;
+    let token = person["accessToken"].as_str().unwrap();
+    let id = person["account"]["id"].clone();
+    let aliases: String = (0..50)
+        .map(|index| format!("a{index}: accounts(first: 1) {{ id }} "))
+        .collect();
+    let client = Client::new();
+    let refused = app
+        .graphql_as(&client, Some(token), &format!("{{ {aliases} }}"), json!({}))
+        .await;
+    assert_eq!(refused["errors"].as_array().unwrap().len(), 50, "{refused}");
+    let admin = app.admin_token().await;
+    let denied = app
+        .graphql_as(
+            &client,
+            Some(&admin),
+            "query($id: UUID!) { adminAuditEvents(filter: { accountId: $id, kind: \"access.denied\" }) { id } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        denied["data"]["adminAuditEvents"].as_array().unwrap().len(),
+        1,
+        "{denied}"
+    );
+
+    for _ in 0..5 {
+        assert_no_errors(
+            &app.graphql_as(&client, Some(token), "{ exportMyData }", json!({}))
+                .await,
+        );
+    }
+    let sixth = app
+        .graphql_as(&client, Some(token), "{ exportMyData }", json!({}))
+        .await;
+    assert_eq!(error_code(&sixth), "RATE_LIMITED", "{sixth}");
+}
+db_test!(a_refused_request_is_recorded_once_and_exports_are_limited);

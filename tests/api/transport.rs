@@ -296,8 +296,9 @@ async fn the_playground_is_served_offline_under_a_strict_csp(app: TestApp) {
 db_test!(the_playground_is_served_offline_under_a_strict_csp);
 
 async fn costly_queries_are_refused_before_they_run(app: TestApp) {
-    let fields: String = (0..600)
-        .map(|index| format!("a{index}: me {{ id }} "))
+    // Twenty exports are few fields but much work: priced by what they load.
+    let fields: String = (0..20)
+        .map(|index| format!("a{index}: exportMyData "))
         .collect();
     let body = app.graphql(&format!("{{ {fields} }}"), json!({})).await;
     assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
@@ -312,6 +313,43 @@ async fn costly_queries_are_refused_before_they_run(app: TestApp) {
     assert!(body.get("data").is_none_or(Value::is_null));
 }
 db_test!(costly_queries_are_refused_before_they_run);
+
+async fn top_level_fields_are_counted_out_of_aliases_and_fragments(app: TestApp) {
+    let refused = |body: &Value, what: &str| {
+        assert_eq!(error_code(body), "BAD_USER_INPUT", "{body}");
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains(what), "{message}");
+        assert!(body.get("data").is_none_or(Value::is_null), "{body}");
+    };
+    let aliases: String = (0..101)
+        .map(|index| format!("a{index}: __typename "))
+        .collect();
+    refused(
+        &app.graphql(&format!("{{ {aliases} }}"), json!({})).await,
+        "top-level",
+    );
+    let fine: String = (0..100)
+        .map(|index| format!("a{index}: __typename "))
+        .collect();
+    assert_no_errors(&app.graphql(&format!("{{ {fine} }}"), json!({})).await);
+    // Fragments spread again and again are counted out.
+    let spreads = "...F ".repeat(51);
+    let fragments =
+        format!("{{ {spreads} }} fragment F on Query {{ a: __typename b: __typename }}");
+    refused(&app.graphql(&fragments, json!({})).await, "top-level");
+    // Sign-in fields hidden in a fragment still count one by one.
+    let logins: String = (0..21)
+        .map(|index| {
+            format!("l{index}: login(input: {{ email: \"x{index}@example.com\", password: \"p\" }}) {{ __typename }} ")
+        })
+        .collect();
+    let hidden = format!("mutation {{ ...M }} fragment M on Mutation {{ {logins} }}");
+    refused(
+        &app.graphql(&hidden, json!({})).await,
+        "sign-in, code or token fields",
+    );
+}
+db_test!(top_level_fields_are_counted_out_of_aliases_and_fragments);
 
 /// What GraphiQL, graphql-codegen and other tools send: graphql-js's `getIntrospectionQuery`
 /// with every option on, whose `ofType` chain nests deeper than the depth limit.

@@ -75,6 +75,9 @@ kinds! {
     /// `from`, `to`, `review` (the id of the reason on file), `cause`: `review` or
     /// `profile_changed`.
     KycChanged => "kyc.changed", Success;
+    /// An SSN was refused because another account holds it (which one is not recorded here
+    /// either).
+    SsnConflict => "ssn.conflict", Failure;
     /// The person downloaded everything held about them.
     AccountExported => "account.exported", Success;
     /// The person closed their account; personal data erased, this trail kept.
