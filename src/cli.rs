@@ -232,8 +232,7 @@ async fn verify_audit() -> anyhow::Result<()> {
 
 async fn rotate_keys() -> anyhow::Result<()> {
     let settings = settings()?;
-    let db = db::connect(&settings.database_url).await?;
-    db::migrate(&db).await?;
+    let db = db::connect_migrated(&settings.database_url).await?;
     let cipher = startup::load_cipher(&settings)?;
     let kid = signing_keys::rotate(&db, &cipher, SystemClock.now()).await?;
     println!("new signing key {kid}; running instances pick it up within a minute");

@@ -86,8 +86,7 @@ async fn reload_signing_keys(state: AppState) {
 
 /// Everything but the listener: database (migrated), keys, the password hasher and the mailer.
 pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Result<AppState> {
-    let db = db::connect(&settings.database_url).await?;
-    db::migrate(&db).await?;
+    let db = db::connect_migrated(&settings.database_url).await?;
     let cipher = Arc::new(load_cipher(&settings)?);
     let passwords = PasswordHasher::new().await?;
     let keyring = signing_keys::load(

@@ -54,6 +54,20 @@ pub async fn connect(url: &SecretString) -> anyhow::Result<DatabaseConnection> {
         .context("cannot connect to the database (check CUSTODIAN_DATABASE_URL)")
 }
 
+/// A pool on `url` with every pending migration applied, none of whose connections was open
+/// while the schema changed: SQLite connections keep what they prepared against the old
+/// schema (the columns a statement returns), so the pool that migrated is closed and a fresh
+/// one serves.
+pub async fn connect_migrated(url: &SecretString) -> anyhow::Result<DatabaseConnection> {
+    let migrating = connect(url).await?;
+    migrate(&migrating).await?;
+    migrating
+        .close()
+        .await
+        .context("cannot close the migration connections")?;
+    connect(url).await
+}
+
 /// Applies every pending migration.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None)
