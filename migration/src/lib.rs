@@ -12,6 +12,7 @@ mod m20261129_000007_add_profile;
 mod m20261129_000008_add_mfa;
 mod m20261129_000009_create_login_failures;
 mod m20261129_000010_takeover_defences;
+mod m20261129_000011_add_profile_version;
 
 /// The ordered list of migrations, applied by `custodian migrate up` and at every start.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000008_add_mfa::Migration),
             Box::new(m20261129_000009_create_login_failures::Migration),
             Box::new(m20261129_000010_takeover_defences::Migration),
+            Box::new(m20261129_000011_add_profile_version::Migration),
         ]
     }
 }

@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    sea_query::{Expr, ExprTrait},
 };
 
 use super::entities::accounts::{ActiveModel, Column, Entity, Model};
@@ -207,6 +209,7 @@ pub async fn update_profile(
     first_name: &PersonName,
     last_name: &PersonName,
     profile: StoredProfile,
+    reviewed_fields_changed: bool,
     now: DateTime<Utc>,
 ) -> Result<bool, sea_orm::DbErr> {
     let model = ActiveModel {
@@ -215,8 +218,10 @@ pub async fn update_profile(
         updated_at: Set(now),
         ..profile_columns(profile)
     };
+    let version = Expr::col(Column::ProfileVersion).add(i32::from(reviewed_fields_changed));
     let result = Entity::update_many()
         .set(model)
+        .col_expr(Column::ProfileVersion, version)
         .filter(Column::Id.eq(id.0))
         .filter(Column::UpdatedAt.eq(read_at))
         .filter(Column::DeletedAt.is_null())
@@ -225,25 +230,29 @@ pub async fn update_profile(
     Ok(result.rows_affected == 1)
 }
 
-/// Moves the KYC status from `from` to `to` if it is still `from`; `false` when another change
-/// got there first.
+/// Moves the KYC status from `from` to `to` if it is still `from` (and, for a reviewer's
+/// decision, the profile is still the `reviewed` version); `false` when another change got
+/// there first.
 pub async fn set_kyc_status(
     db: &impl ConnectionTrait,
     id: AccountId,
     from: KycStatus,
     to: KycStatus,
     reason: Option<&str>,
+    reviewed: Option<i32>,
     now: DateTime<Utc>,
 ) -> Result<bool, sea_orm::DbErr> {
-    let result = Entity::update_many()
+    let mut update = Entity::update_many()
         .col_expr(Column::KycStatus, Expr::value(to))
         .col_expr(Column::KycReason, Expr::value(reason.map(str::to_owned)))
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Id.eq(id.0))
         .filter(Column::KycStatus.eq(from))
-        .filter(Column::DeletedAt.is_null())
-        .exec(db)
-        .await?;
+        .filter(Column::DeletedAt.is_null());
+    if let Some(version) = reviewed {
+        update = update.filter(Column::ProfileVersion.eq(version));
+    }
+    let result = update.exec(db).await?;
     Ok(result.rows_affected == 1)
 }
 

@@ -51,6 +51,9 @@ pub struct AccountView {
     pub kyc_status: KycStatus,
     /// Why the latest KYC decision was made, when the reviewer said.
     pub kyc_reason: Option<String>,
+    /// Moves with every change to a field identity verification reviews (names, date of
+    /// birth, SSN, address); `setKycStatus` names the version the reviewer saw.
+    pub profile_version: i32,
     pub mfa_enabled: bool,
     pub role: Role,
     pub created_at: DateTime<Utc>,
@@ -76,6 +79,7 @@ impl From<AccountInfo> for AccountView {
             ssn_masked: account.ssn_last4.as_deref().map(Ssn::masked),
             kyc_status: account.kyc_status,
             kyc_reason: account.kyc_reason,
+            profile_version: account.profile_version,
             mfa_enabled: account.mfa_enabled,
             role: account.role,
             created_at: account.created_at,

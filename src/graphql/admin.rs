@@ -10,7 +10,10 @@ use super::{
 };
 use crate::{
     domain::{AccountId, KycStatus, Role},
-    services::{accounts, audit},
+    services::{
+        accounts::{self, KycDecision},
+        audit,
+    },
 };
 
 #[derive(Default)]
@@ -108,6 +111,8 @@ pub struct KycMutation;
 #[Object]
 impl KycMutation {
     /// Decides on an account's identity verification (administrators only; never one's own).
+    /// `profileVersion` is the account's as the reviewer read it: if the person changed a
+    /// reviewed field since, the decision is refused (`CONFLICT` on `profileVersion`).
     #[graphql(guard = "HasRole(Role::Admin)")]
     async fn set_kyc_status(
         &self,
@@ -115,14 +120,19 @@ impl KycMutation {
         account_id: Uuid,
         status: KycStatus,
         reason: Option<String>,
+        profile_version: i32,
     ) -> async_graphql::Result<AccountView> {
         let principal = ctx.principal().await?;
+        let decision = KycDecision {
+            status,
+            reason: reason.as_deref(),
+            profile_version,
+        };
         accounts::set_kyc_status(
             ctx.state(),
             &principal,
             AccountId(account_id),
-            status,
-            reason.as_deref(),
+            decision,
             ctx.request().client(),
         )
         .await

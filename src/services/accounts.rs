@@ -132,6 +132,7 @@ pub async fn update_profile(
         &first_name,
         &last_name,
         resolved.stored,
+        identity_changed,
         now,
     )
     .await;
@@ -156,25 +157,35 @@ pub async fn update_profile(
         .client(client)
         .detail("fields", fields);
     work.record(event).await?;
-    // Decided inside the transaction, not from the status read before it: an approval that
-    // committed meanwhile is reopened too.
-    let reopened = identity_changed
-        && db::accounts::set_kyc_status(
-            work.txn(),
-            id,
-            KycStatus::Approved,
-            KycStatus::Pending,
-            None,
-            now,
-        )
-        .await?;
-    if reopened {
+    // Decided inside the transaction, not from the status read before it: a decision that
+    // committed meanwhile is reopened too. A pending review stays pending, but what it
+    // reviews has a new version, so a decision on the old one is refused.
+    let mut reopened = None;
+    if identity_changed {
+        for decided in [KycStatus::Approved, KycStatus::Rejected] {
+            let moved = db::accounts::set_kyc_status(
+                work.txn(),
+                id,
+                decided,
+                KycStatus::Pending,
+                None,
+                None,
+                now,
+            )
+            .await?;
+            if moved {
+                reopened = Some(decided);
+                break;
+            }
+        }
+    }
+    if let Some(from) = reopened {
         let review = db::kyc_reviews::insert(
             work.txn(),
             NewReview {
                 account: id,
                 actor: None,
-                from: KycStatus::Approved,
+                from,
                 to: KycStatus::Pending,
                 reason: None,
                 now,
@@ -184,7 +195,7 @@ pub async fn update_profile(
         let event = Event::new(Kind::KycChanged)
             .subject(id)
             .client(client)
-            .detail("from", KycStatus::Approved.as_str())
+            .detail("from", from.as_str())
             .detail("to", KycStatus::Pending.as_str())
             .detail("review", review.to_string())
             .detail("cause", "profile_changed");
@@ -193,7 +204,7 @@ pub async fn update_profile(
     let updated = db::accounts::find(work.txn(), id)
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    if reopened {
+    if reopened.is_some() {
         work.mail(
             &updated,
             Mail::KycDecision {
@@ -208,16 +219,29 @@ pub async fn update_profile(
 
 const MAX_REASON_CHARS: usize = 500;
 
-/// `setKycStatus`: a reviewer's decision, with its reason kept beside the account (not in the
-/// audit trail, which refers to it). Reviewers cannot decide on their own account.
+/// A reviewer's decision, and the version of the profile it was made on.
+pub struct KycDecision<'a> {
+    pub status: KycStatus,
+    pub reason: Option<&'a str>,
+    /// `Account.profileVersion` as the reviewer read it.
+    pub profile_version: i32,
+}
+
+/// `setKycStatus`: a reviewer's decision on the profile version they reviewed, with its reason
+/// kept beside the account (not in the audit trail, which refers to it). Reviewers cannot
+/// decide on their own account.
 pub async fn set_kyc_status(
     state: &AppState,
     reviewer: &Principal,
     id: AccountId,
-    status: KycStatus,
-    reason: Option<&str>,
+    decision: KycDecision<'_>,
     client: &ClientInfo,
 ) -> AppResult<AccountInfo> {
+    let KycDecision {
+        status,
+        reason,
+        profile_version,
+    } = decision;
     let reason = reason.map(str::trim).filter(|reason| !reason.is_empty());
     if let Some(reason) = reason
         && (reason.chars().count() > MAX_REASON_CHARS
@@ -243,12 +267,33 @@ pub async fn set_kyc_status(
             format!("cannot move from {} to {}", from.as_str(), status.as_str()),
         ));
     }
+    let profile_moved = || AppError::Conflict {
+        field: "profileVersion".into(),
+        message: "the profile changed since it was read; review it again".into(),
+    };
+    if account.profile_version != profile_version {
+        return Err(profile_moved());
+    }
     let now = state.clock.now();
     let mut work = Work::begin(state).await?;
-    if !db::accounts::set_kyc_status(work.txn(), id, from, status, reason, now).await? {
-        return Err(AppError::Conflict {
-            field: "status".into(),
-            message: "the status changed meanwhile; reload and decide again".into(),
+    let decided = db::accounts::set_kyc_status(
+        work.txn(),
+        id,
+        from,
+        status,
+        reason,
+        Some(profile_version),
+        now,
+    )
+    .await?;
+    if !decided {
+        let current = db::accounts::find(work.txn(), id).await?;
+        return Err(match current {
+            Some(current) if current.profile_version != profile_version => profile_moved(),
+            _ => AppError::Conflict {
+                field: "status".into(),
+                message: "the status changed meanwhile; reload and decide again".into(),
+            },
         });
     }
     let review = db::kyc_reviews::insert(

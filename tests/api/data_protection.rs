@@ -98,7 +98,7 @@ async fn an_administrators_filter_pages_through_what_they_did(app: TestApp) {
             .graphql_as(
                 &Client::new(),
                 Some(&admin),
-                "mutation($id: UUID!) { setKycStatus(accountId: $id, status: APPROVED) { id } }",
+                "mutation($id: UUID!) { setKycStatus(accountId: $id, status: APPROVED, profileVersion: 0) { id } }",
                 json!({ "id": person }),
             )
             .await;

@@ -63,6 +63,7 @@ async fn update(app: &TestApp, token: &str, input: Value) -> Value {
     .await
 }
 
+/// A reviewer's decision on the account as they read it just before.
 async fn set_kyc(
     app: &TestApp,
     token: &str,
@@ -70,11 +71,33 @@ async fn set_kyc(
     status: &str,
     reason: Option<&str>,
 ) -> Value {
+    let read = app
+        .graphql_as(
+            &new_client(),
+            Some(token),
+            "query($id: UUID!) { account(id: $id) { profileVersion } }",
+            json!({ "id": account }),
+        )
+        .await;
+    let version = read["data"]["account"]["profileVersion"]
+        .as_i64()
+        .unwrap_or_default();
+    decide_on_version(app, token, account, status, reason, version).await
+}
+
+async fn decide_on_version(
+    app: &TestApp,
+    token: &str,
+    account: &Value,
+    status: &str,
+    reason: Option<&str>,
+    version: i64,
+) -> Value {
     app.graphql_as(
         &new_client(),
         Some(token),
-        "mutation($id: UUID!, $status: KycStatus!, $reason: String) { setKycStatus(accountId: $id, status: $status, reason: $reason) { id kycStatus kycReason } }",
-        json!({ "id": account, "status": status, "reason": reason }),
+        "mutation($id: UUID!, $status: KycStatus!, $reason: String, $version: Int!) { setKycStatus(accountId: $id, status: $status, reason: $reason, profileVersion: $version) { id kycStatus kycReason profileVersion } }",
+        json!({ "id": account, "status": status, "reason": reason, "version": version }),
     )
     .await
 }
@@ -303,6 +326,54 @@ async fn profile_updates_validate_clear_and_reopen_kyc(app: TestApp) {
     assert_eq!(born["data"]["updateProfile"]["kycStatus"], "PENDING");
 }
 db_test!(profile_updates_validate_clear_and_reopen_kyc);
+
+async fn a_decision_binds_to_the_profile_the_reviewer_saw(app: TestApp) {
+    let admin = app.admin_token().await;
+    let body = register(&app, full_registration(&unique_email())).await;
+    let token = body["data"]["register"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let id = body["data"]["register"]["account"]["id"].clone();
+    let seen = app
+        .graphql_as(
+            &new_client(),
+            Some(&admin),
+            "query($id: UUID!) { account(id: $id) { profileVersion } }",
+            json!({ "id": id }),
+        )
+        .await["data"]["account"]["profileVersion"]
+        .as_i64()
+        .unwrap();
+    // Between the reviewer's read and the decision, the person swaps the SSN.
+    let swapped = update(&app, &token, json!({ "ssn": "219-45-6782" })).await;
+    assert_no_errors(&swapped);
+    assert_eq!(swapped["data"]["updateProfile"]["kycStatus"], "PENDING");
+    let stale = decide_on_version(&app, &admin, &id, "APPROVED", None, seen).await;
+    assert_eq!(error_code(&stale), "CONFLICT", "{stale}");
+    assert_eq!(field(&stale), "profileVersion");
+    assert_eq!(
+        me(&app, &token).await["kycStatus"],
+        "PENDING",
+        "nothing approved"
+    );
+    // A contact change is not reviewed: the version stays.
+    let phone = update(&app, &token, json!({ "phone": "+1 (201) 555-0124" })).await;
+    assert_no_errors(&phone);
+    let approved = decide_on_version(&app, &admin, &id, "APPROVED", None, seen + 1).await;
+    assert_no_errors(&approved);
+
+    // A rejected identity that changes goes back to review too.
+    let renamed = update(&app, &token, json!({ "lastName": "Byron" })).await;
+    assert_eq!(renamed["data"]["updateProfile"]["kycStatus"], "PENDING");
+    assert_no_errors(&set_kyc(&app, &admin, &id, "REJECTED", Some("blurry")).await);
+    let renamed = update(&app, &token, json!({ "firstName": "Augusta" })).await;
+    assert_eq!(
+        renamed["data"]["updateProfile"]["kycStatus"], "PENDING",
+        "{renamed}"
+    );
+}
+db_test!(a_decision_binds_to_the_profile_the_reviewer_saw);
 
 async fn admins_review_kyc_and_people_are_told(app: TestApp) {
     let admin = app.admin_token().await;

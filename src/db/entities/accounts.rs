@@ -51,6 +51,8 @@ pub struct Model {
     /// Second-factor lockouts in a row: each doubles the wait.
     pub mfa_lockouts: i32,
     pub mfa_locked_until: Option<DateTimeUtc>,
+    /// Moves with every change to a field KYC reviews (names, date of birth, SSN, address).
+    pub profile_version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
