@@ -45,6 +45,18 @@ impl StoredProfile {
     }
 }
 
+/// A profile update: the names and profile columns, written only if the row is still as it
+/// was read at `read_at`.
+pub struct ProfileWrite<'a> {
+    pub read_at: DateTime<Utc>,
+    pub first_name: &'a PersonName,
+    pub last_name: &'a PersonName,
+    pub profile: StoredProfile,
+    /// A field KYC reviews changed: the profile version moves.
+    pub reviewed_fields_changed: bool,
+    pub now: DateTime<Utc>,
+}
+
 /// What a new account is made of.
 pub struct NewAccount<'a> {
     pub id: AccountId,
@@ -205,13 +217,16 @@ fn profile_columns(profile: StoredProfile) -> ActiveModel {
 pub async fn update_profile(
     db: &impl ConnectionTrait,
     id: AccountId,
-    read_at: DateTime<Utc>,
-    first_name: &PersonName,
-    last_name: &PersonName,
-    profile: StoredProfile,
-    reviewed_fields_changed: bool,
-    now: DateTime<Utc>,
+    write: ProfileWrite<'_>,
 ) -> Result<bool, sea_orm::DbErr> {
+    let ProfileWrite {
+        read_at,
+        first_name,
+        last_name,
+        profile,
+        reviewed_fields_changed,
+        now,
+    } = write;
     let model = ActiveModel {
         first_name: Set(first_name.as_str().to_owned()),
         last_name: Set(last_name.as_str().to_owned()),

@@ -15,7 +15,7 @@ use crate::{
     db::{
         self,
         account_tokens::Purpose,
-        accounts::StoredProfile,
+        accounts::{ProfileWrite, StoredProfile},
         audit_events::Filter,
         entities::{accounts, audit_events, kyc_reviews, sessions},
         kyc_reviews::NewReview,
@@ -128,12 +128,14 @@ pub async fn update_profile(
     let written = db::accounts::update_profile(
         work.txn(),
         id,
-        account.updated_at,
-        &first_name,
-        &last_name,
-        resolved.stored,
-        identity_changed,
-        now,
+        ProfileWrite {
+            read_at: account.updated_at,
+            first_name: &first_name,
+            last_name: &last_name,
+            profile: resolved.stored,
+            reviewed_fields_changed: identity_changed,
+            now,
+        },
     )
     .await;
     match written {
