@@ -41,6 +41,9 @@ pub enum AppError {
     /// `reauthenticate`, then try again.
     #[error("confirm it is you: call reauthenticate with your password (and code), then retry")]
     ReauthenticationRequired,
+    /// An administrator field, from a session that did not pass a second factor.
+    #[error("administrator access needs two-step sign-in: turn it on and sign in with a code")]
+    MfaRequired,
     /// Second-factor codes failed so often that only a password reset lets them be tried again.
     #[error("too many wrong codes: reset your password to try again")]
     SecondFactorBlocked,
@@ -71,6 +74,7 @@ impl AppError {
             Self::Forbidden
             | Self::EmailNotVerified
             | Self::ReauthenticationRequired
+            | Self::MfaRequired
             | Self::SecondFactorBlocked => "FORBIDDEN",
             Self::RateLimited { .. } | Self::LimiterUnavailable => "RATE_LIMITED",
             Self::Conflict { .. } => "CONFLICT",
@@ -92,6 +96,7 @@ impl AppError {
         match self {
             Self::EmailNotVerified => Some("EMAIL_NOT_VERIFIED"),
             Self::ReauthenticationRequired => Some("REAUTHENTICATION_REQUIRED"),
+            Self::MfaRequired => Some("MFA_REQUIRED"),
             Self::SecondFactorBlocked => Some("PASSWORD_RESET_REQUIRED"),
             _ => None,
         }

@@ -74,6 +74,8 @@ pub struct SessionSettings {
     /// How long a session counts as recently authenticated.
     pub reauth_window: Duration,
     pub require_verified_email: bool,
+    /// Administrator fields need a session that passed a second factor.
+    pub admin_require_mfa: bool,
     /// The name authenticator apps show beside the code.
     pub mfa_issuer: String,
 }
@@ -299,6 +301,9 @@ impl SessionSettings {
             refresh_grace: Duration::from_secs(raw.refresh_grace_secs),
             reauth_window: Duration::from_secs(raw.reauth_window_secs),
             require_verified_email: raw.require_verified_email,
+            admin_require_mfa: raw
+                .admin_require_mfa
+                .unwrap_or(raw.env == Environment::Production),
             mfa_issuer: raw.mfa_issuer.clone(),
         })
     }

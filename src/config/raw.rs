@@ -79,6 +79,9 @@ pub(super) struct RawSettings {
     pub(super) email_verification_ttl_secs: u64,
     /// `CUSTODIAN_REQUIRE_VERIFIED_EMAIL`: refuse sign-in until the email is verified.
     pub(super) require_verified_email: bool,
+    /// `CUSTODIAN_ADMIN_REQUIRE_MFA`: administrator fields refuse sessions that did not pass
+    /// a second factor; `true` in production unless set.
+    pub(super) admin_require_mfa: Option<bool>,
     /// `CUSTODIAN_MFA_ISSUER`: the name authenticator apps show beside the code.
     pub(super) mfa_issuer: String,
     /// `CUSTODIAN_TRUSTED_PROXIES`: comma-separated CIDRs whose `X-Forwarded-For` is believed.
@@ -125,6 +128,7 @@ impl Default for RawSettings {
             password_reset_ttl_secs: 30 * 60,
             email_verification_ttl_secs: 24 * 3600,
             require_verified_email: false,
+            admin_require_mfa: None,
             min_age: 18,
             mfa_issuer: "Custodian".into(),
             trusted_proxies: String::new(),

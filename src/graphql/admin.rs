@@ -11,10 +11,37 @@ use super::{
 use crate::{
     domain::{AccountId, KycStatus, Role},
     services::{
-        accounts::{self, KycDecision},
+        accounts::{self, AdminRead, KycDecision},
         audit,
     },
 };
+
+/// The personal fields of `Account` a query selects, as the API names them.
+fn personal_fields<'a>(ctx: &'a Context<'a>) -> Vec<&'a str> {
+    const PERSONAL: &[&str] = &[
+        "email",
+        "firstName",
+        "lastName",
+        "phone",
+        "address",
+        "city",
+        "state",
+        "postalCode",
+        "country",
+        "dateOfBirth",
+        "ssnMasked",
+        "kycReason",
+    ];
+    let mut fields: Vec<&str> = ctx
+        .field()
+        .selection_set()
+        .map(|field| field.name())
+        .filter(|name| PERSONAL.contains(name))
+        .collect();
+    fields.sort_unstable();
+    fields.dedup();
+    fields
+}
 
 #[derive(Default)]
 pub struct AdminAccountQuery;
@@ -34,11 +61,19 @@ impl AdminAccountQuery {
         #[graphql(default = 20)] first: Option<i32>,
         after: Option<Uuid>,
     ) -> async_graphql::Result<Vec<AccountView>> {
+        let principal = ctx.principal().await?;
+        let fields = personal_fields(ctx);
+        let read = AdminRead {
+            viewer: &principal,
+            fields: &fields,
+            client: ctx.request().client(),
+        };
         let list = accounts::list(
             ctx.state(),
             kyc_status,
             first.unwrap_or(20),
             after.map(AccountId),
+            read,
         )
         .await
         .graphql()?;
@@ -52,7 +87,14 @@ impl AdminAccountQuery {
         ctx: &Context<'_>,
         id: Uuid,
     ) -> async_graphql::Result<Option<AccountView>> {
-        accounts::find(ctx.state(), AccountId(id))
+        let principal = ctx.principal().await?;
+        let fields = personal_fields(ctx);
+        let read = AdminRead {
+            viewer: &principal,
+            fields: &fields,
+            client: ctx.request().client(),
+        };
+        accounts::find(ctx.state(), AccountId(id), read)
             .await
             .map(|account| account.map(AccountView::from))
             .graphql()

@@ -26,6 +26,14 @@ impl Guard for HasRole {
     async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
         let principal = ctx.principal().await?;
         if principal.role == self.0 {
+            // Administrators hold everyone's data: in production their sessions must have
+            // passed a second factor.
+            if self.0 == Role::Admin
+                && ctx.state().settings.sessions.admin_require_mfa
+                && !principal.second_factor
+            {
+                return Err(AppError::MfaRequired).graphql();
+            }
             return Ok(());
         }
         if ctx.request().first_denial() {

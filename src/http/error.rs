@@ -31,6 +31,7 @@ pub fn app_error_response(err: &AppError, request_id: &RequestId) -> Response {
         AppError::Forbidden
         | AppError::EmailNotVerified
         | AppError::ReauthenticationRequired
+        | AppError::MfaRequired
         | AppError::SecondFactorBlocked => StatusCode::FORBIDDEN,
         AppError::RateLimited { .. } | AppError::LimiterUnavailable => {
             StatusCode::TOO_MANY_REQUESTS

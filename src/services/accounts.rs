@@ -32,12 +32,44 @@ pub async fn me(state: &AppState, id: AccountId) -> AppResult<AccountInfo> {
     AccountInfo::open(&signed_in_account(state, id).await?, &state.cipher)
 }
 
+/// What an administrator reads, and of it, which personal fields (as the API names them): the
+/// trail says who looked at whose data.
+pub struct AdminRead<'a> {
+    pub viewer: &'a Principal,
+    pub fields: &'a [&'a str],
+    pub client: &'a ClientInfo,
+}
+
 /// Any open account, for administrators.
-pub async fn find(state: &AppState, id: AccountId) -> AppResult<Option<AccountInfo>> {
-    find_open(state, id)
-        .await?
-        .map(|account| AccountInfo::open(&account, &state.cipher))
-        .transpose()
+pub async fn find(
+    state: &AppState,
+    id: AccountId,
+    read: AdminRead<'_>,
+) -> AppResult<Option<AccountInfo>> {
+    let Some(account) = find_open(state, id).await? else {
+        return Ok(None);
+    };
+    record_views(state, &read, &[id]).await?;
+    AccountInfo::open(&account, &state.cipher).map(Some)
+}
+
+/// One `personal_data.viewed` per person whose personal fields an administrator read (not
+/// their own), in one transaction.
+async fn record_views(state: &AppState, read: &AdminRead<'_>, ids: &[AccountId]) -> AppResult<()> {
+    if read.fields.is_empty() {
+        return Ok(());
+    }
+    let work = Work::begin(state).await?;
+    for id in ids.iter().filter(|id| **id != read.viewer.account) {
+        let event = Event::new(Kind::PersonalDataViewed)
+            .actor(read.viewer.account)
+            .subject(*id)
+            .session(read.viewer.session)
+            .client(read.client)
+            .detail("fields", read.fields.to_vec());
+        work.record(event).await?;
+    }
+    work.commit().await
 }
 
 async fn find_open(state: &AppState, id: AccountId) -> AppResult<Option<accounts::Model>> {
@@ -53,14 +85,16 @@ pub async fn list(
     kyc_status: Option<KycStatus>,
     first: i32,
     after: Option<AccountId>,
+    read: AdminRead<'_>,
 ) -> AppResult<Vec<AccountInfo>> {
     if !(1..=100).contains(&first) {
         return Err(AppError::bad_input("first", "must be between 1 and 100"));
     }
     let limit = u64::try_from(first).unwrap_or(1);
-    db::accounts::page(&state.db, kyc_status, after, limit)
-        .await?
-        .iter()
+    let page = db::accounts::page(&state.db, kyc_status, after, limit).await?;
+    let ids: Vec<AccountId> = page.iter().map(|account| AccountId(account.id)).collect();
+    record_views(state, &read, &ids).await?;
+    page.iter()
         .map(|account| AccountInfo::open(account, &state.cipher))
         .collect()
 }

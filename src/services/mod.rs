@@ -45,6 +45,8 @@ pub struct Principal {
     pub account: AccountId,
     pub session: SessionId,
     pub role: Role,
+    /// The session passed a second factor.
+    pub second_factor: bool,
 }
 
 /// What a new password must not be built from: the person's email and names.

@@ -358,6 +358,7 @@ pub async fn authenticate(state: &AppState, access_token: &str) -> AppResult<Pri
         account: claims.account,
         session: claims.session,
         role: claims.role,
+        second_factor: session.mfa_verified,
     })
 }
 

@@ -220,3 +220,66 @@ async fn a_refused_request_is_recorded_once_and_exports_are_limited(app: TestApp
     assert_eq!(error_code(&sixth), "RATE_LIMITED", "{sixth}");
 }
 db_test!(a_refused_request_is_recorded_once_and_exports_are_limited);
+
+async fn administrators_need_a_second_factor_and_their_reads_are_recorded(app: TestApp) {
+    use crate::mfa::{ENABLE, code};
+    let person = app.register(&unique_email()).await;
+    let person_token = person["accessToken"].as_str().unwrap().to_owned();
+    let id = person["account"]["id"].clone();
+    let admin = app.admin_token().await;
+    let client = Client::new();
+    let read = |query: &'static str| {
+        let variables = json!({ "id": id });
+        let (app, client, admin) = (&app, &client, &admin);
+        async move { app.graphql_as(client, Some(admin), query, variables).await }
+    };
+    let refused = read("query($id: UUID!) { account(id: $id) { id } }").await;
+    assert_eq!(error_code(&refused), "FORBIDDEN", "{refused}");
+    assert_eq!(refused["errors"][0]["extensions"]["reason"], "MFA_REQUIRED");
+
+    // Turning two-step sign-in on proves a second factor for this session.
+    let setup = app
+        .graphql_as(&client, Some(&admin), ENABLE, json!({}))
+        .await;
+    let secret = setup["data"]["enableMfa"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let confirmed = app
+        .graphql_as(
+            &client,
+            Some(&admin),
+            "mutation($c: String!) { confirmMfa(code: $c) { codes } }",
+            json!({ "c": code(&app, &secret) }),
+        )
+        .await;
+    assert_no_errors(&confirmed);
+    let seen =
+        read("query($id: UUID!) { account(id: $id) { id email firstName kycStatus } }").await;
+    assert_no_errors(&seen);
+    // Reading no personal field leaves no trace; reading some does, naming them.
+    assert_no_errors(&read("query($id: UUID!) { account(id: $id) { id kycStatus } }").await);
+    let events = app
+        .graphql_as(
+            &client,
+            Some(&person_token),
+            "{ auditEvents { kind details } }",
+            json!({}),
+        )
+        .await;
+    let viewed: Vec<&Value> = events["data"]["auditEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event["kind"] == "personal_data.viewed")
+        .collect();
+    assert_eq!(viewed.len(), 1, "{events}");
+    assert_eq!(
+        viewed[0]["details"]["fields"],
+        json!(["email", "firstName"])
+    );
+}
+db_test!(
+    administrators_need_a_second_factor_and_their_reads_are_recorded,
+    &[("ADMIN_REQUIRE_MFA", "true")]
+);
