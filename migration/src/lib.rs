@@ -13,6 +13,7 @@ mod m20261129_000008_add_mfa;
 mod m20261129_000009_create_login_failures;
 mod m20261129_000010_takeover_defences;
 mod m20261129_000011_add_profile_version;
+mod m20261129_000012_canonical_emails;
 
 /// The ordered list of migrations, applied by `custodian migrate up` and at every start.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000009_create_login_failures::Migration),
             Box::new(m20261129_000010_takeover_defences::Migration),
             Box::new(m20261129_000011_add_profile_version::Migration),
+            Box::new(m20261129_000012_canonical_emails::Migration),
         ]
     }
 }

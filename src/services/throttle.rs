@@ -41,8 +41,12 @@ enum Scope {
 /// twin.
 pub struct Limit(Vec<(Rule, Scope)>);
 
+/// An email as every lookup compares it (its canonical form), or as typed when it is none.
 fn normalised(value: &str) -> String {
-    value.trim().to_lowercase()
+    Email::parse(value, "email").map_or_else(
+        |_| value.trim().to_lowercase(),
+        |email| email.as_str().to_owned(),
+    )
 }
 
 impl Limit {

@@ -283,3 +283,87 @@ db_test!(
     administrators_need_a_second_factor_and_their_reads_are_recorded,
     &[("ADMIN_REQUIRE_MFA", "true")]
 );
+
+async fn a_look_alike_address_is_the_address_it_looks_like(app: TestApp) {
+    let client = Client::new();
+    let register = |email: &str| {
+        let input = crate::helpers::registration(email);
+        let (app, client) = (&app, &client);
+        async move {
+            app.graphql_as(
+                client,
+                None,
+                crate::helpers::REGISTER,
+                json!({ "input": input }),
+            )
+            .await
+        }
+    };
+    let tag = uuid::Uuid::now_v7().simple().to_string();
+    let plain = format!("probe-{tag}@example.com");
+    assert_no_errors(&register(&plain).await);
+    for look_alike in [
+        // A full-width p, and the domain in capitals.
+        format!("\u{ff50}robe-{tag}@EXAMPLE.com"),
+    ] {
+        let taken = register(&look_alike).await;
+        assert_eq!(error_code(&taken), "CONFLICT", "{look_alike}: {taken}");
+        assert_eq!(taken["errors"][0]["extensions"]["field"], "email");
+        // Signing in with the look-alike reaches the one account.
+        let login = app
+            .login_with(
+                &crate::helpers::new_client(),
+                &look_alike,
+                crate::helpers::PASSWORD,
+            )
+            .await;
+        assert_no_errors(&login);
+    }
+    let accented = format!("pro\u{301}be-{tag}@example.com");
+    assert_no_errors(&register(&accented).await);
+    let composed = register(&format!("pr\u{f3}be-{tag}@example.com")).await;
+    assert_eq!(error_code(&composed), "CONFLICT", "{composed}");
+}
+db_test!(a_look_alike_address_is_the_address_it_looks_like);
+
+/// Rows written before addresses were compared in one form are brought to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn existing_addresses_are_migrated_to_the_canonical_form() {
+    use migration::{Migrator, MigratorTrait};
+    use sea_orm::{ConnectionTrait, Statement};
+    let dir = std::env::temp_dir().join(format!(
+        "custodian-migrate-{}",
+        uuid::Uuid::now_v7().simple()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = secrecy::SecretString::from(format!("sqlite://{}/m.db?mode=rwc", dir.display()));
+    let db = custodian::db::connect(&url).await.unwrap();
+    Migrator::up(&db, Some(11)).await.unwrap();
+    for (id, email) in [
+        (uuid::Uuid::now_v7(), "\u{ff41}da@B\u{dc}CHER.example"),
+        (uuid::Uuid::now_v7(), "plain@example.com"),
+    ] {
+        db.execute_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "INSERT INTO accounts (id, email, password_hash, first_name, last_name, role, email_verified, kyc_status, mfa_enabled, created_at, updated_at) VALUES (?, ?, 'x', 'A', 'B', 'USER', false, 'PENDING', false, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+            [id.into(), email.into()],
+        ))
+        .await
+        .unwrap();
+    }
+    db.close().await.unwrap();
+    let db = custodian::db::connect_migrated(&url).await.unwrap();
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT email FROM accounts ORDER BY email",
+        ))
+        .await
+        .unwrap();
+    let emails: Vec<String> = rows
+        .iter()
+        .map(|row| row.try_get("", "email").unwrap())
+        .collect();
+    assert_eq!(emails, ["ada@b\u{fc}cher.example", "plain@example.com"]);
+    let _ = std::fs::remove_dir_all(dir);
+}
