@@ -14,6 +14,7 @@ mod m20261129_000009_create_login_failures;
 mod m20261129_000010_takeover_defences;
 mod m20261129_000011_add_profile_version;
 mod m20261129_000012_canonical_emails;
+mod m20261129_000013_create_ssn_reveals;
 
 /// The ordered list of migrations, applied by `custodian migrate up` and at every start.
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000010_takeover_defences::Migration),
             Box::new(m20261129_000011_add_profile_version::Migration),
             Box::new(m20261129_000012_canonical_emails::Migration),
+            Box::new(m20261129_000013_create_ssn_reveals::Migration),
         ]
     }
 }

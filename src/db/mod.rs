@@ -11,6 +11,7 @@ pub mod mfa;
 pub mod refresh_tokens;
 pub mod sessions;
 pub mod signing_keys;
+pub mod ssn_reveals;
 
 use std::{path::Path, time::Duration};
 

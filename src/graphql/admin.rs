@@ -147,6 +147,8 @@ impl AdminAuditQuery {
     }
 }
 
+/// The full SSN is read through a mutation: it is an act, recorded with its reason, never a
+/// field a query could select by accident.
 #[derive(Default)]
 pub struct KycMutation;
 
@@ -179,6 +181,28 @@ impl KycMutation {
         )
         .await
         .map(AccountView::from)
+        .graphql()
+    }
+
+    /// The full SSN of an account, to check against identity documents (administrators
+    /// only; needs a recent `reauthenticate`; `reason`, 10–500 characters, is kept beside the
+    /// `ssn.revealed` event the person sees).
+    #[graphql(guard = "HasRole(Role::Admin)")]
+    async fn reveal_ssn(
+        &self,
+        ctx: &Context<'_>,
+        account_id: Uuid,
+        reason: String,
+    ) -> async_graphql::Result<String> {
+        let principal = ctx.principal().await?;
+        accounts::reveal_ssn(
+            ctx.state(),
+            &principal,
+            AccountId(account_id),
+            &reason,
+            ctx.request().client(),
+        )
+        .await
         .graphql()
     }
 }

@@ -149,6 +149,7 @@ const SENSITIVE: &[&str] = &[
     "regenerateRecoveryCodes",
     "deleteAccount",
     "reauthenticate",
+    "revealSsn",
 ];
 
 /// At most this many sensitive fields (aliases included) per request.

@@ -85,6 +85,8 @@ rules! {
     SecretAccount => "secret_account", 10 / 60;
     /// `updateProfile` setting an SSN, per account: no sweeping SSN ranges for a conflict.
     SsnAccount => "ssn_account", 5 / 86400;
+    /// `revealSsn`, per administrator.
+    SsnReveal => "ssn_reveal", 20 / 3600;
     /// `exportMyData`, per account: it loads everything held about the person.
     ExportAccount => "export_account", 5 / 3600;
     /// `resetPassword` and `verifyEmail`, per client IP: guessing tokens.

@@ -368,6 +368,47 @@ pub async fn set_kyc_status(
     AccountInfo::open(&updated, &state.cipher)
 }
 
+/// How long a reason to read a full SSN must be, in characters.
+const REVEAL_REASON_CHARS: std::ops::RangeInclusive<usize> = 10..=500;
+
+/// `revealSsn`: an administrator reads a person's full SSN (to verify it against documents),
+/// after re-authenticating and saying why. The reason is kept beside the `ssn.revealed` event,
+/// which the person sees in their own trail.
+pub async fn reveal_ssn(
+    state: &AppState,
+    reviewer: &Principal,
+    id: AccountId,
+    reason: &str,
+    client: &ClientInfo,
+) -> AppResult<String> {
+    let reason = reason.trim();
+    let length = reason.chars().count();
+    if !REVEAL_REASON_CHARS.contains(&length) || reason.chars().any(char::is_control) {
+        return Err(AppError::bad_input(
+            "reason",
+            "must say why, in 10 to 500 characters of text",
+        ));
+    }
+    super::sessions::require_recent_authentication(state, reviewer).await?;
+    Limit::ssn_reveal()
+        .spend(state, client, Some(reviewer.account))
+        .await?;
+    let account = find_open(state, id).await?.ok_or(AppError::NotFound)?;
+    let ssn = profile::ssn(&state.cipher, id, account.ssn.as_deref())?.ok_or(AppError::NotFound)?;
+    let work = Work::begin(state).await?;
+    let reveal =
+        db::ssn_reveals::insert(work.txn(), id, reviewer.account, reason, work.now()).await?;
+    let event = Event::new(Kind::SsnRevealed)
+        .actor(reviewer.account)
+        .subject(id)
+        .session(reviewer.session)
+        .client(client)
+        .detail("reveal", reveal.to_string());
+    work.record(event).await?;
+    work.commit().await?;
+    Ok(ssn)
+}
+
 /// More security events than any person accumulates; a bound, not a page.
 const EXPORT_EVENTS: u64 = 1 << 40;
 
@@ -453,6 +494,7 @@ pub async fn delete(
     db::account_tokens::void_all(work.txn(), id, Purpose::PasswordReset, now).await?;
     db::account_tokens::void_all(work.txn(), id, Purpose::EmailVerification, now).await?;
     db::kyc_reviews::erase_reasons(work.txn(), id).await?;
+    db::ssn_reveals::erase_reasons(work.txn(), id).await?;
     rotate_security_stamp(&work, id).await?;
     let event = Event::new(Kind::AccountDeleted)
         .by(id)

@@ -120,6 +120,28 @@ pub fn ssn_index(cipher: &Cipher, ssn: &Ssn) -> String {
     hmac_sha256_hex(key.as_slice(), ssn.digits().as_bytes())
 }
 
+/// The stored SSN, decrypted, as `123-45-6789`.
+pub fn ssn(cipher: &Cipher, account: AccountId, stored: Option<&str>) -> AppResult<Option<String>> {
+    let Some(sealed) = stored else {
+        return Ok(None);
+    };
+    let plain = cipher
+        .decrypt(sealed, &context(account, "ssn"))
+        .map_err(|err| AppError::Internal(anyhow::Error::new(err).context("opening the SSN")))?;
+    let digits = std::str::from_utf8(&plain).map_err(|err| AppError::Internal(err.into()))?;
+    if digits.len() != 9 {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "a stored SSN is malformed"
+        )));
+    }
+    Ok(Some(format!(
+        "{}-{}-{}",
+        &digits[..3],
+        &digits[3..5],
+        &digits[5..]
+    )))
+}
+
 /// The stored date of birth, decrypted.
 pub fn date_of_birth(
     cipher: &Cipher,

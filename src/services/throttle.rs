@@ -114,6 +114,11 @@ impl Limit {
         Self(vec![(Rule::SsnAccount, Scope::Account)])
     }
 
+    /// `revealSsn`, per administrator.
+    pub(super) fn ssn_reveal() -> Self {
+        Self(vec![(Rule::SsnReveal, Scope::Account)])
+    }
+
     /// `exportMyData`.
     pub fn export() -> Self {
         Self(vec![(Rule::ExportAccount, Scope::Account)])

@@ -367,3 +367,72 @@ async fn existing_addresses_are_migrated_to_the_canonical_form() {
     assert_eq!(emails, ["ada@b\u{fc}cher.example", "plain@example.com"]);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+async fn a_reviewer_reads_the_full_ssn_with_a_reason_the_person_sees(app: TestApp) {
+    let person = app.register(&unique_email()).await;
+    let person_token = person["accessToken"].as_str().unwrap().to_owned();
+    let id = person["account"]["id"].clone();
+    let client = Client::new();
+    assert_no_errors(
+        &app.graphql_as(
+            &client,
+            Some(&person_token),
+            "mutation { updateProfile(input: { ssn: \"219-45-6781\" }) { ssnMasked } }",
+            json!({}),
+        )
+        .await,
+    );
+    let admin = app.admin_token().await;
+    let reveal = |reason: &str| {
+        let variables = json!({ "id": id, "reason": reason });
+        let (app, client, admin) = (&app, &client, &admin);
+        async move {
+            app.graphql_as(
+                client,
+                Some(admin),
+                "mutation($id: UUID!, $reason: String!) { revealSsn(accountId: $id, reason: $reason) }",
+                variables,
+            )
+            .await
+        }
+    };
+    let short = reveal("because").await;
+    assert_eq!(error_code(&short), "BAD_USER_INPUT");
+    assert_eq!(short["errors"][0]["extensions"]["field"], "reason");
+    let revealed = reveal("Checking the SSN against the passport scan").await;
+    assert_eq!(revealed["data"]["revealSsn"], "219-45-6781", "{revealed}");
+    // Outside the re-authentication window it waits for a fresh password.
+    app.clock.advance(TimeDelta::minutes(6));
+    let stale = reveal("Checking the SSN against the passport scan").await;
+    assert_eq!(
+        stale["errors"][0]["extensions"]["reason"],
+        "REAUTHENTICATION_REQUIRED"
+    );
+    // The person sees that it happened.
+    let events = app
+        .graphql_as(
+            &client,
+            Some(&person_token),
+            "{ auditEvents { kind } }",
+            json!({}),
+        )
+        .await;
+    let revealed_events = events["data"]["auditEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event["kind"] == "ssn.revealed")
+        .count();
+    assert_eq!(revealed_events, 1, "{events}");
+    // A user cannot.
+    let refused = app
+        .graphql_as(
+            &client,
+            Some(&person_token),
+            "mutation($id: UUID!) { revealSsn(accountId: $id, reason: \"I want to see it, please\") }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(error_code(&refused), "FORBIDDEN");
+}
+db_test!(a_reviewer_reads_the_full_ssn_with_a_reason_the_person_sees);

@@ -14,3 +14,4 @@ pub mod recovery_codes;
 pub mod refresh_tokens;
 pub mod sessions;
 pub mod signing_keys;
+pub mod ssn_reveals;

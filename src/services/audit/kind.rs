@@ -78,6 +78,8 @@ kinds! {
     /// An SSN was refused because another account holds it (which one is not recorded here
     /// either).
     SsnConflict => "ssn.conflict", Failure;
+    /// An administrator read this person's full SSN; `reveal`: the id of the reason on file.
+    SsnRevealed => "ssn.revealed", Success;
     /// An administrator read this person's personal data; `fields`: which.
     PersonalDataViewed => "personal_data.viewed", Success;
     /// The person downloaded everything held about them.
