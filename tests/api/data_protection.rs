@@ -3,24 +3,13 @@
 
 use chrono::TimeDelta;
 use futures::future::join_all;
-use reqwest::{Client, header};
+use reqwest::Client;
 use serde_json::{Value, json};
 
 use crate::{
     db_test,
-    helpers::{TestApp, assert_no_errors, error_code, unique_email},
+    helpers::{TestApp, assert_no_errors, error_code, from_ip, unique_email},
 };
-
-/// A client whose every request comes from `ip` (through the trusted proxy on loopback).
-fn from_ip(ip: &str) -> Client {
-    let mut headers = header::HeaderMap::new();
-    headers.insert("x-forwarded-for", ip.parse().unwrap());
-    Client::builder()
-        .cookie_store(true)
-        .default_headers(headers)
-        .build()
-        .unwrap()
-}
 
 async fn concurrent_requests_send_one_email(app: TestApp) {
     let email = unique_email();

@@ -134,6 +134,18 @@ pub async fn create_postgres_database(admin_url: &str) -> String {
     format!("{base}/{name}")
 }
 
+/// A browser whose every request comes from `ip` (through a trusted proxy on loopback: the
+/// app must trust `127.0.0.1/32`).
+pub fn from_ip(ip: &str) -> Client {
+    let mut headers = header::HeaderMap::new();
+    headers.insert("x-forwarded-for", ip.parse().expect("an IP address"));
+    Client::builder()
+        .cookie_store(true)
+        .default_headers(headers)
+        .build()
+        .expect("client")
+}
+
 /// A client with its own cookie jar: another browser.
 pub fn new_client() -> Client {
     Client::builder()

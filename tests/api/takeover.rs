@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use crate::{
     db_test,
     helpers::{
-        PASSWORD, TestApp, assert_no_errors, cookie_value, error_code, new_client, set_cookie,
-        unique_email,
+        PASSWORD, TestApp, assert_no_errors, cookie_value, error_code, from_ip, new_client,
+        set_cookie, unique_email,
     },
     mfa::{ENABLE, VERIFY, challenge, code, enrol},
 };
@@ -45,17 +45,6 @@ fn codes(body: &Value) -> Vec<&str> {
 fn wrong_code(app: &TestApp, secret: &str) -> String {
     let right: u32 = code(app, secret).parse().unwrap();
     format!("{:06}", (right + 500_000) % 1_000_000)
-}
-
-/// A client whose every request comes from `ip` (through the trusted proxy on loopback).
-fn from_ip(ip: &str) -> Client {
-    let mut headers = header::HeaderMap::new();
-    headers.insert("x-forwarded-for", ip.parse().unwrap());
-    Client::builder()
-        .cookie_store(true)
-        .default_headers(headers)
-        .build()
-        .unwrap()
 }
 
 async fn reauthenticated_until(app: &TestApp, token: &str) -> Value {
