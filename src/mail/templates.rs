@@ -33,6 +33,8 @@ pub enum Mail {
     RecoveryCodeUsed {
         left: u64,
     },
+    /// Someone tried to register with this address, which already has an account.
+    RegistrationAttempt,
     /// A sign-in from a browser that had not signed in to this account before.
     NewSignIn {
         /// When, as the person reads it (UTC).
@@ -74,6 +76,7 @@ impl Mail {
             Self::MfaEnabled => "mfa_enabled",
             Self::MfaDisabled => "mfa_disabled",
             Self::RecoveryCodeUsed { .. } => "recovery_code_used",
+            Self::RegistrationAttempt => "registration_attempt",
             Self::NewSignIn { .. } => "new_sign_in",
             Self::RefreshTokenReused => "refresh_token_reused",
             Self::SecondFactorLocked { .. } => "second_factor_locked",
@@ -150,6 +153,12 @@ impl Mail {
                 format!("A recovery code was used for your {product} account"),
                 &format!(
                     "A recovery code was just used to sign in to your {product} account; {left} remain. If you lost your authenticator, set it up again and make new codes."
+                ),
+            ),
+            Self::RegistrationAttempt => notice(
+                format!("Someone tried to create a {product} account with your address"),
+                &format!(
+                    "Someone tried to create a new {product} account with this email address, which already has one. Nothing changed. If it was you, sign in instead, or reset your password if you forgot it."
                 ),
             ),
             Self::NewSignIn {

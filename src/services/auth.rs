@@ -22,6 +22,7 @@ use crate::{
     },
     domain::{AccountId, Email, NewPassword, PasswordAttempt, PersonName, Role, SessionId},
     error::{AppError, AppResult},
+    mail::Mail,
     state::AppState,
 };
 
@@ -65,7 +66,10 @@ impl Registration {
     }
 }
 
-/// Creates an account and signs it in on a new session.
+/// Creates an account and signs it in on a new session. Where sign-in needs a verified
+/// address, it signs nobody in: a fresh address and a taken one get the same answer
+/// (`EMAIL_NOT_VERIFIED`: check your inbox), the newcomer gets the verification link and the
+/// address's holder hears that someone tried, so registration reveals no accounts.
 pub async fn register(
     state: &AppState,
     mut registration: Registration,
@@ -89,13 +93,26 @@ pub async fn register(
         },
     )
     .await;
+    let verified_only = state.settings.sessions.require_verified_email;
     let account = match account {
         Ok(account) => account,
         Err(err) => {
             drop(work);
+            if verified_only && matches!(&err, AppError::Conflict { field, .. } if field == "email")
+            {
+                return Err(email_taken_quietly(state, &registration.email, client).await);
+            }
             return Err(profile::record_if_ssn_taken(state, None, client, err).await);
         }
     };
+    if verified_only {
+        let event = Event::new(Kind::AccountRegistered).by(id).client(client);
+        work.record(event).await?;
+        verification::issue(state, &mut work, &account, client).await?;
+        work.commit().await?;
+        tracing::info!(account = %id, "account registered; waiting for its address");
+        return Err(AppError::EmailNotVerified);
+    }
     let mut outcome =
         sessions::open(state, work.txn(), &account, client, AuthMethods::Password).await?;
     // The browser that registered is the account's first device.
@@ -109,6 +126,29 @@ pub async fn register(
     work.commit().await?;
     tracing::info!(account = %id, "account registered");
     Ok(outcome)
+}
+
+/// Someone registered with an address that has an account, where registration must not say
+/// so: the holder is told (as often as the registration limits let anyone try), and the
+/// caller gets the answer a fresh address gets.
+async fn email_taken_quietly(state: &AppState, email: &Email, client: &ClientInfo) -> AppError {
+    let result = async {
+        let Some(holder) = db::accounts::find_by_email(&state.db, email).await? else {
+            return AppResult::Ok(());
+        };
+        let mut work = Work::begin(state).await?;
+        let event = Event::new(Kind::RegistrationWithTakenEmail)
+            .subject(AccountId(holder.id))
+            .client(client);
+        work.record(event).await?;
+        work.mail(&holder, Mail::RegistrationAttempt);
+        work.commit().await
+    }
+    .await;
+    match result {
+        Ok(()) => AppError::EmailNotVerified,
+        Err(err) => err,
+    }
 }
 
 /// Creates an administrator (`custodian admin create`).

@@ -316,8 +316,39 @@ db_test!(verification_links_expire_after_a_day);
 
 async fn deployments_can_require_a_verified_email(app: TestApp) {
     let email = unique_email();
-    app.register(&email).await;
+    let register = |email: &str| {
+        let input = crate::helpers::registration(email);
+        let app = &app;
+        async move {
+            app.graphql_as(
+                &new_client(),
+                None,
+                crate::helpers::REGISTER,
+                json!({ "input": input }),
+            )
+            .await
+        }
+    };
+    // Registering signs nobody in: it says to check the inbox.
+    let registered = register(&email).await;
+    assert_eq!(error_code(&registered), "FORBIDDEN", "{registered}");
+    assert_eq!(
+        registered["errors"][0]["extensions"]["reason"],
+        "EMAIL_NOT_VERIFIED"
+    );
+    assert!(registered["data"].is_null(), "no tokens: {registered}");
     let first = app.wait_for_mail(&email, VERIFY_SUBJECT).await.token();
+    // The taken address gets the very same answer; its holder hears that someone tried.
+    let again = register(&email).await;
+    assert_eq!(
+        again["errors"][0]["message"],
+        registered["errors"][0]["message"]
+    );
+    assert_eq!(
+        again["errors"][0]["extensions"],
+        registered["errors"][0]["extensions"]
+    );
+    app.wait_for_mail(&email, "tried to create").await;
 
     // The wrong password says nothing about verification.
     let wrong = app

@@ -44,6 +44,9 @@ macro_rules! kinds {
 
 kinds! {
     AccountRegistered => "account.registered", Success;
+    /// Someone registered with this account's address where registration must not reveal
+    /// that it is taken; the holder was told.
+    RegistrationWithTakenEmail => "account.registration_with_taken_email", Failure;
     /// By `custodian admin create`: no actor, the operator is outside the trail.
     AdminCreated => "admin.created", Success;
     LoginSucceeded => "login.succeeded", Success;
