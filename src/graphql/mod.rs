@@ -18,5 +18,6 @@ mod schema;
 mod sessions;
 
 pub use context::RequestContext;
+pub use query_limits::check_expansion;
 pub use scalars::Date;
 pub use schema::{AppSchema, build_schema, sdl};

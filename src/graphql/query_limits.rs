@@ -16,6 +16,83 @@ use async_graphql::{
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
 
+/// Most selections a document may hold with its fragments written out. Checked before
+/// anything else walks the document: a few lines of fragments that spread each other twice
+/// expand to billions of selections, and the engine's own checks would walk every one.
+pub const MAX_EXPANDED_SELECTIONS: usize = 10_000;
+
+/// Refuses a document whose fragments expand past [`MAX_EXPANDED_SELECTIONS`] or spread
+/// themselves, counting each fragment once (so the count itself costs nothing).
+pub fn check_expansion(document: &ExecutableDocument) -> Result<(), ServerError> {
+    let mut expansion = Expansion {
+        document,
+        sizes: HashMap::new(),
+        expanding: Vec::new(),
+    };
+    let total = document
+        .operations
+        .iter()
+        .map(|(_, operation)| expansion.of_selections(&operation.node.selection_set.node))
+        .try_fold(0usize, |total, size| total.checked_add(size?));
+    match total {
+        Some(total) if total <= MAX_EXPANDED_SELECTIONS => Ok(()),
+        _ => Err(ServerError::new(
+            format!(
+                "the query's fragments expand past {MAX_EXPANDED_SELECTIONS} selections, or spread themselves"
+            ),
+            None,
+        )),
+    }
+}
+
+/// Sizes of selection sets with fragments written out; `None` past the cap or on a cycle.
+struct Expansion<'a> {
+    document: &'a ExecutableDocument,
+    sizes: HashMap<&'a Name, Option<usize>>,
+    expanding: Vec<&'a Name>,
+}
+
+impl<'a> Expansion<'a> {
+    fn of_selections(&mut self, selections: &'a SelectionSet) -> Option<usize> {
+        let mut total: usize = 0;
+        for selection in &selections.items {
+            let inner = match &selection.node {
+                Selection::Field(field) => self.of_selections(&field.node.selection_set.node)?,
+                Selection::InlineFragment(fragment) => {
+                    self.of_selections(&fragment.node.selection_set.node)?
+                }
+                Selection::FragmentSpread(spread) => {
+                    self.of_fragment(&spread.node.fragment_name.node)?
+                }
+            };
+            total = total.checked_add(inner)?.checked_add(1)?;
+            if total > MAX_EXPANDED_SELECTIONS {
+                return None;
+            }
+        }
+        Some(total)
+    }
+
+    fn of_fragment(&mut self, name: &'a Name) -> Option<usize> {
+        if let Some(size) = self.sizes.get(name) {
+            return *size;
+        }
+        if self.expanding.contains(&name) {
+            return None;
+        }
+        let document = self.document;
+        let Some(fragment) = document.fragments.get(name) else {
+            // An unknown fragment is validation's to name.
+            return Some(0);
+        };
+        self.expanding.push(name);
+        let size = self.of_selections(&fragment.node.selection_set.node);
+        self.expanding.pop();
+        self.sizes.insert(name, size);
+        size
+    }
+}
+
 /// Deepest nesting of fields a request may select. `ofType` inside introspection does not
 /// count: it follows one type's wrappers, never fans out, and ends within a few steps, yet
 /// graphql-js's introspection query nests it nine deep.

@@ -22,7 +22,7 @@ use axum::{
 use serde_json::{Value, json};
 
 use super::{HttpState, cookies, request::RequestMeta};
-use crate::graphql::RequestContext;
+use crate::graphql::{RequestContext, check_expansion};
 
 pub async fn post(State(state): State<HttpState>, meta: RequestMeta, body: Bytes) -> Response {
     let value: Value = match serde_json::from_slice(&body) {
@@ -83,7 +83,19 @@ fn is_query(request: &async_graphql::Request) -> bool {
     kind.is_none_or(|kind| kind == OperationType::Query)
 }
 
-async fn execute(state: HttpState, meta: RequestMeta, request: async_graphql::Request) -> Response {
+async fn execute(
+    state: HttpState,
+    meta: RequestMeta,
+    mut request: async_graphql::Request,
+) -> Response {
+    // Parsed once here and handed on: a document whose fragments would expand without bound
+    // is refused before the engine walks it. One that does not parse runs, and fails with
+    // its syntax error.
+    if let Ok(document) = request.parsed_query()
+        && let Err(error) = check_expansion(document)
+    {
+        return graphql_error("BAD_USER_INPUT", &error.message).into_response();
+    }
     let request_id = Arc::clone(&meta.request_id.0);
     let context = Arc::new(RequestContext::new(meta));
     let response = state

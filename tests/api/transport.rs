@@ -351,6 +351,39 @@ async fn top_level_fields_are_counted_out_of_aliases_and_fragments(app: TestApp)
 }
 db_test!(top_level_fields_are_counted_out_of_aliases_and_fragments);
 
+async fn fragments_that_multiply_are_refused_before_they_are_walked(app: TestApp) {
+    // Twenty-four lines where each fragment spreads the next twice: 2^24 selections written
+    // out, seconds of work for an engine that walks them (and a few more lines, hours).
+    let mut document = String::from("{ ...F0 } ");
+    for index in 0..24 {
+        let next = index + 1;
+        document.push_str(&format!(
+            "fragment F{index} on Query {{ ...F{next} ...F{next} }} "
+        ));
+    }
+    document.push_str("fragment F24 on Query { __typename }");
+    let body = app.graphql(&document, json!({})).await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expand"),
+        "{body}"
+    );
+    // A fragment that spreads itself is refused the same way.
+    let cycle = app
+        .graphql(
+            "{ ...A } fragment A on Query { __typename ...A }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&cycle), "BAD_USER_INPUT", "{cycle}");
+    // The introspection query, fragments and all, is far inside the bound.
+    assert_no_errors(&app.graphql(INTROSPECTION, json!({})).await);
+}
+db_test!(fragments_that_multiply_are_refused_before_they_are_walked);
+
 /// What GraphiQL, graphql-codegen and other tools send: graphql-js's `getIntrospectionQuery`
 /// with every option on, whose `ofType` chain nests deeper than the depth limit.
 const INTROSPECTION: &str = include_str!("fixtures/introspection.graphql");
