@@ -12,7 +12,7 @@ use crate::{
     config::Settings,
     db,
     graphql::sdl,
-    services::{audit, auth, profile::ProfileEdit, signing_keys},
+    services::{audit, auth, data_keys, profile::ProfileEdit, signing_keys},
     startup::{self, Application},
     telemetry,
 };
@@ -49,7 +49,7 @@ enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
-    /// Manage token-signing keys.
+    /// Manage token-signing keys and the data keys of envelope encryption.
     Keys {
         #[command(subcommand)]
         action: KeysAction,
@@ -90,6 +90,16 @@ enum AuditAction {
 enum KeysAction {
     /// Add a new signing key; older keys keep verifying until their tokens expire.
     Rotate,
+    /// Seal every data key under the current master key (CUSTODIAN_ENCRYPTION_KEY), so the
+    /// keys in CUSTODIAN_PREVIOUS_ENCRYPTION_KEYS can be removed and destroyed.
+    Rewrap,
+    /// Add a data key and re-encrypt every stored ciphertext under it, in batches, while the
+    /// service runs; run again to resume an interrupted rotation.
+    RotateData {
+        /// Accounts re-encrypted per batch.
+        #[arg(long, default_value_t = 200)]
+        batch_size: u64,
+    },
 }
 
 pub async fn run() -> anyhow::Result<()> {
@@ -112,9 +122,7 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Audit {
             action: AuditAction::Verify,
         } => verify_audit().await,
-        Command::Keys {
-            action: KeysAction::Rotate,
-        } => rotate_keys().await,
+        Command::Keys { action } => keys(action).await,
     }
 }
 
@@ -230,11 +238,43 @@ async fn verify_audit() -> anyhow::Result<()> {
     }
 }
 
-async fn rotate_keys() -> anyhow::Result<()> {
+async fn keys(action: KeysAction) -> anyhow::Result<()> {
     let settings = settings()?;
     let db = db::connect_migrated(&settings.database_url).await?;
-    let cipher = startup::load_cipher(&settings)?;
-    let kid = signing_keys::rotate(&db, &cipher, SystemClock.now()).await?;
-    println!("new signing key {kid}; running instances pick it up within a minute");
+    let masters = startup::master_keys(&settings)?;
+    let now = SystemClock.now();
+    match action {
+        KeysAction::Rotate => {
+            let keys = data_keys::load(&db, masters, now).await?;
+            let kid = signing_keys::rotate(&db, &keys, now).await?;
+            println!("new signing key {kid}; running instances pick it up within a minute");
+        }
+        KeysAction::Rewrap => {
+            let rewrap = data_keys::rewrap(&db, &masters, now).await?;
+            println!(
+                "re-sealed {} data keys under master key {}; every data key is now sealed under it, \
+                 so CUSTODIAN_PREVIOUS_ENCRYPTION_KEYS can be emptied once every instance runs \
+                 with this CUSTODIAN_ENCRYPTION_KEY",
+                rewrap.resealed, rewrap.master
+            );
+        }
+        KeysAction::RotateData { batch_size } => {
+            let rotation = data_keys::rotate(&db, masters, batch_size, now).await?;
+            let what = if rotation.added {
+                "added data key"
+            } else {
+                "resumed the rotation to data key"
+            };
+            println!(
+                "{what} {}; re-encrypted {} values; {} left under older keys",
+                rotation.key, rotation.reencrypted, rotation.remaining
+            );
+            if rotation.remaining > 0 {
+                println!(
+                    "instances pick up the new key within a minute: run the command again then"
+                );
+            }
+        }
+    }
     Ok(())
 }

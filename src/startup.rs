@@ -10,19 +10,19 @@ use tokio::net::TcpListener;
 use crate::{
     clock::SharedClock,
     config::Settings,
-    crypto::{Cipher, EncryptionKey, passwords::PasswordHasher},
+    crypto::{EncryptionKey, envelope::MasterKeys, passwords::PasswordHasher},
     db,
     graphql::build_schema,
     http::{HttpState, router},
     limits::Limits,
     mail::Mailer,
     metrics::Metrics,
-    services::signing_keys,
+    services::{data_keys, signing_keys},
     state::{AppState, Inner},
 };
 
 const GENERATED_KEY_FILE: &str = "encryption.key";
-const SIGNING_KEY_RELOAD: Duration = Duration::from_secs(60);
+const KEY_RELOAD: Duration = Duration::from_secs(60);
 
 /// A bound, ready-to-serve Custodian.
 pub struct Application {
@@ -59,7 +59,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let reloader = tokio::spawn(reload_signing_keys(self.state.clone()));
+        let reloader = tokio::spawn(reload_keys(self.state.clone()));
         let served = axum::serve(
             self.listener,
             self.router
@@ -72,12 +72,15 @@ impl Application {
     }
 }
 
-/// Picks up keys rotated by other instances or by `custodian keys rotate`.
-async fn reload_signing_keys(state: AppState) {
-    let mut interval = tokio::time::interval(SIGNING_KEY_RELOAD);
+/// Picks up keys added by other instances or by `custodian keys rotate` and `rotate-data`.
+async fn reload_keys(state: AppState) {
+    let mut interval = tokio::time::interval(KEY_RELOAD);
     interval.tick().await;
     loop {
         interval.tick().await;
+        if let Err(err) = data_keys::reload(&state).await {
+            tracing::warn!(error = format!("{err:#}"), "cannot reload data keys");
+        }
         if let Err(err) = signing_keys::reload(&state).await {
             tracing::warn!(error = format!("{err:#}"), "cannot reload signing keys");
         }
@@ -87,11 +90,15 @@ async fn reload_signing_keys(state: AppState) {
 /// Everything but the listener: database (migrated), keys, the password hasher and the mailer.
 pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Result<AppState> {
     let db = db::connect_migrated(&settings.database_url).await?;
-    let cipher = Arc::new(load_cipher(&settings)?);
+    let keys = Arc::new(
+        data_keys::load(&db, master_keys(&settings)?, clock.now())
+            .await
+            .context("cannot open the data keys")?,
+    );
     let passwords = PasswordHasher::new().await?;
     let keyring = signing_keys::load(
         &db,
-        Arc::clone(&cipher),
+        Arc::clone(&keys),
         settings.sessions.access_token_ttl,
         clock.now(),
     )
@@ -103,7 +110,7 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
         settings,
         db,
         clock,
-        cipher,
+        keys,
         passwords,
         keyring,
         metrics: Metrics::new(),
@@ -112,8 +119,9 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
     }))
 }
 
-/// The configured encryption key, or in development one generated into the data folder.
-pub fn load_cipher(settings: &Settings) -> anyhow::Result<Cipher> {
+/// The configured master keys: the current one, or in development one generated into the data
+/// folder, and the previous ones still accepted until `keys rewrap` has run.
+pub fn master_keys(settings: &Settings) -> anyhow::Result<MasterKeys> {
     let current = match &settings.crypto.encryption_key {
         Some(encoded) => EncryptionKey::from_base64(encoded)
             .context("invalid setting CUSTODIAN_ENCRYPTION_KEY")?,
@@ -137,7 +145,7 @@ pub fn load_cipher(settings: &Settings) -> anyhow::Result<Cipher> {
         .transpose()
         .context("invalid setting CUSTODIAN_PREVIOUS_ENCRYPTION_KEYS")?
         .unwrap_or_default();
-    Ok(Cipher::new(current, previous))
+    Ok(MasterKeys::new(current, &previous))
 }
 
 fn development_key(data_dir: &Path) -> anyhow::Result<EncryptionKey> {

@@ -5,7 +5,7 @@ use sea_orm::DatabaseConnection;
 use crate::{
     clock::SharedClock,
     config::Settings,
-    crypto::{Cipher, keyring::Keyring, passwords::PasswordHasher},
+    crypto::{envelope::DataKeys, keyring::Keyring, passwords::PasswordHasher},
     limits::Limits,
     mail::Mailer,
     metrics::Metrics,
@@ -19,7 +19,8 @@ pub struct Inner {
     pub settings: Settings,
     pub db: DatabaseConnection,
     pub clock: SharedClock,
-    pub cipher: Arc<Cipher>,
+    /// The data keys: personal data and every keyed hash.
+    pub keys: Arc<DataKeys>,
     pub passwords: PasswordHasher,
     pub keyring: Keyring,
     pub metrics: Metrics,

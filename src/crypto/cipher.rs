@@ -60,6 +60,22 @@ impl EncryptionKey {
         STANDARD.encode(*self.bytes).into()
     }
 
+    /// The fingerprint ciphertexts name this key by.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The raw key, to be sealed under another key (envelope encryption).
+    pub(super) fn expose(&self) -> &[u8; 32] {
+        &self.bytes
+    }
+
+    /// The key whose raw bytes `bytes` are, if there are exactly 32 of them.
+    pub(super) fn from_slice(bytes: &[u8]) -> Result<Self, CipherError> {
+        let bytes: [u8; 32] = bytes.try_into().map_err(|_| CipherError::BadKey)?;
+        Ok(Self::from_bytes(bytes))
+    }
+
     /// Derives an independent sub-key for another purpose (HMAC keys, blind indexes), so that
     /// one secret serves every use without any two sharing key material.
     pub fn derive(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
@@ -92,29 +108,54 @@ pub enum CipherError {
 /// A ciphertext is `v1.<key id>.<base64url(nonce ‖ ciphertext ‖ tag)>`. Every call names a
 /// context (for example `signing_key:<kid>`) that is bound as associated data, so a ciphertext
 /// copied to another row or column fails to decrypt instead of being accepted.
+#[derive(Clone)]
 pub struct Cipher {
     current: String,
     keys: HashMap<String, Aes256Gcm>,
-    current_key: EncryptionKey,
 }
 
 impl Cipher {
-    pub fn new(current: EncryptionKey, previous: Vec<EncryptionKey>) -> Self {
+    pub fn new(current: &EncryptionKey, previous: &[EncryptionKey]) -> Self {
         let mut keys: HashMap<String, Aes256Gcm> = previous
             .iter()
             .map(|key| (key.id.clone(), aes(key)))
             .collect();
-        keys.insert(current.id.clone(), aes(&current));
+        keys.insert(current.id.clone(), aes(current));
         Self {
             current: current.id.clone(),
             keys,
-            current_key: current,
         }
     }
 
-    /// The current key, for deriving purpose-specific sub-keys.
-    pub fn key(&self) -> &EncryptionKey {
-        &self.current_key
+    /// The id of the key that encrypts.
+    pub fn current_id(&self) -> &str {
+        &self.current
+    }
+
+    /// Whether `id` is one of this cipher's keys.
+    pub fn has_key(&self, id: &str) -> bool {
+        self.keys.contains_key(id)
+    }
+
+    /// Adds `key` for decryption.
+    pub fn add_key(&mut self, key: &EncryptionKey) {
+        self.keys.insert(key.id.clone(), aes(key));
+    }
+
+    /// Encrypts with the key `id` from now on, if this cipher has it.
+    pub fn make_current(&mut self, id: &str) {
+        if self.keys.contains_key(id) {
+            id.clone_into(&mut self.current);
+        }
+    }
+
+    /// The id of the key `stored` was encrypted under, if it is a ciphertext at all.
+    pub fn key_id_of(stored: &str) -> Option<&str> {
+        let mut parts = stored.splitn(3, '.');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some(VERSION), Some(id), Some(_)) => Some(id),
+            _ => None,
+        }
     }
 
     pub fn encrypt(&self, plaintext: &[u8], context: &str) -> Result<String, CipherError> {
@@ -180,7 +221,7 @@ mod tests {
 
     #[test]
     fn round_trip_binds_the_context() {
-        let cipher = Cipher::new(EncryptionKey::generate(), vec![]);
+        let cipher = Cipher::new(&EncryptionKey::generate(), &[]);
         let sealed = cipher.encrypt(b"123-45-6789", "ssn:a").expect("encrypts");
         assert!(!sealed.contains("6789"));
         assert_eq!(
@@ -198,7 +239,7 @@ mod tests {
 
     #[test]
     fn same_plaintext_gives_different_ciphertexts() {
-        let cipher = Cipher::new(EncryptionKey::generate(), vec![]);
+        let cipher = Cipher::new(&EncryptionKey::generate(), &[]);
         let a = cipher.encrypt(b"x", "c").expect("encrypts");
         let b = cipher.encrypt(b"x", "c").expect("encrypts");
         assert_ne!(a, b);
@@ -208,15 +249,15 @@ mod tests {
     fn old_keys_still_decrypt_after_rotation() {
         let old = EncryptionKey::generate();
         let old_copy = EncryptionKey::from_base64(&old.to_base64()).expect("valid");
-        let sealed = Cipher::new(old, vec![])
+        let sealed = Cipher::new(&old, &[])
             .encrypt(b"secret", "c")
             .expect("encrypts");
-        let rotated = Cipher::new(EncryptionKey::generate(), vec![old_copy]);
+        let rotated = Cipher::new(&EncryptionKey::generate(), &[old_copy]);
         assert_eq!(
             rotated.decrypt(&sealed, "c").expect("decrypts").as_slice(),
             b"secret"
         );
-        let forgotten = Cipher::new(EncryptionKey::generate(), vec![]);
+        let forgotten = Cipher::new(&EncryptionKey::generate(), &[]);
         assert!(matches!(
             forgotten.decrypt(&sealed, "c"),
             Err(CipherError::UnknownKey(_))
@@ -225,7 +266,7 @@ mod tests {
 
     #[test]
     fn tampering_is_detected() {
-        let cipher = Cipher::new(EncryptionKey::generate(), vec![]);
+        let cipher = Cipher::new(&EncryptionKey::generate(), &[]);
         let sealed = cipher.encrypt(b"secret", "c").expect("encrypts");
         let mut tampered = sealed.into_bytes();
         let last = tampered.len() - 1;

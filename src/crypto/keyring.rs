@@ -17,7 +17,7 @@ use ed25519_dalek::{SigningKey, pkcs8::EncodePrivateKey};
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use serde_json::json;
 
-use super::{Cipher, random_bytes};
+use super::{envelope::DataKeys, random_bytes};
 
 /// The one algorithm keys are made for; stored keys of another are skipped.
 pub const ALGORITHM: &str = "EdDSA";
@@ -50,7 +50,7 @@ struct Ring {
 }
 
 pub struct Keyring {
-    cipher: Arc<Cipher>,
+    keys: Arc<DataKeys>,
     /// How long a retired key must keep verifying: the access-token lifetime and a minute.
     verify_window: TimeDelta,
     ring: RwLock<Ring>,
@@ -59,15 +59,15 @@ pub struct Keyring {
 
 impl Keyring {
     pub fn new(
-        cipher: Arc<Cipher>,
+        keys: Arc<DataKeys>,
         access_ttl: Duration,
-        keys: &[StoredKey<'_>],
+        stored: &[StoredKey<'_>],
         now: DateTime<Utc>,
     ) -> anyhow::Result<Self> {
         let verify_window = TimeDelta::from_std(access_ttl)? + TimeDelta::minutes(1);
-        let ring = build_ring(keys, &cipher, now, verify_window)?;
+        let ring = build_ring(stored, &keys, now, verify_window)?;
         Ok(Self {
-            cipher,
+            keys,
             verify_window,
             ring: RwLock::new(ring),
             // The first unknown kid may reload at once.
@@ -79,13 +79,13 @@ impl Keyring {
         })
     }
 
-    /// A fresh key, sealed under `cipher`.
-    pub fn generate(cipher: &Cipher) -> anyhow::Result<NewKey> {
+    /// A fresh key, sealed under the current data key.
+    pub fn generate(keys: &DataKeys) -> anyhow::Result<NewKey> {
         let seed = zeroize::Zeroizing::new(random_bytes::<32>());
         let public = SigningKey::from_bytes(&seed).verifying_key().to_bytes();
         let kid = URL_SAFE_NO_PAD.encode(random_bytes::<12>());
-        let private_key = cipher
-            .encrypt(seed.as_slice(), &context(&kid))
+        let private_key = keys
+            .encrypt(seed.as_slice(), &sealing_context(&kid))
             .context("cannot encrypt the new signing key")?;
         Ok(NewKey {
             kid,
@@ -96,7 +96,7 @@ impl Keyring {
 
     /// Replaces the ring with one built from `keys`, newest first.
     pub fn replace(&self, keys: &[StoredKey<'_>], now: DateTime<Utc>) -> anyhow::Result<()> {
-        let ring = build_ring(keys, &self.cipher, now, self.verify_window)?;
+        let ring = build_ring(keys, &self.keys, now, self.verify_window)?;
         *self.ring.write().unwrap_or_else(PoisonError::into_inner) = ring;
         *self
             .last_reload
@@ -143,13 +143,14 @@ impl Keyring {
     }
 }
 
-fn context(kid: &str) -> String {
+/// The associated data a key's sealed seed is bound to.
+pub fn sealing_context(kid: &str) -> String {
     format!("signing_key:{kid}")
 }
 
 fn build_ring(
     keys: &[StoredKey<'_>],
-    cipher: &Cipher,
+    data_keys: &DataKeys,
     now: DateTime<Utc>,
     verify_window: TimeDelta,
 ) -> anyhow::Result<Ring> {
@@ -165,14 +166,9 @@ fn build_ring(
             continue;
         }
         if signer.is_none() && key.retired_at.is_none() {
-            let seed = cipher
-                .decrypt(key.private_key, &context(key.kid))
-                .with_context(|| {
-                    format!(
-                        "cannot decrypt signing key {} (is CUSTODIAN_ENCRYPTION_KEY right?)",
-                        key.kid
-                    )
-                })?;
+            let seed = data_keys
+                .decrypt(key.private_key, &sealing_context(key.kid))
+                .with_context(|| format!("cannot decrypt signing key {}", key.kid))?;
             let seed: [u8; 32] = seed
                 .as_slice()
                 .try_into()

@@ -1,6 +1,7 @@
 //! Encryption at rest, random secrets and the hashes they are stored as.
 
 mod cipher;
+pub mod envelope;
 pub mod keyring;
 pub mod passwords;
 mod secrets;

@@ -99,6 +99,106 @@ pub async fn insert(
     Entity::insert(model).exec_with_returning(db).await
 }
 
+/// Whether any account exists (of any state): a database with none holds no personal data.
+pub async fn any(db: &impl ConnectionTrait) -> Result<bool, sea_orm::DbErr> {
+    Ok(Entity::find().one(db).await?.is_some())
+}
+
+/// The columns that hold ciphertexts.
+#[derive(Debug, Clone, Copy)]
+pub enum SealedColumn {
+    DateOfBirth,
+    Ssn,
+    MfaSecret,
+    MfaPendingSecret,
+}
+
+impl SealedColumn {
+    pub const ALL: [Self; 4] = [
+        Self::DateOfBirth,
+        Self::Ssn,
+        Self::MfaSecret,
+        Self::MfaPendingSecret,
+    ];
+
+    /// The associated data a ciphertext in this column of `account`'s row is bound to, so a
+    /// ciphertext copied to another row or column does not open. The pending and the active
+    /// TOTP secret share one: activation moves the ciphertext.
+    pub fn context(self, account: AccountId) -> String {
+        let field = match self {
+            Self::DateOfBirth => "date_of_birth",
+            Self::Ssn => "ssn",
+            Self::MfaSecret | Self::MfaPendingSecret => "mfa_secret",
+        };
+        format!("account:{}:{field}", account.0)
+    }
+
+    fn column(self) -> Column {
+        match self {
+            Self::DateOfBirth => Column::DateOfBirth,
+            Self::Ssn => Column::Ssn,
+            Self::MfaSecret => Column::MfaSecret,
+            Self::MfaPendingSecret => Column::MfaPendingSecret,
+        }
+    }
+}
+
+/// One account's ciphertexts, in [`SealedColumn::ALL`] order.
+pub struct SealedRow {
+    pub id: AccountId,
+    pub sealed: [Option<String>; 4],
+}
+
+/// The ciphertexts of up to `limit` accounts whose id follows `after`, in id order.
+pub async fn sealed_page(
+    db: &impl ConnectionTrait,
+    after: Option<AccountId>,
+    limit: u64,
+) -> Result<Vec<SealedRow>, sea_orm::DbErr> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    type Row = (
+        uuid::Uuid,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let mut query = Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .columns(SealedColumn::ALL.map(SealedColumn::column))
+        .order_by_asc(Column::Id)
+        .limit(limit);
+    if let Some(after) = after {
+        query = query.filter(Column::Id.gt(after.0));
+    }
+    let rows: Vec<Row> = query.into_tuple().all(db).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, dob, ssn, mfa, pending)| SealedRow {
+            id: AccountId(id),
+            sealed: [dob, ssn, mfa, pending],
+        })
+        .collect())
+}
+
+/// Replaces a ciphertext if it is still `old`; `false` when a concurrent write changed it.
+pub async fn reseal(
+    db: &impl ConnectionTrait,
+    id: AccountId,
+    column: SealedColumn,
+    old: &str,
+    new: &str,
+) -> Result<bool, sea_orm::DbErr> {
+    let result = Entity::update_many()
+        .col_expr(column.column(), Expr::value(new))
+        .filter(Column::Id.eq(id.0))
+        .filter(column.column().eq(old))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
 pub async fn find_by_email(
     db: &impl ConnectionTrait,
     email: &Email,

@@ -179,14 +179,14 @@ pub async fn count_failure(db: &impl ConnectionTrait, id: Uuid) -> Result<(), Db
 pub async fn replace_recovery_codes(
     db: &impl ConnectionTrait,
     account: AccountId,
-    hashes: &[TokenHash],
+    hashes: Vec<String>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     delete_recovery_codes(db, account).await?;
-    let models = hashes.iter().map(|hash| recovery_codes::ActiveModel {
+    let models = hashes.into_iter().map(|hash| recovery_codes::ActiveModel {
         id: Set(Uuid::now_v7()),
         account_id: Set(account.0),
-        code_hash: Set(hash.as_str().to_owned()),
+        code_hash: Set(hash),
         created_at: Set(now),
         used_at: Set(None),
     });
@@ -211,17 +211,43 @@ pub async fn delete_recovery_codes(
 pub async fn use_recovery_code(
     db: &impl ConnectionTrait,
     account: AccountId,
-    hash: &TokenHash,
+    hash: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
     let result = recovery_codes::Entity::update_many()
         .col_expr(recovery_codes::Column::UsedAt, Expr::value(now))
         .filter(recovery_codes::Column::AccountId.eq(account.0))
-        .filter(recovery_codes::Column::CodeHash.eq(hash.as_str()))
+        .filter(recovery_codes::Column::CodeHash.eq(hash))
         .filter(recovery_codes::Column::UsedAt.is_null())
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)
+}
+
+/// Every stored recovery-code hash with its row id, to be hashed again under a key.
+pub async fn all_recovery_code_hashes(
+    db: &impl ConnectionTrait,
+) -> Result<Vec<(Uuid, String)>, DbErr> {
+    use sea_orm::QuerySelect;
+    recovery_codes::Entity::find()
+        .select_only()
+        .columns([recovery_codes::Column::Id, recovery_codes::Column::CodeHash])
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+pub async fn set_recovery_code_hash(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    hash: &str,
+) -> Result<(), DbErr> {
+    recovery_codes::Entity::update_many()
+        .col_expr(recovery_codes::Column::CodeHash, Expr::value(hash))
+        .filter(recovery_codes::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .map(|_| ())
 }
 
 /// How many unused recovery codes the account has left.

@@ -46,3 +46,19 @@ pub async fn retire_all_except(
         .await
         .map(|_| ())
 }
+
+/// Replaces a key's sealed private key if it is still `old`.
+pub async fn reseal(
+    db: &impl ConnectionTrait,
+    kid: &str,
+    old: &str,
+    new: &str,
+) -> Result<bool, sea_orm::DbErr> {
+    let result = Entity::update_many()
+        .col_expr(Column::PrivateKey, Expr::value(new))
+        .filter(Column::Id.eq(kid))
+        .filter(Column::PrivateKey.eq(old))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}

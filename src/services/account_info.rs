@@ -3,12 +3,12 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
-use super::profile;
+use super::{data_keys, profile};
 use crate::{
-    crypto::Cipher,
     db::entities::accounts,
     domain::{AccountId, KycStatus, Role},
     error::AppResult,
+    state::AppState,
 };
 
 /// An account without its secrets: no password hash, no MFA secrets, the date of birth
@@ -39,9 +39,10 @@ pub struct AccountInfo {
 
 impl AccountInfo {
     /// The stored account's public part; the date of birth is decrypted here and nowhere else.
-    pub fn open(model: &accounts::Model, cipher: &Cipher) -> AppResult<Self> {
-        let date_of_birth =
-            profile::date_of_birth(cipher, AccountId(model.id), model.date_of_birth.as_deref())?;
+    pub async fn open(state: &AppState, model: &accounts::Model) -> AppResult<Self> {
+        let sealed = model.date_of_birth.as_deref();
+        data_keys::ensure_readable(state, &[sealed]).await?;
+        let date_of_birth = profile::date_of_birth(&state.keys, AccountId(model.id), sealed)?;
         Ok(Self {
             id: model.id,
             email: model.email.clone(),

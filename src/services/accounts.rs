@@ -6,6 +6,7 @@ use super::{
     ClientInfo, Principal,
     account_info::AccountInfo,
     audit::{self, Event, Kind},
+    data_keys,
     profile::{self, Change, ProfileEdit},
     rotate_security_stamp, signed_in_account,
     throttle::Limit,
@@ -29,7 +30,7 @@ use crate::{
 
 /// The signed-in caller's account.
 pub async fn me(state: &AppState, id: AccountId) -> AppResult<AccountInfo> {
-    AccountInfo::open(&signed_in_account(state, id).await?, &state.cipher)
+    AccountInfo::open(state, &signed_in_account(state, id).await?).await
 }
 
 /// What an administrator reads, and of it, which personal fields (as the API names them): the
@@ -50,7 +51,7 @@ pub async fn find(
         return Ok(None);
     };
     record_views(state, &read, &[id]).await?;
-    AccountInfo::open(&account, &state.cipher).map(Some)
+    AccountInfo::open(state, &account).await.map(Some)
 }
 
 /// One `personal_data.viewed` per person whose personal fields an administrator read (not
@@ -94,9 +95,11 @@ pub async fn list(
     let page = db::accounts::page(&state.db, kyc_status, after, limit).await?;
     let ids: Vec<AccountId> = page.iter().map(|account| AccountId(account.id)).collect();
     record_views(state, &read, &ids).await?;
-    page.iter()
-        .map(|account| AccountInfo::open(account, &state.cipher))
-        .collect()
+    let mut accounts = Vec::with_capacity(page.len());
+    for account in &page {
+        accounts.push(AccountInfo::open(state, account).await?);
+    }
+    Ok(accounts)
 }
 
 /// An update of names and profile, as typed.
@@ -130,6 +133,7 @@ pub async fn update_profile(
     let account = signed_in_account(state, principal.account).await?;
     let first_name = name(update.first_name, &account.first_name, "firstName")?;
     let last_name = name(update.last_name, &account.last_name, "lastName")?;
+    data_keys::ensure_readable(state, &[account.date_of_birth.as_deref()]).await?;
     let resolved = profile::resolve(
         id,
         &StoredProfile::of(&account),
@@ -144,7 +148,7 @@ pub async fn update_profile(
         fields.push("lastName");
     }
     if fields.is_empty() {
-        return AccountInfo::open(&account, &state.cipher);
+        return AccountInfo::open(state, &account).await;
     }
     // The legal identity is what a takeover would change to pass KYC as someone else.
     if fields
@@ -250,7 +254,7 @@ pub async fn update_profile(
         );
     }
     work.commit().await?;
-    AccountInfo::open(&updated, &state.cipher)
+    AccountInfo::open(state, &updated).await
 }
 
 const MAX_REASON_CHARS: usize = 500;
@@ -365,7 +369,7 @@ pub async fn set_kyc_status(
         },
     );
     work.commit().await?;
-    AccountInfo::open(&updated, &state.cipher)
+    AccountInfo::open(state, &updated).await
 }
 
 /// How long a reason to read a full SSN must be, in characters.
@@ -394,7 +398,8 @@ pub async fn reveal_ssn(
         .spend(state, client, Some(reviewer.account))
         .await?;
     let account = find_open(state, id).await?.ok_or(AppError::NotFound)?;
-    let ssn = profile::ssn(&state.cipher, id, account.ssn.as_deref())?.ok_or(AppError::NotFound)?;
+    data_keys::ensure_readable(state, &[account.ssn.as_deref()]).await?;
+    let ssn = profile::ssn(&state.keys, id, account.ssn.as_deref())?.ok_or(AppError::NotFound)?;
     let work = Work::begin(state).await?;
     let reveal =
         db::ssn_reveals::insert(work.txn(), id, reviewer.account, reason, work.now()).await?;
@@ -449,7 +454,7 @@ pub async fn export(
     Ok(Export {
         exported_at: state.clock.now(),
         current_session: principal.session,
-        account: AccountInfo::open(&account, &state.cipher)?,
+        account: AccountInfo::open(state, &account).await?,
         sessions,
         kyc_reviews,
         events: events

@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
 use crate::{
-    crypto::{constant_time_eq, hmac_sha256_hex},
+    crypto::{constant_time_eq, envelope::HashPurpose},
     domain::AccountId,
     state::AppState,
 };
@@ -22,9 +22,8 @@ pub struct Device {
 }
 
 fn signature(state: &AppState, account: AccountId, id: Uuid) -> String {
-    let key = state.cipher.key().derive("device-cookie");
-    hmac_sha256_hex(
-        key.as_slice(),
+    state.keys.keyed_hash(
+        HashPurpose::DeviceCookie,
         format!("{VERSION}.{account}.{id}").as_bytes(),
     )
 }

@@ -14,6 +14,7 @@ use super::{
     ClientInfo, Principal,
     access_tokens::AuthMethods,
     audit::{self, Event, Kind},
+    data_keys,
     devices::Device,
     rotate_security_stamp,
     sessions::{self, AuthOutcome},
@@ -22,8 +23,14 @@ use super::{
     unit_of_work::Work,
 };
 use crate::{
-    crypto::{TokenHash, random_bytes, random_token},
-    db::{self, entities::accounts::Model as Account, sessions::RevokeReason},
+    crypto::{
+        TokenHash,
+        envelope::{DataKeys, HashPurpose},
+        random_bytes, random_token, sha256_hex,
+    },
+    db::{
+        self, accounts::SealedColumn, entities::accounts::Model as Account, sessions::RevokeReason,
+    },
     domain::{AccountId, OneTimeCode, OpaqueToken, PasswordAttempt},
     error::{AppError, AppResult},
     mail::Mail,
@@ -59,11 +66,6 @@ pub struct Challenge {
     pub expires_at: DateTime<Utc>,
 }
 
-fn secret_context(account: AccountId) -> String {
-    // One context for the pending and the active secret: activation moves the ciphertext.
-    format!("account:{}:mfa_secret", account.0)
-}
-
 fn internal(what: &'static str) -> impl Fn(&dyn std::fmt::Display) -> AppError {
     move |err| AppError::Internal(anyhow::anyhow!("{what}: {err}"))
 }
@@ -81,10 +83,14 @@ fn totp(state: &AppState, secret: Vec<u8>, account_name: &str) -> AppResult<Totp
         .map_err(|err| internal("totp")(&err))
 }
 
-fn open_secret(state: &AppState, account: &Account, sealed: &str) -> AppResult<Totp> {
+async fn open_secret(state: &AppState, account: &Account, sealed: &str) -> AppResult<Totp> {
+    data_keys::ensure_readable(state, &[Some(sealed)]).await?;
     let secret = state
-        .cipher
-        .decrypt(sealed, &secret_context(AccountId(account.id)))
+        .keys
+        .decrypt(
+            sealed,
+            &SealedColumn::MfaSecret.context(AccountId(account.id)),
+        )
         .map_err(|err| internal("opening the TOTP secret")(&err))?;
     totp(state, secret.to_vec(), &account.email)
 }
@@ -113,8 +119,11 @@ pub async fn start_enrolment(
     let secret = random_bytes::<20>();
     let totp = totp(state, secret.to_vec(), &account.email)?;
     let sealed = state
-        .cipher
-        .encrypt(&secret, &secret_context(principal.account))
+        .keys
+        .encrypt(
+            &secret,
+            &SealedColumn::MfaPendingSecret.context(principal.account),
+        )
         .map_err(|err| internal("sealing the TOTP secret")(&err))?;
     let now = state.clock.now();
     let work = Work::begin(state).await?;
@@ -172,7 +181,7 @@ pub async fn confirm(
         ));
     };
     let now = state.clock.now();
-    let Some(step) = totp_step(&open_secret(state, &account, pending)?, code, now) else {
+    let Some(step) = totp_step(&open_secret(state, &account, pending).await?, code, now) else {
         let event = Event::new(Kind::MfaConfirmFailed)
             .by_principal(principal)
             .client(client);
@@ -185,7 +194,7 @@ pub async fn confirm(
     }
     db::sessions::mark_mfa_verified(work.txn(), principal.session).await?;
     rotate_security_stamp(&work, principal.account).await?;
-    let (codes, ended) = renew_recovery_codes(&work, principal).await?;
+    let (codes, ended) = renew_recovery_codes(state, &work, principal).await?;
     let event = Event::new(Kind::MfaEnabled)
         .by_principal(principal)
         .client(client)
@@ -200,15 +209,25 @@ fn wrong_code() -> AppError {
     AppError::bad_input("code", "is not a valid code")
 }
 
+/// How a recovery code is stored: a keyed hash (60 bits is few enough that a database dump
+/// must not be able to test guesses), of the code's SHA-256, which is what codes were stored as
+/// before they were keyed, so those could be keyed in place.
+fn recovery_code_hash(keys: &DataKeys, symbols: &str) -> String {
+    keys.keyed_hash(
+        HashPurpose::RecoveryCode,
+        sha256_hex(symbols.as_bytes()).as_bytes(),
+    )
+}
+
 /// Ten fresh recovery codes (`ABCD-EFGH-IJKL`, 60 bits each) and their hashes.
-fn recovery_codes() -> (Vec<SecretString>, Vec<TokenHash>) {
+fn recovery_codes(keys: &DataKeys) -> (Vec<SecretString>, Vec<String>) {
     (0..RECOVERY_CODES)
         .map(|_| {
             let bits = u64::from_le_bytes(random_bytes::<8>());
             let symbols: String = (0..12)
                 .map(|index| char::from(RECOVERY_ALPHABET[((bits >> (index * 5)) & 31) as usize]))
                 .collect();
-            let hash = TokenHash::of_bytes(symbols.as_bytes());
+            let hash = recovery_code_hash(keys, &symbols);
             let code = format!("{}-{}-{}", &symbols[0..4], &symbols[4..8], &symbols[8..12]);
             (SecretString::from(code), hash)
         })
@@ -219,11 +238,12 @@ fn recovery_codes() -> (Vec<SecretString>, Vec<TokenHash>) {
 /// passed MFA (they cannot be trusted with an account that now has it); answers the codes and
 /// how many sessions ended.
 async fn renew_recovery_codes(
+    state: &AppState,
     work: &Work<'_>,
     principal: &Principal,
 ) -> AppResult<(Vec<SecretString>, u64)> {
-    let (codes, hashes) = recovery_codes();
-    db::mfa::replace_recovery_codes(work.txn(), principal.account, &hashes, work.now()).await?;
+    let (codes, hashes) = recovery_codes(&state.keys);
+    db::mfa::replace_recovery_codes(work.txn(), principal.account, hashes, work.now()).await?;
     let ended = db::sessions::revoke_unverified_except(
         work.txn(),
         principal.account,
@@ -342,7 +362,7 @@ async fn check_code(
         return Ok(None);
     };
     let now = state.clock.now();
-    if let Some(step) = totp_step(&open_secret(state, account, sealed)?, code, now) {
+    if let Some(step) = totp_step(&open_secret(state, account, sealed).await?, code, now) {
         let fresh = db::mfa::accept_step(&state.db, id, step).await?;
         return Ok(fresh.then_some(Factor::Totp));
     }
@@ -350,7 +370,7 @@ async fn check_code(
     let Some(recovery) = code.recovery().filter(|_| allow_recovery) else {
         return Ok(None);
     };
-    let hash = TokenHash::of_bytes(recovery.expose_secret().as_bytes());
+    let hash = recovery_code_hash(&state.keys, recovery.expose_secret());
     let used = db::mfa::use_recovery_code(&state.db, id, &hash, now).await?;
     Ok(used.then_some(Factor::RecoveryCode))
 }
@@ -516,7 +536,7 @@ pub async fn regenerate_recovery_codes(
     }
     let work = Work::begin(state).await?;
     rotate_security_stamp(&work, principal.account).await?;
-    let (codes, ended) = renew_recovery_codes(&work, principal).await?;
+    let (codes, ended) = renew_recovery_codes(state, &work, principal).await?;
     let event = Event::new(Kind::RecoveryCodesRegenerated)
         .by_principal(principal)
         .client(client)
@@ -556,7 +576,8 @@ mod tests {
 
     #[test]
     fn recovery_codes_are_distinct_and_normalised() {
-        let (codes, hashes) = recovery_codes();
+        let keys = DataKeys::ephemeral();
+        let (codes, hashes) = recovery_codes(&keys);
         assert_eq!(codes.len(), 10);
         let mut unique: Vec<&str> = codes.iter().map(|code| code.expose_secret()).collect();
         unique.sort_unstable();
@@ -567,9 +588,7 @@ mod tests {
         let typed = OneTimeCode::parse(&first.to_lowercase().replace('-', " "))
             .recovery()
             .expect("a recovery code's shape");
-        assert_eq!(
-            TokenHash::of_bytes(typed.expose_secret().as_bytes()),
-            hashes[0]
-        );
+        assert_eq!(recovery_code_hash(&keys, typed.expose_secret()), hashes[0]);
+        assert_ne!(hashes[0], sha256_hex(typed.expose_secret().as_bytes()));
     }
 }

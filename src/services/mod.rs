@@ -6,6 +6,7 @@ pub mod account_info;
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod data_keys;
 pub mod devices;
 pub mod mfa;
 pub mod profile;

@@ -8,8 +8,8 @@ use super::{
     audit::{self, Event, Kind},
 };
 use crate::{
-    crypto::{Cipher, hmac_sha256_hex},
-    db::accounts::StoredProfile,
+    crypto::envelope::{DataKeys, HashPurpose},
+    db::accounts::{SealedColumn, StoredProfile},
     domain::{
         AccountId, AddressLine, City, CountryCode, CurrencyCode, DateOfBirth, Phone, PostalCode,
         Ssn, State,
@@ -50,7 +50,7 @@ pub struct ProfileEdit {
 
 /// What validation needs besides the input.
 pub struct Rules<'a> {
-    pub cipher: &'a Cipher,
+    pub keys: &'a DataKeys,
     pub today: NaiveDate,
     pub min_age: u32,
 }
@@ -58,7 +58,7 @@ pub struct Rules<'a> {
 /// The validation rules of today, for profile fields.
 pub(super) fn rules(state: &AppState) -> Rules<'_> {
     Rules {
-        cipher: &state.cipher,
+        keys: &state.keys,
         today: state.clock.now().date_naive(),
         min_age: state.settings.profile.min_age,
     }
@@ -103,30 +103,25 @@ pub struct Resolved {
     pub changed_fields: Vec<&'static str>,
 }
 
-fn context(account: AccountId, field: &str) -> String {
-    format!("account:{}:{field}", account.0)
-}
-
-fn seal(cipher: &Cipher, plaintext: &[u8], context: &str) -> AppResult<String> {
-    cipher.encrypt(plaintext, context).map_err(|err| {
+fn seal(keys: &DataKeys, plaintext: &[u8], context: &str) -> AppResult<String> {
+    keys.encrypt(plaintext, context).map_err(|err| {
         AppError::Internal(anyhow::Error::new(err).context("sealing a profile field"))
     })
 }
 
-/// The SSN's blind index: HMAC-SHA-256 under a key derived from (never equal to) the
-/// encryption key, so uniqueness can be enforced without storing or comparing plaintext.
-pub fn ssn_index(cipher: &Cipher, ssn: &Ssn) -> String {
-    let key = cipher.key().derive("ssn-blind-index");
-    hmac_sha256_hex(key.as_slice(), ssn.digits().as_bytes())
+/// The SSN's blind index: a keyed hash, so uniqueness can be enforced without storing or
+/// comparing plaintext, and survives every key rotation.
+pub fn ssn_index(keys: &DataKeys, ssn: &Ssn) -> String {
+    keys.keyed_hash(HashPurpose::SsnIndex, ssn.digits().as_bytes())
 }
 
 /// The stored SSN, decrypted, as `123-45-6789`.
-pub fn ssn(cipher: &Cipher, account: AccountId, stored: Option<&str>) -> AppResult<Option<String>> {
+pub fn ssn(keys: &DataKeys, account: AccountId, stored: Option<&str>) -> AppResult<Option<String>> {
     let Some(sealed) = stored else {
         return Ok(None);
     };
-    let plain = cipher
-        .decrypt(sealed, &context(account, "ssn"))
+    let plain = keys
+        .decrypt(sealed, &SealedColumn::Ssn.context(account))
         .map_err(|err| AppError::Internal(anyhow::Error::new(err).context("opening the SSN")))?;
     let digits = std::str::from_utf8(&plain).map_err(|err| AppError::Internal(err.into()))?;
     if digits.len() != 9 {
@@ -144,15 +139,15 @@ pub fn ssn(cipher: &Cipher, account: AccountId, stored: Option<&str>) -> AppResu
 
 /// The stored date of birth, decrypted.
 pub fn date_of_birth(
-    cipher: &Cipher,
+    keys: &DataKeys,
     account: AccountId,
     stored: Option<&str>,
 ) -> AppResult<Option<NaiveDate>> {
     let Some(sealed) = stored else {
         return Ok(None);
     };
-    let plain = cipher
-        .decrypt(sealed, &context(account, "date_of_birth"))
+    let plain = keys
+        .decrypt(sealed, &SealedColumn::DateOfBirth.context(account))
         .map_err(|err| {
             AppError::Internal(anyhow::Error::new(err).context("opening the date of birth"))
         })?;
@@ -233,11 +228,11 @@ pub fn resolve(
         Change::Clear => (None, current.date_of_birth.is_some()),
         Change::Set(date) => {
             let date = DateOfBirth::parse(date, "dateOfBirth", rules.today, rules.min_age)?.date();
-            let before = date_of_birth(rules.cipher, account, current.date_of_birth.as_deref())?;
+            let before = date_of_birth(rules.keys, account, current.date_of_birth.as_deref())?;
             let sealed = seal(
-                rules.cipher,
+                rules.keys,
                 date.format("%Y-%m-%d").to_string().as_bytes(),
-                &context(account, "date_of_birth"),
+                &SealedColumn::DateOfBirth.context(account),
             )?;
             (Some(sealed), before != Some(date))
         }
@@ -252,13 +247,13 @@ pub fn resolve(
         Change::Set(input) => {
             let ssn = Ssn::parse(&input, "ssn")?;
             let sealed = seal(
-                rules.cipher,
+                rules.keys,
                 ssn.digits().as_bytes(),
-                &context(account, "ssn"),
+                &SealedColumn::Ssn.context(account),
             )?;
             (
                 Some(sealed),
-                Some(ssn_index(rules.cipher, &ssn)),
+                Some(ssn_index(rules.keys, &ssn)),
                 Some(ssn.last4().to_owned()),
             )
         }

@@ -14,10 +14,8 @@
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, TimeDelta, Utc};
-use hmac::{Hmac, KeyInit, Mac};
 use sea_orm::DatabaseTransaction;
 use secrecy::{ExposeSecret, SecretString};
-use sha2::Sha256;
 
 use super::{
     ClientInfo, Principal,
@@ -29,7 +27,7 @@ use super::{
     unit_of_work::Work,
 };
 use crate::{
-    crypto::{TokenHash, random_token},
+    crypto::{TokenHash, envelope::HashPurpose, random_token},
     db::{
         self,
         entities::{accounts, sessions},
@@ -112,7 +110,7 @@ pub async fn open(
         methods,
     )?;
     Ok(AuthOutcome {
-        account: AccountInfo::open(account, &state.cipher)?,
+        account: AccountInfo::open(state, account).await?,
         session,
         access,
         refresh: IssuedRefreshToken {
@@ -211,7 +209,7 @@ pub async fn refresh(
         return Err(AppError::InvalidRefreshToken);
     };
     let session_id = SessionId(session.id);
-    let successor = successor_of(state, presented)?;
+    let successor = successor_of(state, presented);
     let successor_hash = TokenHash::of(&successor);
     if !claimed {
         match row.used_at {
@@ -279,7 +277,7 @@ pub async fn refresh(
         methods,
     )?;
     Ok(AuthOutcome {
-        account: AccountInfo::open(&account, &state.cipher)?,
+        account: AccountInfo::open(state, &account).await?,
         session,
         access,
         refresh: IssuedRefreshToken {
@@ -334,14 +332,14 @@ async fn reuse_detected(
     }
 }
 
-/// The successor of a refresh token: HMAC-SHA256 of the token under a key derived from the
-/// encryption key. Unpredictable without the presented token, which is never stored.
-fn successor_of(state: &AppState, presented: &SecretString) -> AppResult<SecretString> {
-    let key = state.cipher.key().derive("refresh-token-successor");
-    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_slice())
-        .map_err(|err| AppError::Internal(anyhow::anyhow!("hmac key: {err}")))?;
-    mac.update(presented.expose_secret().as_bytes());
-    Ok(URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()).into())
+/// The successor of a refresh token: a keyed hash of the token. Unpredictable without the
+/// presented token, which is never stored.
+fn successor_of(state: &AppState, presented: &SecretString) -> SecretString {
+    let mac = state.keys.keyed_mac(
+        HashPurpose::RefreshSuccessor,
+        presented.expose_secret().as_bytes(),
+    );
+    URL_SAFE_NO_PAD.encode(mac).into()
 }
 
 /// Verifies an access token and that its session is still active: the one indexed lookup

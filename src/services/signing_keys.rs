@@ -14,7 +14,8 @@ use super::audit::{self, Event, Kind};
 use crate::{
     crypto::{
         Cipher,
-        keyring::{ALGORITHM, Keyring, StoredKey},
+        envelope::DataKeys,
+        keyring::{ALGORITHM, Keyring, StoredKey, sealing_context},
     },
     db::{self, entities::signing_keys::Model},
     state::AppState,
@@ -35,26 +36,26 @@ fn stored(rows: &[Model]) -> Vec<StoredKey<'_>> {
 /// Loads the keys, creating the first one if the table is empty.
 pub async fn load(
     db: &DatabaseConnection,
-    cipher: Arc<Cipher>,
+    keys: Arc<DataKeys>,
     access_ttl: Duration,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Keyring> {
     let mut rows = db::signing_keys::all(db).await?;
     if !rows.iter().any(|row| row.retired_at.is_none()) {
-        create(db, &cipher, now).await?;
+        create(db, &keys, now).await?;
         rows = db::signing_keys::all(db).await?;
     }
-    Keyring::new(cipher, access_ttl, &stored(&rows), now)
+    Keyring::new(keys, access_ttl, &stored(&rows), now)
 }
 
 /// Adds a new signing key and retires the others (`custodian keys rotate`). Returns its kid.
 pub async fn rotate(
     db: &DatabaseConnection,
-    cipher: &Cipher,
+    keys: &DataKeys,
     now: DateTime<Utc>,
 ) -> anyhow::Result<String> {
     let txn = db.begin().await?;
-    let kid = create(&txn, cipher, now).await?;
+    let kid = create(&txn, keys, now).await?;
     db::signing_keys::retire_all_except(&txn, &kid, now).await?;
     let event = Event::new(Kind::SigningKeyRotated).detail("kid", kid.as_str());
     audit::record(&txn, now, event)
@@ -87,10 +88,10 @@ pub async fn verifier(state: &AppState, kid: &str) -> Option<Arc<DecodingKey>> {
 
 async fn create(
     db: &impl ConnectionTrait,
-    cipher: &Cipher,
+    keys: &DataKeys,
     now: DateTime<Utc>,
 ) -> anyhow::Result<String> {
-    let key = Keyring::generate(cipher)?;
+    let key = Keyring::generate(keys)?;
     db::signing_keys::insert(
         db,
         Model {
@@ -105,4 +106,36 @@ async fn create(
     .await?;
     tracing::info!(kid = key.kid, "created a token-signing key");
     Ok(key.kid)
+}
+
+/// Re-encrypts the sealed private keys not under the current data key (when `write`); answers
+/// how many moved and how many are left.
+pub(super) async fn reencrypt(
+    db: &DatabaseConnection,
+    keys: &DataKeys,
+    write: bool,
+) -> anyhow::Result<(u64, u64)> {
+    let current = keys.current_id();
+    let (mut moved, mut remaining) = (0, 0);
+    for row in db::signing_keys::all(db).await? {
+        if Cipher::key_id_of(&row.private_key) == Some(current.as_str()) {
+            continue;
+        }
+        let context = sealing_context(&row.id);
+        let resealed = if write {
+            let seed = keys
+                .decrypt(&row.private_key, &context)
+                .with_context(|| format!("cannot open signing key {}", row.id))?;
+            let new = keys.encrypt(&seed, &context)?;
+            db::signing_keys::reseal(db, &row.id, &row.private_key, &new).await?
+        } else {
+            false
+        };
+        if resealed {
+            moved += 1;
+        } else {
+            remaining += 1;
+        }
+    }
+    Ok((moved, remaining))
 }

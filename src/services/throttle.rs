@@ -15,7 +15,7 @@ use super::{
     audit::{self, Event, Kind},
 };
 use crate::{
-    crypto::{hmac_sha256_hex, sha256_hex},
+    crypto::{envelope::HashPurpose, sha256_hex},
     db,
     domain::{AccountId, Email, SessionId},
     error::{AppError, AppResult},
@@ -214,9 +214,10 @@ pub(super) struct SignInBackoff {
 
 impl SignInBackoff {
     pub(super) fn of(state: &AppState, email: &Email) -> Self {
-        let key = state.cipher.key().derive("login-backoff");
         Self {
-            key: hmac_sha256_hex(key.as_slice(), email.as_str().as_bytes()),
+            key: state
+                .keys
+                .keyed_hash(HashPurpose::LoginBackoff, email.as_str().as_bytes()),
         }
     }
 

@@ -298,9 +298,16 @@ impl TestApp {
             .expect("database")
     }
 
-    /// The cipher this app encrypts with (the test chose its key).
-    pub fn cipher(&self) -> custodian::crypto::Cipher {
-        custodian::startup::load_cipher(&self.settings).expect("cipher")
+    /// The data keys this app encrypts and hashes with (the test chose its master key).
+    pub async fn data_keys(&self) -> custodian::crypto::envelope::DataKeys {
+        let masters = custodian::startup::master_keys(&self.settings).expect("master keys");
+        custodian::services::data_keys::load(
+            &self.database().await,
+            masters,
+            custodian::clock::Clock::now(self.clock.as_ref()),
+        )
+        .await
+        .expect("data keys")
     }
 }
 

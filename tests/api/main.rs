@@ -7,8 +7,10 @@ mod helpers;
 
 mod audit;
 mod auth;
+mod binary;
 mod cli;
 mod data_protection;
+mod keys;
 mod limits;
 mod mfa;
 mod observability;

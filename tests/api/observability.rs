@@ -2,7 +2,6 @@
 
 use std::{
     io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
     time::Duration,
 };
 
@@ -13,6 +12,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::{
+    binary::{self, Server, TempDir},
     db_test,
     helpers::{
         LOGIN, PASSWORD, REFRESH, REGISTER, TestApp, assert_no_errors, cookie_value, error_code,
@@ -179,74 +179,39 @@ db_test!(
     ]
 );
 
-/// The real binary, its stdout and stderr (the log) going to a file.
-struct Server {
-    child: Child,
-    address: String,
-    log: std::path::PathBuf,
+struct Logged {
+    server: Server,
     outbox: std::path::PathBuf,
     _dir: TempDir,
 }
 
-struct TempDir(std::path::PathBuf);
+impl std::ops::Deref for Logged {
+    type Target = Server;
 
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+    fn deref(&self) -> &Server {
+        &self.server
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_binary(database_url: Option<&str>) -> Server {
-    let dir = std::env::temp_dir().join(format!("custodian-logs-{}", Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let log = dir.join("server.log");
-    let file = std::fs::File::create(&log).unwrap();
-    let sqlite = format!("sqlite://{}/test.db?mode=rwc", dir.display());
+fn start_binary(database_url: Option<&str>) -> Logged {
+    let dir = TempDir::new("custodian-logs");
+    let sqlite = format!("sqlite://{}/test.db?mode=rwc", dir.0.display());
     let key = STANDARD.encode(Uuid::new_v4().as_bytes().repeat(2));
-    let child = Command::new(env!("CARGO_BIN_EXE_custodian"))
-        .env("CUSTODIAN_LISTEN", "127.0.0.1:0")
-        .env("CUSTODIAN_DATABASE_URL", database_url.unwrap_or(&sqlite))
-        .env("CUSTODIAN_DATA_DIR", &dir)
-        .env("CUSTODIAN_ENCRYPTION_KEY", key)
-        .env("CUSTODIAN_COOKIE_SECURE", "false")
-        .env("CUSTODIAN_LOG_FORMAT", "json")
-        // As verbose as an operator chasing a bug would make it.
-        .env("RUST_LOG", "trace")
-        .stdout(file.try_clone().unwrap())
-        .stderr(file)
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut address = None;
-    for _ in 0..300 {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        address = text.lines().find_map(|line| {
-            let rest = line.strip_prefix("Custodian is serving on ")?;
-            Some(rest.split('/').take(3).collect::<Vec<_>>().join("/"))
-        });
-        if address.is_some() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Server {
-        child,
-        address: address.unwrap_or_else(|| {
-            panic!(
-                "server did not start: {}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            )
-        }),
-        log,
-        outbox: dir.join("outbox"),
-        _dir: TempDir(dir),
+    let server = binary::start(
+        &dir.0,
+        &[
+            ("CUSTODIAN_DATABASE_URL", database_url.unwrap_or(&sqlite)),
+            ("CUSTODIAN_ENCRYPTION_KEY", &key),
+            ("CUSTODIAN_LOG_FORMAT", "json"),
+            // As verbose as an operator chasing a bug would make it.
+            ("RUST_LOG", "trace"),
+        ],
+    )
+    .unwrap_or_else(|log| panic!("server did not start: {log}"));
+    Logged {
+        server,
+        outbox: dir.0.join("outbox"),
+        _dir: dir,
     }
 }
 

@@ -40,7 +40,8 @@ async fn server_key(app: &TestApp) -> (String, EncodingKey) {
         .find(|row| row.retired_at.is_none())
         .unwrap();
     let seed = app
-        .cipher()
+        .data_keys()
+        .await
         .decrypt(&row.private_key, &format!("signing_key:{}", row.id))
         .unwrap();
     let seed: [u8; 32] = seed.as_slice().try_into().unwrap();
@@ -195,7 +196,7 @@ async fn rotated_keys_keep_verifying_and_reach_every_instance(app: TestApp) {
     let db = app.database().await;
     let new_kid = custodian::services::signing_keys::rotate(
         &db,
-        &app.cipher(),
+        &app.data_keys().await,
         custodian::clock::Clock::now(app.clock.as_ref()),
     )
     .await

@@ -123,6 +123,10 @@ kinds! {
     RateLimitTripped => "rate_limit.tripped", Failure;
     /// By `custodian keys rotate`; `kid` of the new key.
     SigningKeyRotated => "signing_key.rotated", Success;
+    /// By `custodian keys rotate-data`; `key`: the new data key's id, which encrypts from now.
+    DataKeyAdded => "data_key.added", Success;
+    /// By `custodian keys rewrap`; `master`: the master key's id, `count`: keys re-sealed.
+    DataKeysResealed => "data_keys.resealed", Success;
     /// A signed-in caller asked for something their role does not allow; `operation`.
     AccessDenied => "access.denied", Failure;
 }

@@ -1,0 +1,94 @@
+//! The real `custodian` binary, run as an operator runs it: a server on loopback, stopped by
+//! pid when dropped, and one-shot commands.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Output, Stdio},
+    time::Duration,
+};
+
+use uuid::Uuid;
+
+/// A folder of its own, removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(prefix: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("{prefix}-{}", Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running server; killed and reaped when dropped.
+pub struct Server {
+    child: Child,
+    pub address: String,
+    pub log: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The settings every run shares: a free loopback port, `dir` for data, plain-HTTP cookies.
+fn command(dir: &Path, env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_custodian"));
+    command
+        .env("CUSTODIAN_LISTEN", "127.0.0.1:0")
+        .env("CUSTODIAN_DATA_DIR", dir)
+        .env("CUSTODIAN_COOKIE_SECURE", "false")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null());
+    command
+}
+
+/// Starts `custodian serve` and waits (at most 30 s) for it to say where it serves; the log
+/// of a server that stopped instead is the error.
+pub fn start(dir: &Path, env: &[(&str, &str)]) -> Result<Server, String> {
+    let log = dir.join(format!("server-{}.log", Uuid::now_v7().simple()));
+    let file = std::fs::File::create(&log).unwrap();
+    let mut child = command(dir, env)
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .spawn()
+        .unwrap();
+    for _ in 0..300 {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let address = text.lines().find_map(|line| {
+            let rest = line.strip_prefix("Custodian is serving on ")?;
+            Some(rest.split('/').take(3).collect::<Vec<_>>().join("/"))
+        });
+        if let Some(address) = address {
+            return Ok(Server {
+                child,
+                address,
+                log,
+            });
+        }
+        if child.try_wait().unwrap().is_some() {
+            return Err(text);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    Err(format!(
+        "server did not start within 30 s: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    ))
+}
+
+/// Runs one `custodian` command to completion.
+pub fn run(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    command(dir, env).args(args).output().unwrap()
+}
