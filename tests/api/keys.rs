@@ -8,7 +8,7 @@ use totp_rs::{Algorithm, Builder, Secret};
 use uuid::Uuid;
 
 use crate::{
-    binary::{self, Server, TempDir},
+    binary::{self, TempDir},
     db_test,
     helpers::{PASSWORD, REFRESH, TestApp, assert_no_errors, error_code, new_client, unique_email},
 };
@@ -41,14 +41,14 @@ fn totp(secret: &str, steps_ahead: u64) -> String {
 }
 
 async fn graphql(
-    server: &Server,
+    address: &str,
     client: &Client,
     token: Option<&str>,
     query: &str,
     variables: Value,
 ) -> Value {
     let mut request = client
-        .post(format!("{}/graphql", server.address))
+        .post(format!("{address}/graphql"))
         .json(&json!({ "query": query, "variables": variables }));
     if let Some(token) = token {
         request = request.bearer_auth(token);
@@ -64,10 +64,10 @@ fn registration(email: &str) -> Value {
 }
 
 /// Signs in with the password and finishes with `code`; the access token.
-async fn sign_in_with_code(server: &Server, email: &str, code: &str) -> String {
+async fn sign_in_with_code(address: &str, email: &str, code: &str) -> String {
     let client = new_client();
     let challenge = graphql(
-        server,
+        address,
         &client,
         None,
         LOGIN,
@@ -79,7 +79,7 @@ async fn sign_in_with_code(server: &Server, email: &str, code: &str) -> String {
         "{challenge}"
     );
     let verified = graphql(
-        server,
+        address,
         &client,
         None,
         VERIFY,
@@ -97,8 +97,8 @@ async fn sign_in_with_code(server: &Server, email: &str, code: &str) -> String {
         .to_owned()
 }
 
-async fn birth_date(server: &Server, token: &str) -> Value {
-    let body = graphql(server, &new_client(), Some(token), BIRTH_DATE, json!({})).await;
+async fn birth_date(address: &str, token: &str) -> Value {
+    let body = graphql(address, &new_client(), Some(token), BIRTH_DATE, json!({})).await;
     assert_no_errors(&body);
     body["data"]["me"]["dateOfBirth"].clone()
 }
@@ -127,20 +127,27 @@ async fn a_new_master_key_replaces_the_old_one_without_losing_anything(
     let server = start(&k1, "").unwrap();
     let browser = new_client();
     let email = unique_email();
-    let registered = graphql(&server, &browser, None, REGISTER, registration(&email)).await;
+    let registered = graphql(
+        &server.address,
+        &browser,
+        None,
+        REGISTER,
+        registration(&email),
+    )
+    .await;
     assert_no_errors(&registered);
     let token = registered["data"]["register"]["accessToken"]
         .as_str()
         .unwrap()
         .to_owned();
-    let setup = graphql(&server, &browser, Some(&token), ENABLE, json!({})).await;
+    let setup = graphql(&server.address, &browser, Some(&token), ENABLE, json!({})).await;
     assert_no_errors(&setup);
     let secret = setup["data"]["enableMfa"]["secret"]
         .as_str()
         .unwrap()
         .to_owned();
     let confirmed = graphql(
-        &server,
+        &server.address,
         &browser,
         Some(&token),
         CONFIRM,
@@ -165,7 +172,7 @@ async fn a_new_master_key_replaces_the_old_one_without_losing_anything(
 
     // K2 with K1 as previous serves everything.
     let server = start(&k2, &k1).unwrap();
-    assert_eq!(birth_date(&server, &token).await, BIRTH);
+    assert_eq!(birth_date(&server.address, &token).await, BIRTH);
     drop(server);
 
     // `keys rewrap` seals the data keys under K2...
@@ -182,19 +189,19 @@ async fn a_new_master_key_replaces_the_old_one_without_losing_anything(
 
     // ...so K1 can be destroyed: K2 alone now serves every promise.
     let server = start(&k2, "").unwrap();
-    let refreshed = graphql(&server, &browser, None, REFRESH, json!({})).await;
+    let refreshed = graphql(&server.address, &browser, None, REFRESH, json!({})).await;
     assert_no_errors(&refreshed);
     let fresh = refreshed["data"]["refreshToken"]["accessToken"]
         .as_str()
         .unwrap();
     assert_eq!(
-        birth_date(&server, fresh).await,
+        birth_date(&server.address, fresh).await,
         BIRTH,
         "the birth date reads"
     );
 
     let again = graphql(
-        &server,
+        &server.address,
         &new_client(),
         None,
         REGISTER,
@@ -209,9 +216,9 @@ async fn a_new_master_key_replaces_the_old_one_without_losing_anything(
 
     // The TOTP secret opens (a step not yet used), and a recovery code stored under K1's
     // time still matches.
-    let by_totp = sign_in_with_code(&server, &email, &totp(&secret, 1)).await;
-    assert_eq!(birth_date(&server, &by_totp).await, BIRTH);
-    sign_in_with_code(&server, &email, &recovery_codes[0]).await;
+    let by_totp = sign_in_with_code(&server.address, &email, &totp(&secret, 1)).await;
+    assert_eq!(birth_date(&server.address, &by_totp).await, BIRTH);
+    sign_in_with_code(&server.address, &email, &recovery_codes[0]).await;
     drop(server);
 
     // The re-sealing is in the audit trail, which still verifies.
@@ -457,46 +464,21 @@ async fn data_written_before_envelope_encryption_is_adopted(app: TestApp) {
 
     // A new instance of this version starts on it.
     let sibling = app.spawn_sibling().await;
-    let post = |token: Option<&str>, query: &str, variables: Value| {
-        let mut request = new_client()
-            .post(format!("{sibling}/graphql"))
-            .json(&json!({ "query": query, "variables": variables }));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
-    };
-    let birth = post(Some(&token), BIRTH_DATE, json!({})).await;
-    assert_eq!(birth["data"]["me"]["dateOfBirth"], BIRTH, "{birth}");
-    let again = post(None, REGISTER, registration(&unique_email())).await;
+    assert_eq!(birth_date(&sibling, &token).await, BIRTH);
+    let again = graphql(
+        &sibling,
+        &new_client(),
+        None,
+        REGISTER,
+        registration(&unique_email()),
+    )
+    .await;
     assert_eq!(
         error_code(&again),
         "CONFLICT",
         "the old blind index still matches: {again}"
     );
-    let client = new_client();
-    let challenge: Value = client
-        .post(format!("{sibling}/graphql"))
-        .json(&json!({ "query": crate::mfa::LOGIN,
-                       "variables": { "email": enrolled.email, "password": PASSWORD } }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let verified: Value = client
-        .post(format!("{sibling}/graphql"))
-        .json(&json!({ "query": crate::mfa::VERIFY,
-                       "variables": { "token": challenge["data"]["login"]["mfaToken"],
-                                      "code": enrolled.codes[5] } }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_no_errors(&verified);
+    sign_in_with_code(&sibling, &enrolled.email, &enrolled.codes[5]).await;
 
     // The recovery codes are keyed now, and the adopted key can be rotated away.
     let stored = custodian::db::mfa::all_recovery_code_hashes(&db)
