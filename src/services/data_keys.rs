@@ -4,7 +4,7 @@
 //! with the data re-encrypted in small batches while the service runs (`keys rotate-data`).
 
 use anyhow::{Context, bail};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 
 use super::{
@@ -158,6 +158,12 @@ pub async fn rewrap(
             resealed.push((row, masters.reseal(&key)?));
         }
     }
+    if resealed.is_empty() {
+        return Ok(Rewrap {
+            master: masters.current_id().to_owned(),
+            resealed: 0,
+        });
+    }
     let txn = db.begin().await?;
     for (row, sealed) in &resealed {
         if !db::data_keys::reseal(&txn, row, sealed).await? {
@@ -205,8 +211,14 @@ pub async fn rotate(
     let added = stale == 0;
     if added {
         let key = keys.masters().generate(Purpose::Encryption)?;
+        // The newest key encrypts: make sure this one is, whatever this machine's clock says.
+        let newest = db::data_keys::all(db)
+            .await?
+            .first()
+            .map(|key| key.created_at);
+        let at = newest.map_or(now, |newest| now.max(newest + TimeDelta::milliseconds(1)));
         let txn = db.begin().await?;
-        insert(&txn, &key, now).await?;
+        insert(&txn, &key, at).await?;
         let event = Event::new(Kind::DataKeyAdded).detail("key", key.id.as_str());
         audit::record(&txn, now, event).await?;
         txn.commit().await?;
