@@ -89,6 +89,7 @@ async fn reload_keys(state: AppState) {
 
 /// Everything but the listener: database (migrated), keys, the password hasher and the mailer.
 pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Result<AppState> {
+    crate::crypto::jwt::install();
     let db = db::connect_migrated(&settings.database_url).await?;
     let keys = Arc::new(
         data_keys::load(&db, master_keys(&settings)?, clock.now())

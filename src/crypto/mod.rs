@@ -2,6 +2,7 @@
 
 mod cipher;
 pub mod envelope;
+pub mod jwt;
 pub mod keyring;
 pub mod passwords;
 mod secrets;
