@@ -26,8 +26,9 @@ use crate::services::ClientInfo;
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 const MAX_USER_AGENT: usize = 512;
 
-/// The id of one request: the caller's `x-request-id` if it is a plain token of at most 64
-/// characters, else a new UUIDv7. Echoed in the response and in every log line.
+/// The id of one request: always our own UUIDv7, in the response's `x-request-id`, every log
+/// line and the audit trail. A caller's `x-request-id` (a plain token of at most 64
+/// characters) is logged beside it as `client_request_id`, never stored as if it were ours.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub Arc<str>);
 
@@ -40,19 +41,20 @@ fn acceptable_request_id(value: &str) -> bool {
 }
 
 pub async fn assign_request_id(mut request: Request, next: Next) -> Response {
-    let id: Arc<str> = request
+    let id: Arc<str> = Uuid::now_v7().to_string().into();
+    let client_id = request
         .headers()
         .get(REQUEST_ID_HEADER)
         .and_then(|value| value.to_str().ok())
-        .filter(|value| acceptable_request_id(value))
-        .map_or_else(|| Uuid::now_v7().to_string().into(), Arc::from);
-    request.extensions_mut().insert(RequestId(Arc::clone(&id)));
+        .filter(|value| acceptable_request_id(value));
     let span = tracing::info_span!(
         "request",
         request_id = %id,
+        client_request_id = client_id,
         method = %request.method(),
         path = %request.uri().path(),
     );
+    request.extensions_mut().insert(RequestId(Arc::clone(&id)));
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
     if let Ok(value) = HeaderValue::from_str(&id) {

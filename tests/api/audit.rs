@@ -47,6 +47,10 @@ async fn a_persons_security_activity_is_recorded_with_where_it_came_from(app: Te
         .send()
         .await
         .unwrap();
+    let our_request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let registered: Value = response.json().await.unwrap();
     assert_no_errors(&registered);
     let token = registered["data"]["register"]["accessToken"]
@@ -90,7 +94,10 @@ async fn a_persons_security_activity_is_recorded_with_where_it_came_from(app: Te
     assert_eq!(registered["outcome"], "success");
     assert_eq!(registered["ipAddress"], "127.0.0.1");
     assert_eq!(registered["userAgent"], "Laptop/1.0");
-    assert_eq!(registered["requestId"], "register-1234");
+    assert_eq!(
+        registered["requestId"], our_request_id,
+        "the trail keeps our request id, not the caller's"
+    );
     assert_eq!(registered["accountId"], account_id);
     assert_eq!(registered["actorId"], account_id);
     let failed = &events[4];

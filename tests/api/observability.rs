@@ -538,8 +538,8 @@ async fn logs_of_a_full_flow_hold_no_secrets_or_personal_data(database_url: Opti
         "{request_lines} request lines in\n{log}"
     );
     assert!(
-        log.contains("\"request_id\":\"flow-"),
-        "the caller's request id is logged"
+        log.contains("\"client_request_id\":\"flow-"),
+        "the caller's request id is logged, beside ours"
     );
 }
 
