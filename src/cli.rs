@@ -88,8 +88,20 @@ enum AuditAction {
 
 #[derive(Subcommand)]
 enum KeysAction {
-    /// Add a new signing key; older keys keep verifying until their tokens expire.
-    Rotate,
+    /// Add a signing key: published in the JWKS at once, signing once every relying party's
+    /// cached JWKS holds it (6 minutes); older keys keep verifying until their tokens expire.
+    Rotate {
+        /// Sign with the new key at once (relying parties that cache the JWKS and do not
+        /// refetch on an unknown key id may reject tokens for up to 5 minutes).
+        #[arg(long)]
+        now: bool,
+    },
+    /// Withdraw a signing key at once: every instance stops accepting tokens signed with it
+    /// within 5 seconds, and it leaves the JWKS. A new key signs at once if it was signing.
+    Revoke {
+        /// The key id (`kid`) to revoke.
+        kid: String,
+    },
     /// Seal every data key under the current master key (CUSTODIAN_ENCRYPTION_KEY), so the
     /// keys in CUSTODIAN_PREVIOUS_ENCRYPTION_KEYS can be removed and destroyed.
     Rewrap,
@@ -244,10 +256,22 @@ async fn keys(action: KeysAction) -> anyhow::Result<()> {
     let masters = startup::master_keys(&settings)?;
     let now = SystemClock.now();
     match action {
-        KeysAction::Rotate => {
+        KeysAction::Rotate { now: immediately } => {
             let keys = data_keys::load(&db, masters, now).await?;
-            let kid = signing_keys::rotate(&db, &keys, now).await?;
-            println!("new signing key {kid}; running instances pick it up within a minute");
+            let rotation = signing_keys::rotate(&db, &keys, now, immediately).await?;
+            println!(
+                "new signing key {}: published now, signing from {}",
+                rotation.kid,
+                rotation.activates_at.to_rfc3339()
+            );
+        }
+        KeysAction::Revoke { kid } => {
+            let keys = data_keys::load(&db, masters, now).await?;
+            match signing_keys::revoke(&db, &keys, &kid, now).await? {
+                Some(new) => println!("revoked signing key {kid}; new signing key {new} signs now"),
+                None => println!("revoked signing key {kid}"),
+            }
+            println!("every instance refuses its tokens within 5 seconds");
         }
         KeysAction::Rewrap => {
             let rewrap = data_keys::rewrap(&db, &masters, now).await?;

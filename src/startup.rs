@@ -22,7 +22,10 @@ use crate::{
 };
 
 const GENERATED_KEY_FILE: &str = "encryption.key";
-const KEY_RELOAD: Duration = Duration::from_secs(60);
+/// How often signing keys are re-read: a revocation reaches every instance within this.
+const SIGNING_KEY_RELOAD: Duration = Duration::from_secs(5);
+/// How often data keys are re-read, in signing-key re-reads: a minute.
+const DATA_KEY_RELOAD_EVERY: u64 = 12;
 
 /// A bound, ready-to-serve Custodian.
 pub struct Application {
@@ -72,17 +75,27 @@ impl Application {
     }
 }
 
-/// Picks up keys added by other instances or by `custodian keys rotate` and `rotate-data`.
+/// Picks up keys added by other instances or by `custodian keys rotate`, `revoke` and
+/// `rotate-data`.
 async fn reload_keys(state: AppState) {
-    let mut interval = tokio::time::interval(KEY_RELOAD);
+    let mut interval = tokio::time::interval(SIGNING_KEY_RELOAD);
     interval.tick().await;
-    loop {
+    for tick in 1u64.. {
         interval.tick().await;
-        if let Err(err) = data_keys::reload(&state).await {
+        if tick % DATA_KEY_RELOAD_EVERY == 0
+            && let Err(err) = data_keys::reload(&state).await
+        {
             tracing::warn!(error = format!("{err:#}"), "cannot reload data keys");
         }
-        if let Err(err) = signing_keys::reload(&state).await {
-            tracing::warn!(error = format!("{err:#}"), "cannot reload signing keys");
+        if signing_keys::reload(&state).await.is_err() {
+            // A seed sealed under a data key this instance has not read yet: read them first.
+            let retried = match data_keys::reload(&state).await {
+                Ok(()) => signing_keys::reload(&state).await,
+                Err(err) => Err(err),
+            };
+            if let Err(err) = retried {
+                tracing::warn!(error = format!("{err:#}"), "cannot reload signing keys");
+            }
         }
     }
 }

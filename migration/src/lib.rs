@@ -16,6 +16,7 @@ mod m20261129_000011_add_profile_version;
 mod m20261129_000012_canonical_emails;
 mod m20261129_000013_create_ssn_reveals;
 mod m20261129_000014_create_data_keys;
+mod m20261129_000015_signing_key_schedule;
 
 /// The ordered list of migrations, applied by `custodian migrate up` and at every start.
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000012_canonical_emails::Migration),
             Box::new(m20261129_000013_create_ssn_reveals::Migration),
             Box::new(m20261129_000014_create_data_keys::Migration),
+            Box::new(m20261129_000015_signing_key_schedule::Migration),
         ]
     }
 }

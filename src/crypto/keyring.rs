@@ -1,8 +1,11 @@
 //! The token-signing keys held in memory: Ed25519, sealed at rest, published as a JWKS.
 //!
-//! The newest unretired key signs. A retired key keeps verifying, and stays in the JWKS, until
-//! every token it could have signed has expired. Where the keys are stored, and when they are
-//! re-read, is the caller's business; this only builds the ring from what was read.
+//! A new key is published first and signs only from its activation time, once every relying
+//! party's cached JWKS has had time to include it; from then on the key activated last signs.
+//! A retired key keeps verifying, and stays in the JWKS, until every token it could have signed
+//! has expired. A revoked key is gone at once: it neither signs, verifies nor is published.
+//! Where the keys are stored, and when they are re-read, is the caller's business; this only
+//! builds the ring from what was read.
 
 use std::{
     collections::HashMap,
@@ -23,6 +26,11 @@ use super::{envelope::DataKeys, random_bytes};
 pub const ALGORITHM: &str = "EdDSA";
 /// How often a token naming an unknown `kid` may trigger a reload.
 const UNKNOWN_KID_RELOAD_INTERVAL: Duration = Duration::from_secs(5);
+/// How long relying parties may cache the JWKS (`Cache-Control: max-age`).
+pub const JWKS_MAX_AGE: Duration = Duration::from_secs(300);
+/// How long a rotated key is published before it signs: longer than any cached JWKS lives,
+/// with a minute to spare for instances to re-read the keys and for clocks to differ.
+pub const PUBLISH_BEFORE_SIGNING: Duration = Duration::from_secs(JWKS_MAX_AGE.as_secs() + 60);
 
 /// A stored key as read back.
 pub struct StoredKey<'a> {
@@ -32,7 +40,10 @@ pub struct StoredKey<'a> {
     pub private_key: &'a str,
     /// The public key, base64url.
     pub public_key: &'a str,
+    /// When it starts signing.
+    pub activates_at: DateTime<Utc>,
     pub retired_at: Option<DateTime<Utc>>,
+    pub revoked: bool,
 }
 
 /// A key just made, to be stored.
@@ -42,9 +53,20 @@ pub struct NewKey {
     pub public_key: String,
 }
 
+/// A key that signs, or will: from its activation until its retirement.
+struct Signer {
+    kid: String,
+    key: Arc<EncodingKey>,
+    from: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+}
+
 /// What one ring signs and verifies with.
 struct Ring {
-    signer: (String, Arc<EncodingKey>),
+    /// The key activated (or activating) last, and the others that still sign now or will,
+    /// latest activation first.
+    latest: Signer,
+    earlier: Vec<Signer>,
     verifiers: HashMap<String, Arc<DecodingKey>>,
     jwks: Arc<serde_json::Value>,
 }
@@ -119,10 +141,15 @@ impl Keyring {
         due
     }
 
-    /// The kid and key that sign new tokens.
-    pub fn signer(&self) -> (String, Arc<EncodingKey>) {
+    /// The kid and key that sign new tokens at `now`: the key activated last, or, when none is
+    /// active yet, the one that activates first.
+    pub fn signer(&self, now: DateTime<Utc>) -> (String, Arc<EncodingKey>) {
         let ring = self.ring.read().unwrap_or_else(PoisonError::into_inner);
-        (ring.signer.0.clone(), Arc::clone(&ring.signer.1))
+        let mut signers = std::iter::once(&ring.latest).chain(&ring.earlier);
+        let signer = signers
+            .find(|signer| signer.from <= now && signer.until.is_none_or(|until| until > now))
+            .unwrap_or_else(|| ring.earlier.last().unwrap_or(&ring.latest));
+        (signer.kid.clone(), Arc::clone(&signer.key))
     }
 
     /// The key that verifies tokens signed under `kid`, if this ring has it.
@@ -154,32 +181,23 @@ fn build_ring(
     now: DateTime<Utc>,
     verify_window: TimeDelta,
 ) -> anyhow::Result<Ring> {
-    let mut signer = None;
+    let mut signers = Vec::new();
     let mut verifiers = HashMap::new();
     let mut jwks = Vec::new();
-    // Keys come newest first, so the first unretired one is the signer.
     for key in keys {
         let still_verifies = key
             .retired_at
             .is_none_or(|retired| retired + verify_window > now);
-        if key.algorithm != ALGORITHM || !still_verifies {
+        if key.algorithm != ALGORITHM || key.revoked || !still_verifies {
             continue;
         }
-        if signer.is_none() && key.retired_at.is_none() {
-            let seed = data_keys
-                .decrypt(key.private_key, &sealing_context(key.kid))
-                .with_context(|| format!("cannot decrypt signing key {}", key.kid))?;
-            let seed: [u8; 32] = seed
-                .as_slice()
-                .try_into()
-                .map_err(|_| anyhow!("signing key {} is malformed", key.kid))?;
-            let der = SigningKey::from_bytes(&seed)
-                .to_pkcs8_der()
-                .map_err(|err| anyhow!("cannot encode signing key {}: {err}", key.kid))?;
-            signer = Some((
-                key.kid.to_owned(),
-                Arc::new(EncodingKey::from_ed_der(der.as_bytes())),
-            ));
+        if key.retired_at.is_none_or(|retired| retired > now) {
+            signers.push(Signer {
+                kid: key.kid.to_owned(),
+                key: Arc::new(encoding_key(key, data_keys)?),
+                from: key.activates_at,
+                until: key.retired_at,
+            });
         }
         let public = URL_SAFE_NO_PAD
             .decode(key.public_key)
@@ -197,10 +215,29 @@ fn build_ring(
             "x": key.public_key,
         }));
     }
-    let signer = signer.ok_or_else(|| anyhow!("no active token-signing key"))?;
+    signers.sort_by(|a, b| a.from.cmp(&b.from));
+    let latest = signers
+        .pop()
+        .ok_or_else(|| anyhow!("no active token-signing key"))?;
+    signers.reverse();
     Ok(Ring {
-        signer,
+        latest,
+        earlier: signers,
         verifiers,
         jwks: Arc::new(json!({ "keys": jwks })),
     })
+}
+
+fn encoding_key(key: &StoredKey<'_>, data_keys: &DataKeys) -> anyhow::Result<EncodingKey> {
+    let seed = data_keys
+        .decrypt(key.private_key, &sealing_context(key.kid))
+        .with_context(|| format!("cannot decrypt signing key {}", key.kid))?;
+    let seed: [u8; 32] = seed
+        .as_slice()
+        .try_into()
+        .map_err(|_| anyhow!("signing key {} is malformed", key.kid))?;
+    let der = SigningKey::from_bytes(&seed)
+        .to_pkcs8_der()
+        .map_err(|err| anyhow!("cannot encode signing key {}: {err}", key.kid))?;
+    Ok(EncodingKey::from_ed_der(der.as_bytes()))
 }

@@ -25,6 +25,8 @@ pub async fn insert(db: &impl ConnectionTrait, model: Model) -> Result<(), sea_o
         public_key: Set(model.public_key),
         created_at: Set(model.created_at),
         retired_at: Set(model.retired_at),
+        activates_at: Set(model.activates_at),
+        revoked_at: Set(model.revoked_at),
     };
     Entity::insert(active)
         .exec_without_returning(db)
@@ -32,14 +34,14 @@ pub async fn insert(db: &impl ConnectionTrait, model: Model) -> Result<(), sea_o
         .map(|_| ())
 }
 
-/// Retires every signing key but `keep`.
+/// Retires every signing key but `keep` at `at`, when `keep` takes over.
 pub async fn retire_all_except(
     db: &impl ConnectionTrait,
     keep: &str,
-    now: DateTime<Utc>,
+    at: DateTime<Utc>,
 ) -> Result<(), sea_orm::DbErr> {
     Entity::update_many()
-        .col_expr(Column::RetiredAt, Expr::value(now))
+        .col_expr(Column::RetiredAt, Expr::value(at))
         .filter(Column::Id.ne(keep))
         .filter(Column::RetiredAt.is_null())
         .exec(db)
@@ -58,6 +60,21 @@ pub async fn reseal(
         .col_expr(Column::PrivateKey, Expr::value(new))
         .filter(Column::Id.eq(kid))
         .filter(Column::PrivateKey.eq(old))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Revokes key `kid`; `false` when there is no such key or it was revoked already.
+pub async fn revoke(
+    db: &impl ConnectionTrait,
+    kid: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, sea_orm::DbErr> {
+    let result = Entity::update_many()
+        .col_expr(Column::RevokedAt, Expr::value(now))
+        .filter(Column::Id.eq(kid))
+        .filter(Column::RevokedAt.is_null())
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)

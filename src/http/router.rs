@@ -16,7 +16,7 @@ use tower_http::{
 };
 
 use super::{error::error_body, graphql, guards, metrics, playground, request, rest};
-use crate::{graphql::AppSchema, state::AppState};
+use crate::{crypto::keyring::JWKS_MAX_AGE, graphql::AppSchema, state::AppState};
 
 /// GraphQL documents and auth bodies are small; anything bigger is refused unread.
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -133,10 +133,10 @@ fn cors_layer(origins: &[String]) -> CorsLayer {
 
 async fn jwks(State(state): State<HttpState>) -> Response {
     let mut response = Json(state.app.keyring.jwks().as_ref().clone()).into_response();
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
+    let cache = format!("public, max-age={}", JWKS_MAX_AGE.as_secs());
+    if let Ok(value) = HeaderValue::from_str(&cache) {
+        response.headers_mut().insert(header::CACHE_CONTROL, value);
+    }
     response
 }
 

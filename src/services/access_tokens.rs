@@ -86,7 +86,7 @@ pub fn issue(
         role: role.as_str().into(),
         amr: methods.claim(),
     };
-    let (kid, key) = state.keyring.signer();
+    let (kid, key) = state.keyring.signer(now);
     let header = Header {
         typ: Some(TOKEN_TYPE.into()),
         kid: Some(kid),

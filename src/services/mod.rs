@@ -69,6 +69,12 @@ pub async fn signed_in_account(state: &AppState, id: AccountId) -> AppResult<Acc
         .ok_or(AppError::Unauthenticated)
 }
 
+/// The caller's role as the account holds it now. A token's `role` claim is only as good as
+/// the key that signed it, so administrator fields ask the database as well.
+pub async fn current_role(state: &AppState, principal: &Principal) -> AppResult<Role> {
+    Ok(signed_in_account(state, principal.account).await?.role)
+}
+
 /// A fresh security stamp: whatever carries the old one can no longer finish.
 fn new_security_stamp() -> String {
     random_token().expose_secret().to_owned()

@@ -1,12 +1,12 @@
-//! Token-signing keys in storage: loading them into the keyring, rotating them, and re-reading
-//! them so a rotation by one instance or by `custodian keys rotate` reaches every instance.
-//! Instances re-read the table every minute, and at once (at most every few seconds) when a
-//! token names a key they have not seen.
+//! Token-signing keys in storage: loading them into the keyring, rotating and revoking them,
+//! and re-reading them so a change by `custodian keys rotate` or `revoke` reaches every
+//! instance. Instances re-read the table every few seconds, and at once (at most every few
+//! seconds) when a token names a key they have not seen.
 
 use std::{sync::Arc, time::Duration};
 
-use anyhow::Context;
-use chrono::{DateTime, Utc};
+use anyhow::{Context, bail};
+use chrono::{DateTime, TimeDelta, Utc};
 use jsonwebtoken::DecodingKey;
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 
@@ -15,7 +15,7 @@ use crate::{
     crypto::{
         Cipher,
         envelope::DataKeys,
-        keyring::{ALGORITHM, Keyring, StoredKey, sealing_context},
+        keyring::{ALGORITHM, Keyring, PUBLISH_BEFORE_SIGNING, StoredKey, sealing_context},
     },
     db::{self, entities::signing_keys::Model},
     state::AppState,
@@ -28,7 +28,9 @@ fn stored(rows: &[Model]) -> Vec<StoredKey<'_>> {
             algorithm: &row.algorithm,
             private_key: &row.private_key,
             public_key: &row.public_key,
+            activates_at: row.activates_at.unwrap_or(row.created_at),
             retired_at: row.retired_at,
+            revoked: row.revoked_at.is_some(),
         })
         .collect()
 }
@@ -41,28 +43,81 @@ pub async fn load(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Keyring> {
     let mut rows = db::signing_keys::all(db).await?;
-    if !rows.iter().any(|row| row.retired_at.is_none()) {
-        create(db, &keys, now).await?;
+    let usable = |row: &Model| row.retired_at.is_none() && row.revoked_at.is_none();
+    if !rows.iter().any(usable) {
+        create(db, &keys, now, now).await?;
         rows = db::signing_keys::all(db).await?;
     }
     Keyring::new(keys, access_ttl, &stored(&rows), now)
 }
 
-/// Adds a new signing key and retires the others (`custodian keys rotate`). Returns its kid.
+/// What `keys rotate` did.
+pub struct Rotation {
+    pub kid: String,
+    /// When it starts signing; the others retire then.
+    pub activates_at: DateTime<Utc>,
+}
+
+/// Adds a new signing key, published at once and signing from [`PUBLISH_BEFORE_SIGNING`] on
+/// (or at once when `immediately`); the others retire when it takes over.
 pub async fn rotate(
     db: &DatabaseConnection,
     keys: &DataKeys,
     now: DateTime<Utc>,
-) -> anyhow::Result<String> {
+    immediately: bool,
+) -> anyhow::Result<Rotation> {
+    let activates_at = if immediately {
+        now
+    } else {
+        now + TimeDelta::from_std(PUBLISH_BEFORE_SIGNING)?
+    };
     let txn = db.begin().await?;
-    let kid = create(&txn, keys, now).await?;
-    db::signing_keys::retire_all_except(&txn, &kid, now).await?;
-    let event = Event::new(Kind::SigningKeyRotated).detail("kid", kid.as_str());
+    let kid = create(&txn, keys, now, activates_at).await?;
+    db::signing_keys::retire_all_except(&txn, &kid, activates_at).await?;
+    let event = Event::new(Kind::SigningKeyRotated)
+        .detail("kid", kid.as_str())
+        .detail("activates_at", activates_at.to_rfc3339());
     audit::record(&txn, now, event)
         .await
         .context("cannot record the rotation in the audit trail")?;
     txn.commit().await?;
-    Ok(kid)
+    Ok(Rotation { kid, activates_at })
+}
+
+/// Revokes key `kid` (`keys revoke`): it stops verifying and leaves the JWKS on every instance
+/// at their next re-read. When no other key is signing, a new one signs at once (a leaked key
+/// cannot wait for a publication delay); its kid is returned.
+pub async fn revoke(
+    db: &DatabaseConnection,
+    keys: &DataKeys,
+    kid: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<String>> {
+    let txn = db.begin().await?;
+    if !db::signing_keys::revoke(&txn, kid, now).await? {
+        bail!("there is no signing key {kid}, or it is revoked already");
+    }
+    let signing = db::signing_keys::all(&txn).await?.iter().any(|row| {
+        row.revoked_at.is_none()
+            && row.activates_at.unwrap_or(row.created_at) <= now
+            && row.retired_at.is_none_or(|retired| retired > now)
+    });
+    let replacement = if signing {
+        None
+    } else {
+        let new = create(&txn, keys, now, now).await?;
+        db::signing_keys::retire_all_except(&txn, &new, now).await?;
+        Some(new)
+    };
+    let mut event = Event::new(Kind::SigningKeyRevoked).detail("kid", kid);
+    if let Some(new) = &replacement {
+        event = event.detail("replaced_by", new.as_str());
+    }
+    audit::record(&txn, now, event)
+        .await
+        .context("cannot record the revocation in the audit trail")?;
+    txn.commit().await?;
+    Ok(replacement)
 }
 
 /// Re-reads the table into the keyring.
@@ -90,6 +145,7 @@ async fn create(
     db: &impl ConnectionTrait,
     keys: &DataKeys,
     now: DateTime<Utc>,
+    activates_at: DateTime<Utc>,
 ) -> anyhow::Result<String> {
     let key = Keyring::generate(keys)?;
     db::signing_keys::insert(
@@ -101,6 +157,8 @@ async fn create(
             public_key: key.public_key,
             created_at: now,
             retired_at: None,
+            activates_at: Some(activates_at),
+            revoked_at: None,
         },
     )
     .await?;

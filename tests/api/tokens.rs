@@ -153,6 +153,22 @@ async fn forged_tokens_are_refused(app: TestApp) {
         wrong[claim] = value;
         refused(&app, &sign(&kid, &server_key, &wrong), claim).await;
     }
+    // A leaked signing key cannot make an administrator: the role is checked against the
+    // account itself.
+    let mut promoted = claims.clone();
+    promoted["role"] = json!("ADMIN");
+    let promoted = sign(&kid, &server_key, &promoted);
+    assert_no_errors(&app.me(&promoted).await);
+    let admin_read = app
+        .graphql_as(
+            &new_client(),
+            Some(&promoted),
+            "{ accounts(first: 1) { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&admin_read), "FORBIDDEN", "{admin_read}");
+
     let mut missing_exp = claims.clone();
     missing_exp.as_object_mut().unwrap().remove("exp");
     refused(&app, &sign(&kid, &server_key, &missing_exp), "no exp").await;
@@ -187,66 +203,107 @@ async fn forged_tokens_are_refused(app: TestApp) {
 }
 db_test!(forged_tokens_are_refused);
 
-async fn rotated_keys_keep_verifying_and_reach_every_instance(app: TestApp) {
-    let before = app.register(&unique_email()).await;
-    let old_token = before["accessToken"].as_str().unwrap().to_owned();
-    let (old_header, _) = parts(&old_token);
-
-    // `custodian keys rotate`, as the command does it.
-    let db = app.database().await;
-    let new_kid = custodian::services::signing_keys::rotate(
-        &db,
-        &app.data_keys().await,
-        custodian::clock::Clock::now(app.clock.as_ref()),
-    )
-    .await
-    .unwrap();
-    assert_ne!(old_header["kid"], new_kid.as_str());
-
-    // A new instance signs with the new key; the old instance verifies its tokens, and both
-    // keep accepting tokens signed with the old key until they expire.
-    let sibling = app.spawn_sibling().await;
-    let client = new_client();
-    let body: Value = client
-        .post(format!("{sibling}/graphql"))
+/// Signs in on the instance at `address`; the access token.
+async fn sign_in_at(address: &str, email: &Value) -> String {
+    let body: Value = new_client()
+        .post(format!("{address}/graphql"))
         .json(&json!({ "query": "mutation($input: LoginInput!) { login(input: $input) { ... on AuthPayload { accessToken } } }",
-                        "variables": { "input": { "email": before["account"]["email"], "password": crate::helpers::PASSWORD } } }))
+                        "variables": { "input": { "email": email, "password": crate::helpers::PASSWORD } } }))
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let new_token = body["data"]["login"]["accessToken"]
+    body["data"]["login"]["accessToken"]
         .as_str()
         .unwrap()
-        .to_owned();
-    assert_eq!(parts(&new_token).0["kid"], new_kid.as_str());
-    assert_no_errors(&app.me(&new_token).await);
-    assert_no_errors(&app.me(&old_token).await);
+        .to_owned()
+}
 
+async fn jwks_kids(address: &str) -> Vec<String> {
     let jwks: Value = new_client()
-        .get(format!("{sibling}/.well-known/jwks.json"))
+        .get(format!("{address}/.well-known/jwks.json"))
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let kids: Vec<&str> = jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|key| key["kid"].as_str().unwrap())
-        .collect();
-    assert!(
-        kids.contains(&new_kid.as_str()) && kids.contains(&old_header["kid"].as_str().unwrap()),
-        "{jwks}"
-    );
     for key in jwks["keys"].as_array().unwrap() {
         assert_eq!(key["kty"], "OKP");
         assert_eq!(key["crv"], "Ed25519");
         assert!(key.get("d").is_none(), "private part published: {key}");
     }
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|key| key["kid"].as_str().unwrap().to_owned())
+        .collect()
 }
-db_test!(rotated_keys_keep_verifying_and_reach_every_instance);
+
+async fn rotated_keys_are_published_before_they_sign(app: TestApp) {
+    let before = app.register(&unique_email()).await;
+    let email = &before["account"]["email"];
+    let old_token = before["accessToken"].as_str().unwrap().to_owned();
+    let old_kid = parts(&old_token).0["kid"].as_str().unwrap().to_owned();
+
+    // `custodian keys rotate`, as the command does it.
+    let db = app.database().await;
+    let rotation = custodian::services::signing_keys::rotate(
+        &db,
+        &app.data_keys().await,
+        custodian::clock::Clock::now(app.clock.as_ref()),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_ne!(old_kid, rotation.kid);
+
+    // An instance that has read it publishes it at once, and keeps signing with the old key
+    // for longer than a relying party may cache the JWKS.
+    let sibling = app.spawn_sibling().await;
+    let kids = jwks_kids(&sibling).await;
+    assert!(
+        kids.contains(&rotation.kid) && kids.contains(&old_kid),
+        "{kids:?}"
+    );
+    let cache = new_client()
+        .get(format!("{sibling}/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cache.headers()["cache-control"], "public, max-age=300");
+    let token = sign_in_at(&sibling, email).await;
+    assert_eq!(parts(&token).0["kid"], old_kid.as_str());
+    app.clock.advance(TimeDelta::minutes(5));
+    let token = sign_in_at(&sibling, email).await;
+    assert_eq!(parts(&token).0["kid"], old_kid.as_str(), "not yet");
+
+    // Past the publication delay, the new key signs; every instance accepts both.
+    app.clock.advance(TimeDelta::minutes(2));
+    let new_token = sign_in_at(&sibling, email).await;
+    assert_eq!(parts(&new_token).0["kid"], rotation.kid.as_str());
+    assert_no_errors(&app.me(&new_token).await);
+    assert_no_errors(&app.me(&old_token).await);
+}
+db_test!(rotated_keys_are_published_before_they_sign);
+
+async fn an_immediate_rotation_signs_at_once(app: TestApp) {
+    let before = app.register(&unique_email()).await;
+    let db = app.database().await;
+    let rotation = custodian::services::signing_keys::rotate(
+        &db,
+        &app.data_keys().await,
+        custodian::clock::Clock::now(app.clock.as_ref()),
+        true,
+    )
+    .await
+    .unwrap();
+    let sibling = app.spawn_sibling().await;
+    let token = sign_in_at(&sibling, &before["account"]["email"]).await;
+    assert_eq!(parts(&token).0["kid"], rotation.kid.as_str());
+    assert_no_errors(&app.me(&token).await);
+}
+db_test!(an_immediate_rotation_signs_at_once);

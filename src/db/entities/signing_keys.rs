@@ -12,9 +12,14 @@ pub struct Model {
     /// Base64url of the raw public key (the JWK `x`).
     pub public_key: String,
     pub created_at: DateTimeUtc,
-    /// Set when a newer key took over signing; the public key stays published until every
-    /// token it signed has expired.
+    /// When a newer key takes over signing (ahead of time, at the newer key's activation); the
+    /// public key stays published until every token it signed has expired.
     pub retired_at: Option<DateTimeUtc>,
+    /// When it starts signing, once relying parties have had time to fetch it; `None`: from
+    /// its creation.
+    pub activates_at: Option<DateTimeUtc>,
+    /// Set by `custodian keys revoke`: it neither signs nor verifies, and leaves the JWKS.
+    pub revoked_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

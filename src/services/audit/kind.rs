@@ -121,8 +121,10 @@ kinds! {
     /// A rate limit refused an attempt; `rule`. Recorded at most once a minute per rule and
     /// key, so a flood cannot turn into a flood of writes.
     RateLimitTripped => "rate_limit.tripped", Failure;
-    /// By `custodian keys rotate`; `kid` of the new key.
+    /// By `custodian keys rotate`; `kid` of the new key, and when it starts signing.
     SigningKeyRotated => "signing_key.rotated", Success;
+    /// By `custodian keys revoke`; `kid`, and `replaced_by` when a new key had to sign at once.
+    SigningKeyRevoked => "signing_key.revoked", Success;
     /// By `custodian keys rotate-data`; `key`: the new data key's id, which encrypts from now.
     DataKeyAdded => "data_key.added", Success;
     /// By `custodian keys rewrap`; `master`: the master key's id, `count`: keys re-sealed.
