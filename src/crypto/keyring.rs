@@ -215,7 +215,7 @@ fn build_ring(
             "x": key.public_key,
         }));
     }
-    signers.sort_by(|a, b| a.from.cmp(&b.from));
+    signers.sort_by_key(|signer| signer.from);
     let latest = signers
         .pop()
         .ok_or_else(|| anyhow!("no active token-signing key"))?;
