@@ -499,3 +499,166 @@ async fn data_written_before_envelope_encryption_is_adopted(app: TestApp) {
     assert!(!said.contains(master.id()), "{said}");
 }
 db_test!(data_written_before_envelope_encryption_is_adopted);
+
+async fn jwks_kids(address: &str) -> Vec<String> {
+    let jwks: Value = new_client()
+        .get(format!("{address}/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|key| key["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn kid_of(token: &str) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header = URL_SAFE_NO_PAD
+        .decode(token.split('.').next().unwrap())
+        .unwrap();
+    serde_json::from_slice::<Value>(&header).unwrap()["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn sign_in(address: &str, email: &str) -> String {
+    let body = graphql(
+        address,
+        &new_client(),
+        None,
+        "mutation($input: LoginInput!) { login(input: $input) { ... on AuthPayload { accessToken } } }",
+        json!({ "input": { "email": email, "password": PASSWORD } }),
+    )
+    .await;
+    assert_no_errors(&body);
+    body["data"]["login"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn refused(body: &Value) -> bool {
+    body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+}
+
+/// Polls `check` every 200 ms for at most `seconds`; whether it came true.
+async fn within(seconds: u64, mut check: impl AsyncFnMut() -> bool) -> bool {
+    for _ in 0..seconds * 5 {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    check().await
+}
+
+/// Two instances of the real binary: a rotation is published before it signs; a revocation
+/// reaches both within seconds.
+async fn signing_keys_rotate_and_revoke_across_instances(database_url: &str, dir: &TempDir) {
+    let key = new_key();
+    let env = [
+        ("CUSTODIAN_DATABASE_URL", database_url),
+        ("CUSTODIAN_ENCRYPTION_KEY", key.as_str()),
+    ];
+    let first = tokio::task::block_in_place(|| binary::start(&dir.0, &env)).unwrap();
+    let second = tokio::task::block_in_place(|| binary::start(&dir.0, &env)).unwrap();
+    let (a, b) = (first.address.as_str(), second.address.as_str());
+    let email = unique_email();
+    let body = graphql(
+        a,
+        &new_client(),
+        None,
+        "mutation($input: RegisterInput!) { register(input: $input) { accessToken } }",
+        json!({ "input": crate::helpers::registration(&email) }),
+    )
+    .await;
+    assert_no_errors(&body);
+    let token = body["data"]["register"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let old = kid_of(&token);
+
+    let rotated = binary::run(&dir.0, &env, &["keys", "rotate"]);
+    let said = String::from_utf8_lossy(&rotated.stdout).into_owned();
+    assert!(rotated.status.success(), "{said}");
+    let new = said
+        .lines()
+        .find_map(|line| line.strip_prefix("new signing key "))
+        .and_then(|rest| rest.split(':').next())
+        .unwrap_or_else(|| panic!("no new key in: {said}"))
+        .to_owned();
+    assert!(
+        within(8, async || jwks_kids(a).await.contains(&new)
+            && jwks_kids(b).await.contains(&new))
+        .await,
+        "both instances publish {new}"
+    );
+    assert_eq!(
+        kid_of(&sign_in(b, &email).await),
+        old,
+        "published, not yet signing"
+    );
+
+    let revoked = binary::run(&dir.0, &env, &["keys", "revoke", &old]);
+    let said = String::from_utf8_lossy(&revoked.stdout).into_owned();
+    assert!(
+        revoked.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&revoked.stderr)
+    );
+    let me = async |address: &str, token: &str| {
+        graphql(
+            address,
+            &new_client(),
+            Some(token),
+            "{ me { id } }",
+            json!({}),
+        )
+        .await
+    };
+    assert!(
+        within(8, async || refused(&me(a, &token).await)
+            && refused(&me(b, &token).await))
+        .await,
+        "a token signed with the revoked key is refused everywhere"
+    );
+    for address in [a, b] {
+        assert!(
+            !jwks_kids(address).await.contains(&old),
+            "revoked key unpublished"
+        );
+    }
+    let fresh = sign_in(b, &email).await;
+    assert_ne!(kid_of(&fresh), old);
+    assert!(
+        said.contains(&kid_of(&fresh)),
+        "the replacement signs at once: {said}"
+    );
+    assert_no_errors(&me(a, &fresh).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_keys_across_instances_on_sqlite() {
+    let dir = TempDir::new("custodian-signing");
+    let url = format!("sqlite://{}/custodian.db?mode=rwc", dir.0.display());
+    signing_keys_rotate_and_revoke_across_instances(&url, &dir).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_keys_across_instances_on_postgres() {
+    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!("TEST_DATABASE_URL is not set: PostgreSQL variant skipped");
+        return;
+    };
+    let dir = TempDir::new("custodian-signing");
+    let url = crate::helpers::create_postgres_database(&admin_url).await;
+    signing_keys_rotate_and_revoke_across_instances(&url, &dir).await;
+}
