@@ -81,9 +81,15 @@ enum AdminAction {
 
 #[derive(Subcommand)]
 enum AuditAction {
-    /// Walk the hash chain; exit non-zero naming the first event that was altered, removed or
-    /// inserted out of order.
-    Verify,
+    /// Check every link with the key, the head and its seal, and each checkpoint given; exit
+    /// non-zero naming the first event that was altered, removed or inserted.
+    Verify {
+        /// A file of checkpoints from `audit checkpoint`, one per line; may be repeated.
+        #[arg(long = "anchor", value_name = "FILE")]
+        anchors: Vec<std::path::PathBuf>,
+    },
+    /// Verify the trail and print a signed checkpoint of its head, to keep elsewhere.
+    Checkpoint,
 }
 
 #[derive(Subcommand)]
@@ -116,6 +122,7 @@ enum KeysAction {
 
 pub async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    crate::crypto::jwt::install();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Schema => {
             print!("{}", sdl());
@@ -131,9 +138,7 @@ pub async fn run() -> anyhow::Result<()> {
                     last_name,
                 },
         } => create_admin(&email, &first_name, &last_name).await,
-        Command::Audit {
-            action: AuditAction::Verify,
-        } => verify_audit().await,
+        Command::Audit { action } => audit_command(action).await,
         Command::Keys { action } => keys(action).await,
     }
 }
@@ -235,19 +240,49 @@ fn read_password() -> anyhow::Result<SecretString> {
     Ok(SecretString::from(password.to_owned()))
 }
 
-async fn verify_audit() -> anyhow::Result<()> {
+async fn audit_command(action: AuditAction) -> anyhow::Result<()> {
     let settings = settings()?;
-    let db = db::connect(&settings.database_url).await?;
-    match audit::verify(&db).await? {
-        Ok(report) => {
-            println!(
-                "audit trail intact: {} events; head hash {}",
-                report.events, report.head_hash
-            );
-            Ok(())
+    let db = db::connect_migrated(&settings.database_url).await?;
+    let now = SystemClock.now();
+    let keys = Arc::new(data_keys::load(&db, startup::master_keys(&settings)?, now).await?);
+    match action {
+        AuditAction::Verify { anchors } => {
+            let mut checkpoints = Vec::new();
+            for path in &anchors {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                checkpoints.extend(audit::checkpoint::read(&db, &text).await?);
+            }
+            match audit::verify(&db, &keys, &checkpoints).await? {
+                Ok(report) => println!(
+                    "audit trail intact: {} events, {} checkpoints held; head link {}",
+                    report.events,
+                    checkpoints.len(),
+                    report.head_hash
+                ),
+                Err(broken) => bail!("audit trail broken: {broken}"),
+            }
         }
-        Err(broken) => bail!("audit trail broken: {broken}"),
+        AuditAction::Checkpoint => {
+            let keyring = signing_keys::load(
+                &db,
+                Arc::clone(&keys),
+                settings.sessions.access_token_ttl,
+                now,
+            )
+            .await?;
+            let checkpoint = audit::checkpoint::issue(
+                &db,
+                &keys,
+                keyring.signer(now),
+                &settings.server.public_url,
+                now,
+            )
+            .await?;
+            println!("{checkpoint}");
+        }
     }
+    Ok(())
 }
 
 async fn keys(action: KeysAction) -> anyhow::Result<()> {
@@ -274,7 +309,7 @@ async fn keys(action: KeysAction) -> anyhow::Result<()> {
             println!("every instance refuses its tokens within 5 seconds");
         }
         KeysAction::Rewrap => {
-            let rewrap = data_keys::rewrap(&db, &masters, now).await?;
+            let rewrap = data_keys::rewrap(&db, masters, now).await?;
             println!(
                 "re-sealed {} data keys under master key {}; every data key is now sealed under it, \
                  so CUSTODIAN_PREVIOUS_ENCRYPTION_KEYS can be emptied once every instance runs \

@@ -17,11 +17,13 @@ use crate::{
     limits::Limits,
     mail::Mailer,
     metrics::Metrics,
-    services::{data_keys, signing_keys},
+    services::{audit, data_keys, retention, signing_keys},
     state::{AppState, Inner},
 };
 
 const GENERATED_KEY_FILE: &str = "encryption.key";
+/// How often expired client data is erased.
+const RETENTION_PASS: Duration = Duration::from_secs(3600);
 /// How often signing keys are re-read: a revocation reaches every instance within this.
 const SIGNING_KEY_RELOAD: Duration = Duration::from_secs(5);
 /// How often data keys are re-read, in signing-key re-reads: a minute.
@@ -63,6 +65,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let reloader = tokio::spawn(reload_keys(self.state.clone()));
+        let eraser = tokio::spawn(erase_expired_client_data(self.state.clone()));
         let served = axum::serve(
             self.listener,
             self.router
@@ -71,7 +74,25 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await;
         reloader.abort();
+        eraser.abort();
         served.context("server error")
+    }
+}
+
+/// Erases expired client data at start and then every hour.
+async fn erase_expired_client_data(state: AppState) {
+    let mut interval = tokio::time::interval(RETENTION_PASS);
+    loop {
+        interval.tick().await;
+        match retention::erase_expired_client_data(&state).await {
+            Ok(erased) if erased.events + erased.sessions > 0 => tracing::info!(
+                events = erased.events,
+                sessions = erased.sessions,
+                "erased expired client data"
+            ),
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "cannot erase expired client data"),
+        }
     }
 }
 
@@ -109,6 +130,9 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
             .await
             .context("cannot open the data keys")?,
     );
+    audit::key_legacy_trail(&db, &keys, clock.now())
+        .await
+        .context("cannot key the audit trail")?;
     let passwords = PasswordHasher::new().await?;
     let keyring = signing_keys::load(
         &db,

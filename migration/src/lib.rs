@@ -17,6 +17,7 @@ mod m20261129_000012_canonical_emails;
 mod m20261129_000013_create_ssn_reveals;
 mod m20261129_000014_create_data_keys;
 mod m20261129_000015_signing_key_schedule;
+mod m20261129_000016_keyed_audit_chain;
 
 /// The ordered list of migrations, applied by `custodian migrate up` and at every start.
 pub struct Migrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000013_create_ssn_reveals::Migration),
             Box::new(m20261129_000014_create_data_keys::Migration),
             Box::new(m20261129_000015_signing_key_schedule::Migration),
+            Box::new(m20261129_000016_keyed_audit_chain::Migration),
         ]
     }
 }

@@ -39,6 +39,7 @@ pub struct Settings {
     pub mail: MailSettings,
     pub limits: LimitSettings,
     pub profile: ProfileSettings,
+    pub retention: RetentionSettings,
 }
 
 /// Where and how the service is reached over HTTP, and what it logs.
@@ -102,6 +103,27 @@ pub struct LimitSettings {
     pub redis_url: Option<SecretString>,
     /// Rule name → (count, period), over the defaults.
     pub overrides: Vec<(String, u32, Duration)>,
+}
+
+/// How long personal data that serves security is kept.
+#[derive(Debug, Clone)]
+pub struct RetentionSettings {
+    /// IP addresses and user agents in the audit trail and in ended sessions.
+    pub client_data: Duration,
+}
+
+impl RetentionSettings {
+    fn from_raw(raw: &RawSettings) -> Result<Self, ConfigError> {
+        if !(1..=3650).contains(&raw.client_data_retention_days) {
+            return Err(invalid(
+                "CUSTODIAN_CLIENT_DATA_RETENTION_DAYS",
+                "must be between 1 and 3650",
+            ));
+        }
+        Ok(Self {
+            client_data: Duration::from_secs(u64::from(raw.client_data_retention_days) * 86_400),
+        })
+    }
 }
 
 /// The rules a finance profile is held to.
@@ -210,6 +232,7 @@ impl Settings {
             mail: MailSettings::from_raw(&raw, production)?,
             limits: LimitSettings::from_raw(&raw)?,
             profile: ProfileSettings::from_raw(&raw)?,
+            retention: RetentionSettings::from_raw(&raw)?,
             database_url: raw.database_url,
         })
     }

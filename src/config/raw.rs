@@ -94,6 +94,9 @@ pub(super) struct RawSettings {
     pub(super) rate_limits: String,
     /// `CUSTODIAN_MIN_AGE`: the youngest a person may be, in full years, to hold an account.
     pub(super) min_age: u32,
+    /// `CUSTODIAN_CLIENT_DATA_RETENTION_DAYS`: how long IP addresses and user agents are kept
+    /// in the audit trail and in ended sessions.
+    pub(super) client_data_retention_days: u32,
 }
 
 impl Default for RawSettings {
@@ -130,6 +133,7 @@ impl Default for RawSettings {
             require_verified_email: false,
             admin_require_mfa: None,
             min_age: 18,
+            client_data_retention_days: 90,
             mfa_issuer: "Custodian".into(),
             trusted_proxies: String::new(),
             rate_limit_backend: RateLimitBackend::Memory,

@@ -58,6 +58,10 @@ pub enum HashPurpose {
     DeviceCookie,
     /// Stored recovery codes: 60 bits is little, so a dump without the key must not test them.
     RecoveryCode,
+    /// The audit trail's links and head seal: nobody without the key can recompute them.
+    AuditChain,
+    /// The audit trail's commitments to client addresses and agents, which are erasable.
+    AuditClient,
 }
 
 impl HashPurpose {
@@ -68,6 +72,8 @@ impl HashPurpose {
             Self::RefreshSuccessor => "refresh-token-successor",
             Self::DeviceCookie => "device-cookie",
             Self::RecoveryCode => "recovery-code",
+            Self::AuditChain => "audit-chain",
+            Self::AuditClient => "audit-client",
         }
     }
 }

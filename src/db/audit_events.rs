@@ -39,14 +39,94 @@ pub async fn advance_head(txn: &DatabaseTransaction) -> Result<(i64, String), Db
     Ok((head.seq, head.hash))
 }
 
-/// Records the hash of the event just appended at the head.
-pub async fn set_head_hash(txn: &DatabaseTransaction, hash: &str) -> Result<(), DbErr> {
+/// Records the link of the event just appended at the head, with the head's seal.
+pub async fn set_head(txn: &DatabaseTransaction, link: &str, seal: &str) -> Result<(), DbErr> {
     audit_chain_head::Entity::update_many()
-        .col_expr(audit_chain_head::Column::Hash, Expr::value(hash))
+        .col_expr(audit_chain_head::Column::Hash, Expr::value(link))
+        .col_expr(audit_chain_head::Column::Seal, Expr::value(seal))
         .filter(audit_chain_head::Column::Id.eq(HEAD_ID))
         .exec(txn)
         .await
         .map(|_| ())
+}
+
+/// Takes the head's lock (as an append does) and reads it.
+pub async fn lock_head(txn: &DatabaseTransaction) -> Result<audit_chain_head::Model, DbErr> {
+    audit_chain_head::Entity::update_many()
+        .col_expr(
+            audit_chain_head::Column::Seq,
+            Expr::col(audit_chain_head::Column::Seq),
+        )
+        .filter(audit_chain_head::Column::Id.eq(HEAD_ID))
+        .exec(txn)
+        .await?;
+    head(txn)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("audit chain head".into()))
+}
+
+/// Opens the one way past the append-only triggers, for this transaction only: it must be
+/// closed with [`end_maintenance`] before the transaction commits.
+pub async fn begin_maintenance(txn: &DatabaseTransaction) -> Result<(), DbErr> {
+    txn.execute_unprepared("INSERT INTO audit_maintenance (id) VALUES (1)")
+        .await
+        .map(|_| ())
+}
+
+pub async fn end_maintenance(txn: &DatabaseTransaction) -> Result<(), DbErr> {
+    txn.execute_unprepared("DELETE FROM audit_maintenance")
+        .await
+        .map(|_| ())
+}
+
+/// Re-links one event of a trail written before keying (inside maintenance only).
+pub async fn relink(txn: &DatabaseTransaction, event: &Model) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::PrevHash, Expr::value(event.prev_hash.as_str()))
+        .col_expr(Column::Hash, Expr::value(event.hash.as_str()))
+        .col_expr(
+            Column::ClientCommitment,
+            Expr::value(event.client_commitment.clone()),
+        )
+        .filter(Column::Id.eq(event.id))
+        .exec(txn)
+        .await
+        .map(|_| ())
+}
+
+/// Erases the IP address and user agent of the events about or by `account` (the one update
+/// the append-only triggers allow); the chain keeps their commitments.
+pub async fn erase_client_data_of(db: &impl ConnectionTrait, account: Uuid) -> Result<u64, DbErr> {
+    erase_client_data(
+        db,
+        Condition::any()
+            .add(Column::SubjectId.eq(account))
+            .add(Column::ActorId.eq(account)),
+    )
+    .await
+}
+
+/// Erases the IP address and user agent of the events older than `cutoff`.
+pub async fn erase_client_data_before(
+    db: &impl ConnectionTrait,
+    cutoff: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    erase_client_data(db, Condition::all().add(Column::At.lt(cutoff))).await
+}
+
+async fn erase_client_data(db: &impl ConnectionTrait, which: Condition) -> Result<u64, DbErr> {
+    let result = Entity::update_many()
+        .col_expr(Column::IpAddress, Expr::value(Option::<String>::None))
+        .col_expr(Column::UserAgent, Expr::value(Option::<String>::None))
+        .filter(which)
+        .filter(
+            Condition::any()
+                .add(Column::IpAddress.is_not_null())
+                .add(Column::UserAgent.is_not_null()),
+        )
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
 }
 
 pub async fn insert(txn: &DatabaseTransaction, event: Model) -> Result<(), DbErr> {
@@ -65,6 +145,7 @@ pub async fn insert(txn: &DatabaseTransaction, event: Model) -> Result<(), DbErr
         details: Set(event.details),
         prev_hash: Set(event.prev_hash),
         hash: Set(event.hash),
+        client_commitment: Set(event.client_commitment),
     };
     Entity::insert(model)
         .exec_without_returning(txn)

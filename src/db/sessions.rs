@@ -215,6 +215,29 @@ pub async fn mark_reauthenticated(
         .map(|_| ())
 }
 
+/// Forgets where sessions that ended before `cutoff` came from (client-data retention).
+pub async fn erase_client_details_ended_before(
+    db: &impl ConnectionTrait,
+    cutoff: DateTime<Utc>,
+) -> Result<u64, sea_orm::DbErr> {
+    let result = Entity::update_many()
+        .col_expr(Column::IpAddress, Expr::value(Option::<String>::None))
+        .col_expr(Column::UserAgent, Expr::value(Option::<String>::None))
+        .filter(
+            Condition::any()
+                .add(Column::RevokedAt.lt(cutoff))
+                .add(Column::ExpiresAt.lt(cutoff)),
+        )
+        .filter(
+            Condition::any()
+                .add(Column::IpAddress.is_not_null())
+                .add(Column::UserAgent.is_not_null()),
+        )
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}
+
 /// Forgets where the account's sessions came from (closing an account erases it).
 pub async fn erase_client_details(
     db: &impl ConnectionTrait,

@@ -495,6 +495,7 @@ pub async fn delete(
     db::sessions::revoke_all_except(work.txn(), id, None, RevokeReason::AccountDeleted, now)
         .await?;
     db::sessions::erase_client_details(work.txn(), id).await?;
+    db::audit_events::erase_client_data_of(work.txn(), id.0).await?;
     db::mfa::delete_recovery_codes(work.txn(), id).await?;
     db::account_tokens::void_all(work.txn(), id, Purpose::PasswordReset, now).await?;
     db::account_tokens::void_all(work.txn(), id, Purpose::EmailVerification, now).await?;

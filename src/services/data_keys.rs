@@ -145,13 +145,14 @@ pub struct Rewrap {
 /// Every key is opened before anything is written: a key no configured master opens stops it.
 pub async fn rewrap(
     db: &DatabaseConnection,
-    masters: &MasterKeys,
+    masters: MasterKeys,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Rewrap> {
     let rows = db::data_keys::all(db).await?;
     if rows.is_empty() {
         bail!("this database has no data keys yet: start the server once to create them");
     }
+    let master = masters.current_id().to_owned();
     let mut resealed = Vec::new();
     for (row, key) in rows.iter().zip(stored(&rows)) {
         if !masters.seals_currently(&key) {
@@ -160,10 +161,11 @@ pub async fn rewrap(
     }
     if resealed.is_empty() {
         return Ok(Rewrap {
-            master: masters.current_id().to_owned(),
+            master,
             resealed: 0,
         });
     }
+    let keys = DataKeys::open(masters, &stored(&rows))?;
     let txn = db.begin().await?;
     for (row, sealed) in &resealed {
         if !db::data_keys::reseal(&txn, row, sealed).await? {
@@ -174,12 +176,12 @@ pub async fn rewrap(
         }
     }
     let event = Event::new(Kind::DataKeysResealed)
-        .detail("master", masters.current_id())
+        .detail("master", master.as_str())
         .detail("count", resealed.len());
-    audit::record(&txn, now, event).await?;
+    audit::record(&txn, &keys, now, event).await?;
     txn.commit().await?;
     Ok(Rewrap {
-        master: masters.current_id().to_owned(),
+        master,
         resealed: resealed.len(),
     })
 }
@@ -220,7 +222,7 @@ pub async fn rotate(
         let txn = db.begin().await?;
         insert(&txn, &key, at).await?;
         let event = Event::new(Kind::DataKeyAdded).detail("key", key.id.as_str());
-        audit::record(&txn, now, event).await?;
+        audit::record(&txn, &keys, now, event).await?;
         txn.commit().await?;
         absorb(db, &keys).await?;
         if keys.current_id() != key.id {

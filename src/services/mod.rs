@@ -12,6 +12,7 @@ pub mod mfa;
 pub mod profile;
 pub mod reauth;
 pub mod recovery;
+pub mod retention;
 pub mod sessions;
 pub mod signing_keys;
 pub mod throttle;

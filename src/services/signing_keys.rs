@@ -77,7 +77,7 @@ pub async fn rotate(
     let event = Event::new(Kind::SigningKeyRotated)
         .detail("kid", kid.as_str())
         .detail("activates_at", activates_at.to_rfc3339());
-    audit::record(&txn, now, event)
+    audit::record(&txn, keys, now, event)
         .await
         .context("cannot record the rotation in the audit trail")?;
     txn.commit().await?;
@@ -113,7 +113,7 @@ pub async fn revoke(
     if let Some(new) = &replacement {
         event = event.detail("replaced_by", new.as_str());
     }
-    audit::record(&txn, now, event)
+    audit::record(&txn, keys, now, event)
         .await
         .context("cannot record the revocation in the audit trail")?;
     txn.commit().await?;

@@ -44,7 +44,7 @@ impl<'a> Work<'a> {
 
     /// Appends `event` to the audit trail, committing or rolling back with the change.
     pub async fn record(&self, event: Event) -> AppResult<()> {
-        audit::record(&self.txn, self.now, event).await
+        audit::record(&self.txn, &self.state.keys, self.now, event).await
     }
 
     /// Mails `account` once the work commits, addressed by name.

@@ -347,9 +347,32 @@ async fn verify_passes_on_an_intact_trail_written_concurrently(app: TestApp) {
 }
 db_test!(verify_passes_on_an_intact_trail_written_concurrently);
 
+/// A connection as the database's owner would use it, with the append-only triggers out of
+/// the way: what an attacker with full access does first. (The triggers refuse the change
+/// otherwise, which is checked here too.)
+async fn as_attacker(app: &TestApp) -> sea_orm::DatabaseConnection {
+    let db = app.database().await;
+    let refused = db
+        .execute_unprepared("UPDATE audit_events SET kind = 'logout' WHERE seq = 1")
+        .await;
+    assert!(refused.is_err(), "the trigger refuses an edit");
+    let refused = db
+        .execute_unprepared("DELETE FROM audit_events WHERE seq = 1")
+        .await;
+    assert!(refused.is_err(), "the trigger refuses a removal");
+    let disable = match db.get_database_backend() {
+        sea_orm::DbBackend::Sqlite => {
+            "DROP TRIGGER audit_events_no_delete; DROP TRIGGER audit_events_erase_only;"
+        }
+        _ => "ALTER TABLE audit_events DISABLE TRIGGER USER",
+    };
+    db.execute_unprepared(disable).await.unwrap();
+    db
+}
+
 async fn verify_names_an_altered_event(app: TestApp) {
     some_history(&app).await;
-    app.database()
+    as_attacker(&app)
         .await
         .execute_unprepared("UPDATE audit_events SET kind = 'logout' WHERE seq = 2")
         .await
@@ -365,7 +388,7 @@ db_test!(verify_names_an_altered_event);
 
 async fn verify_names_a_removed_event(app: TestApp) {
     some_history(&app).await;
-    let db = app.database().await;
+    let db = as_attacker(&app).await;
     db.execute_unprepared("DELETE FROM audit_events WHERE seq = 3")
         .await
         .unwrap();
@@ -385,7 +408,7 @@ db_test!(verify_names_a_removed_event);
 
 async fn verify_names_an_inserted_event(app: TestApp) {
     some_history(&app).await;
-    let db = app.database().await;
+    let db = as_attacker(&app).await;
     // A forged event slipped in after #2, with the others moved up to make room.
     db.execute_unprepared("UPDATE audit_events SET seq = seq + 100 WHERE seq > 2")
         .await

@@ -13,12 +13,17 @@ pub struct Model {
     pub actor_id: Option<Uuid>,
     pub subject_id: Option<Uuid>,
     pub session_id: Option<Uuid>,
+    /// Erasable: outside the chained record, which holds `client_commitment` instead.
     pub ip_address: Option<String>,
+    /// Erasable, like `ip_address`.
     pub user_agent: Option<String>,
     pub request_id: Option<String>,
     pub details: String,
     pub prev_hash: String,
+    /// The event's link: a keyed hash of `prev_hash` and the record.
     pub hash: String,
+    /// A keyed hash of the IP address and user agent as recorded; `None` when there were none.
+    pub client_commitment: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

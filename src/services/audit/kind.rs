@@ -123,6 +123,11 @@ kinds! {
     RateLimitTripped => "rate_limit.tripped", Failure;
     /// By `custodian keys rotate`; `kid` of the new key, and when it starts signing.
     SigningKeyRotated => "signing_key.rotated", Success;
+    /// A trail written before keying was keyed; `previous_head_seq` and `previous_head_hash`
+    /// pin what it held.
+    AuditChainKeyed => "audit.chain_keyed", Success;
+    /// By `custodian audit checkpoint`; `seq` and `link` of the checkpoint.
+    AuditCheckpoint => "audit.checkpoint", Success;
     /// By `custodian keys revoke`; `kid`, and `replaced_by` when a new key had to sign at once.
     SigningKeyRevoked => "signing_key.revoked", Success;
     /// By `custodian keys rotate-data`; `key`: the new data key's id, which encrypts from now.

@@ -1,10 +1,12 @@
 //! The audit trail: who did what to which account, when, from where, and whether it worked.
 //!
-//! Events are appended to a hash chain (see [`chain`]) inside the transaction of the change
-//! they record, so there is no change without its record and no record of a change that did
+//! Events are appended to a keyed hash chain (see [`chain`]) inside the transaction of the
+//! change they record, so there is no change without its record and no record of a change that did
 //! not happen. Details hold categories and field names, never secrets or personal data.
 
 mod chain;
+pub mod checkpoint;
+mod keying;
 mod kind;
 
 use chrono::{DateTime, SubsecRound, Utc};
@@ -12,11 +14,13 @@ use sea_orm::{DatabaseTransaction, TransactionTrait};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-pub use chain::{ChainBreak, ChainReport, verify};
+pub use chain::{Anchor, ChainBreak, ChainReport, verify};
+pub use keying::key_legacy_trail;
 pub use kind::{Kind, Outcome};
 
 use super::{ClientInfo, Principal};
 use crate::{
+    crypto::envelope::DataKeys,
     db::{self, audit_events::Filter, entities::audit_events},
     domain::{AccountId, SessionId},
     error::{AppError, AppResult},
@@ -94,10 +98,22 @@ impl Event {
 }
 
 /// Appends `event` to the trail inside `txn`: it commits or rolls back with the change.
-pub async fn record(txn: &DatabaseTransaction, at: DateTime<Utc>, event: Event) -> AppResult<()> {
+pub async fn record(
+    txn: &DatabaseTransaction,
+    keys: &DataKeys,
+    at: DateTime<Utc>,
+    event: Event,
+) -> AppResult<()> {
     let (seq, prev_hash) = db::audit_events::advance_head(txn).await?;
+    let id = Uuid::now_v7();
+    let client_commitment = chain::client_commitment(
+        keys,
+        id,
+        event.ip_address.as_deref(),
+        event.user_agent.as_deref(),
+    );
     let mut row = audit_events::Model {
-        id: Uuid::now_v7(),
+        id,
         seq,
         // What PostgreSQL keeps, so the hash is computed over what will be read back.
         at: at.trunc_subsecs(6),
@@ -112,9 +128,10 @@ pub async fn record(txn: &DatabaseTransaction, at: DateTime<Utc>, event: Event) 
         details: Value::Object(event.details).to_string(),
         prev_hash,
         hash: String::new(),
+        client_commitment,
     };
-    row.hash = chain::hash(&row);
-    db::audit_events::set_head_hash(txn, &row.hash).await?;
+    row.hash = chain::link(keys, &row);
+    db::audit_events::set_head(txn, &row.hash, &chain::seal(keys, seq, &row.hash)).await?;
     db::audit_events::insert(txn, row).await?;
     Ok(())
 }
@@ -123,7 +140,7 @@ pub async fn record(txn: &DatabaseTransaction, at: DateTime<Utc>, event: Event) 
 /// transaction of its own.
 pub async fn record_alone(state: &AppState, event: Event) -> AppResult<()> {
     let txn = state.db.begin().await?;
-    record(&txn, state.clock.now(), event).await?;
+    record(&txn, &state.keys, state.clock.now(), event).await?;
     txn.commit().await?;
     Ok(())
 }
