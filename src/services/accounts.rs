@@ -505,7 +505,7 @@ pub async fn delete(
     let event = Event::new(Kind::AccountDeleted)
         .by(id)
         .session(principal.session)
-        .client(client);
+        .request(client);
     work.record(event).await?;
     // Sent to the address just erased, from the copy read before.
     work.mail(&account, Mail::AccountClosed);

@@ -21,4 +21,5 @@ mod sessions;
 mod smtp;
 mod takeover;
 mod tokens;
+mod trail;
 mod transport;

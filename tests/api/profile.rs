@@ -661,13 +661,18 @@ async fn closing_an_account_erases_it_and_keeps_the_trail(app: TestApp) {
 
     // The trail stays, whole, under the account id.
     let trail = app
-        .graphql_as(&new_client(), Some(&admin), "query($id: UUID!) { adminAuditEvents(filter: { accountId: $id }, first: 50) { kind } }", json!({ "id": id }))
+        .graphql_as(&new_client(), Some(&admin), "query($id: UUID!) { adminAuditEvents(filter: { accountId: $id }, first: 50) { kind ipAddress userAgent } }", json!({ "id": id }))
         .await;
     let kinds = trail["data"]["adminAuditEvents"].to_string();
     assert!(
         kinds.contains("account.deleted") && kinds.contains("account.registered"),
         "{kinds}"
     );
+    // ...but without where the person was: their addresses and agents are erased from it.
+    for event in trail["data"]["adminAuditEvents"].as_array().unwrap() {
+        assert_eq!(event["ipAddress"], Value::Null, "{event}");
+        assert_eq!(event["userAgent"], Value::Null, "{event}");
+    }
     let (ok, text) = {
         let output = tokio::task::block_in_place(|| app.cli(&["audit", "verify"], ""));
         (

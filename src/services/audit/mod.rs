@@ -89,6 +89,13 @@ impl Event {
         self
     }
 
+    /// Only the request's id: for the record of a closure, which must not keep where the
+    /// person was.
+    pub fn request(mut self, client: &ClientInfo) -> Self {
+        self.request_id.clone_from(&client.request_id);
+        self
+    }
+
     /// A category or a count: keys and values are chosen by the code, never copied from
     /// what a person typed.
     pub fn detail(mut self, key: &'static str, value: impl Into<Value>) -> Self {
