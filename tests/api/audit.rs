@@ -432,3 +432,167 @@ async fn verify_names_an_inserted_event(app: TestApp) {
     assert!(text.contains("event #3"), "{text}");
 }
 db_test!(verify_names_an_inserted_event);
+
+async fn verify_names_altered_client_data_and_allows_its_erasure(app: TestApp) {
+    some_history(&app).await;
+    // Erasing an address is the one change the trail allows, and it verifies after.
+    app.database()
+        .await
+        .execute_unprepared(
+            "UPDATE audit_events SET ip_address = NULL, user_agent = NULL WHERE seq = 1",
+        )
+        .await
+        .unwrap();
+    let (ok, text) = verify(&app);
+    assert!(ok, "{text}");
+
+    // Changing one is caught, although the address is outside the chained record.
+    as_attacker(&app)
+        .await
+        .execute_unprepared("UPDATE audit_events SET ip_address = '198.51.100.7' WHERE seq = 2")
+        .await
+        .unwrap();
+    let (ok, text) = verify(&app);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("IP address or user agent of event #2"),
+        "{text}"
+    );
+}
+db_test!(verify_names_altered_client_data_and_allows_its_erasure);
+
+/// Events and sessions that still hold an address, written before `cutoff`.
+async fn holding_addresses(db: &sea_orm::DatabaseConnection, table: &str) -> i64 {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT COUNT(*) AS n FROM {table} WHERE ip_address IS NOT NULL"),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<i64>("", "n").unwrap()
+}
+
+async fn addresses_are_erased_after_the_retention_period(app: TestApp) {
+    some_history(&app).await;
+    let db = app.database().await;
+    assert!(holding_addresses(&db, "audit_events").await > 0);
+    assert!(holding_addresses(&db, "sessions").await > 0);
+
+    // 90 days after the events, and after the sessions ended (7 idle days), an instance's
+    // retention pass (at its start, then hourly) erases them; the trail still verifies.
+    app.clock.advance(chrono::TimeDelta::days(98));
+    let recent = unique_email();
+    app.register(&recent).await;
+    let recent_events = holding_addresses(&db, "audit_events").await;
+    app.spawn_sibling().await;
+    let mut erased = false;
+    for _ in 0..50 {
+        if holding_addresses(&db, "sessions").await == 1
+            && holding_addresses(&db, "audit_events").await < recent_events
+        {
+            erased = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(erased, "old addresses are erased");
+    let events = holding_addresses(&db, "audit_events").await;
+    assert_eq!(events, 2, "the new registration's two events keep theirs");
+    let (ok, text) = verify(&app);
+    assert!(ok, "{text}");
+}
+db_test!(addresses_are_erased_after_the_retention_period);
+
+/// Rewrites the trail the way the previous version wrote it: unkeyed SHA-256 links over every
+/// column, no commitments, an unsealed head.
+async fn rewrite_as_before_keying(db: &sea_orm::DatabaseConnection) -> (i64, String) {
+    let events = custodian::db::audit_events::chain_page(db, 1, 1000)
+        .await
+        .unwrap();
+    let mut prev = "0".repeat(64);
+    for event in &events {
+        let record = json!([
+            event.seq,
+            event.id,
+            event.at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+            event.kind,
+            event.outcome,
+            event.actor_id,
+            event.subject_id,
+            event.session_id,
+            event.ip_address,
+            event.user_agent,
+            event.request_id,
+            event.details,
+        ]);
+        let hash = custodian::crypto::sha256_hex(format!("{prev}\n{record}").as_bytes());
+        db.execute_unprepared(&format!(
+            "UPDATE audit_events SET prev_hash = '{prev}', hash = '{hash}', client_commitment = NULL WHERE seq = {}",
+            event.seq
+        ))
+        .await
+        .unwrap();
+        prev = hash;
+    }
+    let last = i64::try_from(events.len()).unwrap();
+    db.execute_unprepared(&format!(
+        "UPDATE audit_chain_head SET seq = {last}, hash = '{prev}', seal = NULL"
+    ))
+    .await
+    .unwrap();
+    (last, prev)
+}
+
+async fn a_trail_written_before_keying_is_checked_and_keyed_once(app: TestApp) {
+    some_history(&app).await;
+    let db = as_attacker(&app).await;
+    let (last, _) = rewrite_as_before_keying(&db).await;
+
+    // An old trail that does not verify under its old links is refused, not laundered.
+    db.execute_unprepared("UPDATE audit_events SET kind = 'logout' WHERE seq = 2")
+        .await
+        .unwrap();
+    let refused = app
+        .try_spawn_sibling()
+        .await
+        .err()
+        .expect("refuses to start");
+    assert!(
+        format!("{refused:#}").contains("altered before it could be keyed"),
+        "{refused:#}"
+    );
+    // Re-linked as the old version would have (the edit stays: it is what the old trail
+    // now says), it is keyed.
+    let (_, head) = rewrite_as_before_keying(&db).await;
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // The triggers are back for the keying, which passes them the one documented way.
+        db.execute_unprepared("ALTER TABLE audit_events ENABLE TRIGGER USER")
+            .await
+            .unwrap();
+    }
+
+    app.spawn_sibling().await;
+    let (ok, text) = verify(&app);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains(&format!("intact: {} events", last + 1)),
+        "{text}"
+    );
+    let keyed = custodian::db::audit_events::chain_page(&db, last + 1, 1)
+        .await
+        .unwrap();
+    assert_eq!(keyed[0].kind, "audit.chain_keyed");
+    let details: Value = serde_json::from_str(&keyed[0].details).unwrap();
+    assert_eq!(details["previous_head_seq"], last);
+    assert_eq!(details["previous_head_hash"], head);
+    // A second instance finds it keyed and leaves it alone.
+    app.spawn_sibling().await;
+    let (ok, text) = verify(&app);
+    assert!(
+        ok && text.contains(&format!("intact: {} events", last + 1)),
+        "{text}"
+    );
+}
+db_test!(a_trail_written_before_keying_is_checked_and_keyed_once);

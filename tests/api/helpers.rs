@@ -283,12 +283,15 @@ pub fn cookie_value(line: &str) -> String {
 impl TestApp {
     /// A second instance on the same database and keys, as in a multi-instance deployment.
     pub async fn spawn_sibling(&self) -> String {
-        let app = Application::build(self.settings.clone(), self.clock.clone())
-            .await
-            .expect("sibling builds");
-        let address = format!("http://{}", app.local_addr().expect("bound"));
+        self.try_spawn_sibling().await.expect("sibling builds")
+    }
+
+    /// [`TestApp::spawn_sibling`], or why it would not start.
+    pub async fn try_spawn_sibling(&self) -> anyhow::Result<String> {
+        let app = Application::build(self.settings.clone(), self.clock.clone()).await?;
+        let address = format!("http://{}", app.local_addr()?);
         tokio::spawn(app.run_until(std::future::pending()));
-        address
+        Ok(address)
     }
 
     /// A direct connection to this app's database, for grey-box checks.
