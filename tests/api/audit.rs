@@ -557,8 +557,7 @@ async fn a_trail_written_before_keying_is_checked_and_keyed_once(app: TestApp) {
     let refused = app
         .try_spawn_sibling()
         .await
-        .err()
-        .expect("refuses to start");
+        .expect_err("refuses to start");
     assert!(
         format!("{refused:#}").contains("altered before it could be keyed"),
         "{refused:#}"
