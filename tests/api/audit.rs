@@ -554,10 +554,7 @@ async fn a_trail_written_before_keying_is_checked_and_keyed_once(app: TestApp) {
     db.execute_unprepared("UPDATE audit_events SET kind = 'logout' WHERE seq = 2")
         .await
         .unwrap();
-    let refused = app
-        .try_spawn_sibling()
-        .await
-        .expect_err("refuses to start");
+    let refused = app.try_spawn_sibling().await.expect_err("refuses to start");
     assert!(
         format!("{refused:#}").contains("altered before it could be keyed"),
         "{refused:#}"

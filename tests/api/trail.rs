@@ -43,7 +43,7 @@ impl Store {
             }
             Self::Postgres { admin_url, url } => {
                 let original = url.rsplit('/').next().unwrap();
-                let copy = format!("custodian_copy_{}", Uuid::now_v7().simple());
+                let copy = format!("custodian_test_copy_{}", Uuid::now_v7().simple());
                 let admin = Database::connect(admin_url.as_str()).await.unwrap();
                 admin
                     .execute_unprepared(&format!(
