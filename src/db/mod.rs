@@ -70,11 +70,19 @@ pub async fn connect_migrated(url: &SecretString) -> anyhow::Result<DatabaseConn
     connect(url).await
 }
 
-/// Applies every pending migration.
+/// Applies every pending migration. With none pending it writes nothing, so a role that may
+/// not change the schema (the insert-only role the README shows) starts on a migrated
+/// database.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None)
+    let pending = Migrator::get_pending_migrations_read_only(db)
         .await
-        .context("cannot apply migrations")
+        .context("cannot read the applied migrations")?;
+    if pending.is_empty() {
+        return Ok(());
+    }
+    Migrator::up(db, None).await.context(
+        "cannot apply migrations (a role without schema rights needs `custodian migrate up` run by the database owner first)",
+    )
 }
 
 /// The file path of a `sqlite://` URL, without its query string.

@@ -268,3 +268,87 @@ async fn checkpoints_on_postgres() {
     let url = crate::helpers::create_postgres_database(&admin_url).await;
     checkpoints_catch_a_rewrite_and_a_truncation(Store::Postgres { admin_url, url }, dir).await;
 }
+
+/// The insert-only role exactly as the README grants it: the service runs under it, and it can
+/// append and erase addresses, but neither edit nor remove an event nor open maintenance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_insert_only_role_serves_and_cannot_rewrite() {
+    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!("TEST_DATABASE_URL is not set: PostgreSQL variant skipped");
+        return;
+    };
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let grants = readme
+        .split("-- as the owner, after `custodian migrate up`\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the README shows the grants");
+    let dir = TempDir::new("custodian-role");
+    let key = STANDARD.encode(Uuid::new_v4().as_bytes().repeat(2));
+    let owner_url = crate::helpers::create_postgres_database(&admin_url).await;
+    let database = owner_url.rsplit('/').next().unwrap().to_owned();
+    let (ok, said) = run(
+        &dir,
+        &Store::Postgres {
+            admin_url: admin_url.clone(),
+            url: owner_url.clone(),
+        },
+        &key,
+        &["migrate", "up"],
+    );
+    assert!(ok, "{said}");
+    let role = format!("custodian_app_{}", Uuid::now_v7().simple());
+    let owner = custodian::db::connect(&secrecy::SecretString::from(owner_url.clone()))
+        .await
+        .unwrap();
+    owner
+        .execute_unprepared(
+            &grants
+                .replace("custodian_app", &role)
+                .replace("DATABASE custodian", &format!("DATABASE \"{database}\""))
+                .replace("'…'", "'app-secret'"),
+        )
+        .await
+        .unwrap();
+    let app_url = owner_url.replacen("postgres@", &format!("{role}:app-secret@"), 1);
+    let env = [
+        ("CUSTODIAN_DATABASE_URL", app_url.as_str()),
+        ("CUSTODIAN_ENCRYPTION_KEY", key.as_str()),
+    ];
+    let server = tokio::task::block_in_place(|| binary::start(&dir.0, &env))
+        .unwrap_or_else(|log| panic!("the service does not start under the role: {log}"));
+    some_activity(&server.address).await;
+    drop(server);
+
+    let app = custodian::db::connect(&secrecy::SecretString::from(app_url))
+        .await
+        .unwrap();
+    for refused in [
+        "UPDATE audit_events SET kind = 'logout' WHERE seq = 1",
+        "DELETE FROM audit_events WHERE seq = 1",
+        "TRUNCATE audit_events",
+        "INSERT INTO audit_maintenance (id) VALUES (1)",
+        "ALTER TABLE audit_events DISABLE TRIGGER USER",
+    ] {
+        assert!(app.execute_unprepared(refused).await.is_err(), "{refused}");
+    }
+    app.execute_unprepared("UPDATE audit_events SET ip_address = NULL, user_agent = NULL")
+        .await
+        .unwrap();
+    drop(app);
+    let (ok, said) = run(
+        &dir,
+        &Store::Postgres {
+            admin_url,
+            url: owner_url,
+        },
+        &key,
+        &["audit", "verify"],
+    );
+    assert!(ok, "{said}");
+    owner
+        .execute_unprepared(&format!("DROP OWNED BY \"{role}\"; DROP ROLE \"{role}\""))
+        .await
+        .ok();
+}
