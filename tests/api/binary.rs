@@ -92,3 +92,52 @@ pub fn start(dir: &Path, env: &[(&str, &str)]) -> Result<Server, String> {
 pub fn run(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
     command(dir, env).args(args).output().unwrap()
 }
+
+/// A database for a test of the binary: a SQLite file in `dir`, or a fresh PostgreSQL database
+/// (`None` without `TEST_DATABASE_URL`).
+pub async fn database_url(backend: crate::helpers::Backend, dir: &TempDir) -> Option<String> {
+    match backend {
+        crate::helpers::Backend::Sqlite => Some(format!(
+            "sqlite://{}/custodian.db?mode=rwc",
+            dir.0.display()
+        )),
+        crate::helpers::Backend::Postgres => {
+            let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+                eprintln!("TEST_DATABASE_URL is not set: PostgreSQL variant skipped");
+                return None;
+            };
+            Some(crate::helpers::create_postgres_database(&admin_url).await)
+        }
+    }
+}
+
+/// `binary_test!(name)` turns `async fn name(database_url: &str, dir: &TempDir)` into
+/// `name::sqlite` and `name::postgres`, each with a folder and a database of its own.
+#[macro_export]
+macro_rules! binary_test {
+    ($name:ident) => {
+        mod $name {
+            use $crate::{
+                binary::{TempDir, database_url},
+                helpers::Backend,
+            };
+
+            async fn run(backend: Backend) {
+                let dir = TempDir::new(concat!("custodian-", stringify!($name)));
+                if let Some(url) = database_url(backend, &dir).await {
+                    super::$name(&url, &dir).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run(Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                run(Backend::Postgres).await;
+            }
+        }
+    };
+}

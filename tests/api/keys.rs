@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::{
     binary::{self, TempDir},
-    db_test,
+    binary_test, db_test,
     helpers::{PASSWORD, REFRESH, TestApp, assert_no_errors, error_code, new_client, unique_email},
 };
 
@@ -228,23 +228,7 @@ async fn a_new_master_key_replaces_the_old_one_without_losing_anything(
     assert!(verified.status.success(), "{verified:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn master_key_rotation_on_sqlite() {
-    let dir = TempDir::new("custodian-keys");
-    let url = format!("sqlite://{}/custodian.db?mode=rwc", dir.0.display());
-    a_new_master_key_replaces_the_old_one_without_losing_anything(&url, &dir).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn master_key_rotation_on_postgres() {
-    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
-        eprintln!("TEST_DATABASE_URL is not set: PostgreSQL variant skipped");
-        return;
-    };
-    let dir = TempDir::new("custodian-keys");
-    let url = crate::helpers::create_postgres_database(&admin_url).await;
-    a_new_master_key_replaces_the_old_one_without_losing_anything(&url, &dir).await;
-}
+binary_test!(a_new_master_key_replaces_the_old_one_without_losing_anything);
 
 /// The account's sealed birth date and SSN, its blind index, and the signing key's seed.
 async fn sealed(db: &sea_orm::DatabaseConnection, email: &str) -> (String, String, String, String) {
@@ -645,20 +629,4 @@ async fn signing_keys_rotate_and_revoke_across_instances(database_url: &str, dir
     assert_no_errors(&me(a, &fresh).await);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn signing_keys_across_instances_on_sqlite() {
-    let dir = TempDir::new("custodian-signing");
-    let url = format!("sqlite://{}/custodian.db?mode=rwc", dir.0.display());
-    signing_keys_rotate_and_revoke_across_instances(&url, &dir).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn signing_keys_across_instances_on_postgres() {
-    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
-        eprintln!("TEST_DATABASE_URL is not set: PostgreSQL variant skipped");
-        return;
-    };
-    let dir = TempDir::new("custodian-signing");
-    let url = crate::helpers::create_postgres_database(&admin_url).await;
-    signing_keys_rotate_and_revoke_across_instances(&url, &dir).await;
-}
+binary_test!(signing_keys_rotate_and_revoke_across_instances);
