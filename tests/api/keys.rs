@@ -22,6 +22,17 @@ const CONFIRM: &str = "mutation($code: String!) { confirmMfa(code: $code) { code
 const LOGIN: &str = "mutation($email: String!, $password: String!) { login(input: { email: $email, password: $password }) { __typename ... on MfaChallenge { mfaToken } } }";
 const VERIFY: &str = "mutation($token: String!, $code: String!) { verifyMfa(mfaToken: $token, code: $code) { accessToken session { mfaVerified } } }";
 
+/// The standard output of a command that must have succeeded.
+fn succeeded(output: &std::process::Output) -> String {
+    let said = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    said
+}
+
 fn new_key() -> String {
     STANDARD.encode(Uuid::new_v4().as_bytes().repeat(2))
 }
@@ -110,17 +121,15 @@ async fn a_new_master_key_replaces_the_old_one_without_losing_anything(
     dir: &TempDir,
 ) {
     let (k1, k2) = (new_key(), new_key());
-    let env = |current: &str, previous: &str| {
-        vec![
-            ("CUSTODIAN_DATABASE_URL", database_url.to_owned()),
-            ("CUSTODIAN_ENCRYPTION_KEY", current.to_owned()),
-            ("CUSTODIAN_PREVIOUS_ENCRYPTION_KEYS", previous.to_owned()),
+    let env = |current, previous| {
+        [
+            ("CUSTODIAN_DATABASE_URL", database_url),
+            ("CUSTODIAN_ENCRYPTION_KEY", current),
+            ("CUSTODIAN_PREVIOUS_ENCRYPTION_KEYS", previous),
         ]
     };
-    let start = |current: &str, previous: &str| {
-        let env = env(current, previous);
-        let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        tokio::task::block_in_place(|| binary::start(&dir.0, &pairs))
+    let start = |current, previous| {
+        tokio::task::block_in_place(|| binary::start(&dir.0, &env(current, previous)))
     };
 
     // Under K1: a person with a birth date, an SSN, MFA and a browser holding a refresh token.
@@ -176,15 +185,7 @@ async fn a_new_master_key_replaces_the_old_one_without_losing_anything(
     drop(server);
 
     // `keys rewrap` seals the data keys under K2...
-    let env_both = env(&k2, &k1);
-    let pairs: Vec<(&str, &str)> = env_both.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let rewrap = binary::run(&dir.0, &pairs, &["keys", "rewrap"]);
-    let said = String::from_utf8_lossy(&rewrap.stdout);
-    assert!(
-        rewrap.status.success(),
-        "{said}{}",
-        String::from_utf8_lossy(&rewrap.stderr)
-    );
+    let said = succeeded(&binary::run(&dir.0, &env(&k2, &k1), &["keys", "rewrap"]));
     assert!(said.contains("re-sealed 2 data keys"), "{said}");
 
     // ...so K1 can be destroyed: K2 alone now serves every promise.
@@ -222,10 +223,7 @@ async fn a_new_master_key_replaces_the_old_one_without_losing_anything(
     drop(server);
 
     // The re-sealing is in the audit trail, which still verifies.
-    let env_new = env(&k2, "");
-    let pairs: Vec<(&str, &str)> = env_new.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let verified = binary::run(&dir.0, &pairs, &["audit", "verify"]);
-    assert!(verified.status.success(), "{verified:?}");
+    succeeded(&binary::run(&dir.0, &env(&k2, ""), &["audit", "verify"]));
 }
 
 binary_test!(a_new_master_key_replaces_the_old_one_without_losing_anything);
@@ -265,13 +263,7 @@ async fn rotating_data_keys_reencrypts_while_serving(app: TestApp) {
     let db = app.database().await;
     let (dob_before, ssn_before, index_before, signing_before) = sealed(&db, &email).await;
 
-    let output = app.cli(&["keys", "rotate-data", "--batch-size", "1"], "");
-    let said = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{said}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let said = succeeded(&app.cli(&["keys", "rotate-data", "--batch-size", "1"], ""));
     assert!(said.contains("added data key"), "{said}");
     assert!(said.contains("re-encrypted 3 values; 0 left"), "{said}");
 
@@ -570,9 +562,7 @@ async fn signing_keys_rotate_and_revoke_across_instances(database_url: &str, dir
         .to_owned();
     let old = kid_of(&token);
 
-    let rotated = binary::run(&dir.0, &env, &["keys", "rotate"]);
-    let said = String::from_utf8_lossy(&rotated.stdout).into_owned();
-    assert!(rotated.status.success(), "{said}");
+    let said = succeeded(&binary::run(&dir.0, &env, &["keys", "rotate"]));
     let new = said
         .lines()
         .find_map(|line| line.strip_prefix("new signing key "))
@@ -591,13 +581,7 @@ async fn signing_keys_rotate_and_revoke_across_instances(database_url: &str, dir
         "published, not yet signing"
     );
 
-    let revoked = binary::run(&dir.0, &env, &["keys", "revoke", &old]);
-    let said = String::from_utf8_lossy(&revoked.stdout).into_owned();
-    assert!(
-        revoked.status.success(),
-        "{said}{}",
-        String::from_utf8_lossy(&revoked.stderr)
-    );
+    let said = succeeded(&binary::run(&dir.0, &env, &["keys", "revoke", &old]));
     let me = async |address: &str, token: &str| {
         graphql(
             address,
