@@ -11,28 +11,34 @@ pub enum AppError {
     /// Wrong email or password: one error for both, so answers reveal no accounts.
     #[error("invalid email or password")]
     InvalidCredentials,
-    /// No valid access token, or the session behind it has ended.
-    #[error("authentication required")]
+    /// No access token at all: sign in.
+    #[error("authentication required: sign in")]
     Unauthenticated,
+    /// An access token was presented and not accepted.
+    #[error("{}", .0.message())]
+    TokenRejected(TokenRejection),
     /// A refresh token that is missing, unknown, expired, reused or of an ended session.
     #[error("invalid or expired refresh token")]
     InvalidRefreshToken,
     /// Signed in, but not allowed to do this.
-    #[error("not allowed")]
-    Forbidden,
+    #[error("{}", .0.message())]
+    Forbidden(Denial),
     /// The change clashes with existing data (for example an email already registered).
     #[error("{message}")]
     Conflict { field: String, message: String },
     /// The MFA challenge of a sign-in is unknown, used, expired or out of attempts.
     #[error("this sign-in has expired or failed too often; sign in again")]
     MfaChallengeInvalid,
-    /// Too many attempts; try again after this many seconds.
-    #[error("too many attempts; try again later")]
-    RateLimited { retry_after_secs: u64 },
+    /// Too many attempts under `rule`; try again after this many seconds.
+    #[error("too many attempts ({rule}); try again later")]
+    RateLimited {
+        rule: &'static str,
+        retry_after_secs: u64,
+    },
     /// The shared rate limiter cannot be reached: sensitive fields refuse rather than run
     /// unlimited.
     #[error("this operation is briefly unavailable; try again shortly")]
-    LimiterUnavailable,
+    LimiterUnavailable { rule: &'static str },
     /// The password was right but the account's email is not verified yet, and the
     /// deployment requires it. A fresh verification link has been sent.
     #[error("confirm your email address before signing in: a new link has been sent to it")]
@@ -69,14 +75,15 @@ impl AppError {
             Self::BadInput { .. } => "BAD_USER_INPUT",
             Self::InvalidCredentials
             | Self::Unauthenticated
+            | Self::TokenRejected(_)
             | Self::InvalidRefreshToken
             | Self::MfaChallengeInvalid => "UNAUTHENTICATED",
-            Self::Forbidden
+            Self::Forbidden(_)
             | Self::EmailNotVerified
             | Self::ReauthenticationRequired
             | Self::MfaRequired
             | Self::SecondFactorBlocked => "FORBIDDEN",
-            Self::RateLimited { .. } | Self::LimiterUnavailable => "RATE_LIMITED",
+            Self::RateLimited { .. } | Self::LimiterUnavailable { .. } => "RATE_LIMITED",
             Self::Conflict { .. } => "CONFLICT",
             Self::NotFound => "NOT_FOUND",
             Self::Internal(_) => "INTERNAL",
@@ -94,6 +101,9 @@ impl AppError {
     /// A machine-readable reason beside the code, where one code covers several cases.
     pub fn reason(&self) -> Option<&'static str> {
         match self {
+            Self::Unauthenticated => Some("AUTHENTICATION_REQUIRED"),
+            Self::TokenRejected(rejection) => Some(rejection.reason()),
+            Self::Forbidden(denial) => Some(denial.reason()),
             Self::EmailNotVerified => Some("EMAIL_NOT_VERIFIED"),
             Self::ReauthenticationRequired => Some("REAUTHENTICATION_REQUIRED"),
             Self::MfaRequired => Some("MFA_REQUIRED"),
@@ -105,8 +115,18 @@ impl AppError {
     /// Seconds to wait before trying again, for `RATE_LIMITED`.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
-            Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
-            Self::LimiterUnavailable => Some(5),
+            Self::RateLimited {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            Self::LimiterUnavailable { .. } => Some(5),
+            _ => None,
+        }
+    }
+
+    /// The rate-limit rule that refused, for `RATE_LIMITED`.
+    pub fn rule(&self) -> Option<&'static str> {
+        match self {
+            Self::RateLimited { rule, .. } | Self::LimiterUnavailable { rule } => Some(rule),
             _ => None,
         }
     }
@@ -115,6 +135,60 @@ impl AppError {
     pub fn log_if_internal(&self) {
         if let Self::Internal(source) = self {
             tracing::error!(error = format!("{source:#}"), "internal error");
+        }
+    }
+}
+
+/// Why a presented access token was not accepted: clients refresh on one, sign in on another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenRejection {
+    /// Past its `exp`: refresh it.
+    Expired,
+    /// Malformed, forged, of another issuer or audience, or signed by a revoked key.
+    Invalid,
+    /// Its session was ended (logout, revocation, password change, closure): sign in again.
+    SessionEnded,
+}
+
+impl TokenRejection {
+    fn reason(self) -> &'static str {
+        match self {
+            Self::Expired => "TOKEN_EXPIRED",
+            Self::Invalid => "TOKEN_INVALID",
+            Self::SessionEnded => "SESSION_ENDED",
+        }
+    }
+
+    fn message(self) -> &'static str {
+        match self {
+            Self::Expired => "the access token has expired: refresh it",
+            Self::Invalid => "the access token is not valid: sign in again",
+            Self::SessionEnded => "this session has ended: sign in again",
+        }
+    }
+}
+
+/// Why a signed-in caller was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denial {
+    /// The field needs a role the caller does not hold (administrator fields).
+    RoleRequired,
+    /// Administrators do not decide their own KYC review.
+    OwnAccount,
+}
+
+impl Denial {
+    fn reason(self) -> &'static str {
+        match self {
+            Self::RoleRequired => "ROLE_REQUIRED",
+            Self::OwnAccount => "OWN_ACCOUNT",
+        }
+    }
+
+    fn message(self) -> &'static str {
+        match self {
+            Self::RoleRequired => "not allowed: this needs an administrator",
+            Self::OwnAccount => "not allowed on your own account: another administrator decides",
         }
     }
 }

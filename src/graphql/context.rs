@@ -14,7 +14,7 @@ use crate::{
     services::{
         ClientInfo, Principal,
         devices::{self, Device},
-        sessions,
+        sessions::{self, Caller},
     },
     state::AppState,
 };
@@ -23,7 +23,7 @@ use crate::{
 /// their cookies (applied by the HTTP layer once execution is over).
 pub struct RequestContext {
     meta: RequestMeta,
-    principal: OnceCell<Option<Principal>>,
+    caller: OnceCell<Caller>,
     cookies: Mutex<Option<CookieUpdate>>,
     /// Whether a refused field of this request was already put in the audit trail.
     denial_recorded: AtomicBool,
@@ -33,7 +33,7 @@ impl RequestContext {
     pub fn new(meta: RequestMeta) -> Self {
         Self {
             meta,
-            principal: OnceCell::new(),
+            caller: OnceCell::new(),
             cookies: Mutex::new(None),
             denial_recorded: AtomicBool::new(false),
         }
@@ -52,15 +52,18 @@ impl RequestContext {
         devices::recognise(state, self.meta.device_cookie.as_ref())
     }
 
-    /// The signed-in caller, checked once per request and only when a field asks: a request
-    /// that needs no identity pays no lookup.
-    pub async fn principal(&self, state: &AppState) -> Result<Option<Principal>, AppError> {
-        self.principal
-            .get_or_try_init(|| {
-                sessions::authenticate_optional(state, self.meta.access_token.as_ref())
-            })
+    /// Who the access token names, checked once per request and only when a field asks: a
+    /// request that needs no identity pays no lookup.
+    pub async fn caller(&self, state: &AppState) -> Result<Caller, AppError> {
+        self.caller
+            .get_or_try_init(|| sessions::identify(state, self.meta.access_token.as_ref()))
             .await
             .copied()
+    }
+
+    /// The signed-in caller, if the token (when there is one) is good.
+    pub async fn principal(&self, state: &AppState) -> Result<Option<Principal>, AppError> {
+        self.caller(state).await.map(Caller::optional)
     }
 
     /// True the first time a field of this request is refused: one request of many aliases
@@ -104,9 +107,9 @@ impl ContextExt for Context<'_> {
 
     async fn principal(&self) -> async_graphql::Result<Principal> {
         self.request()
-            .principal(self.state())
+            .caller(self.state())
             .await
-            .and_then(|principal| principal.ok_or(AppError::Unauthenticated))
+            .and_then(Caller::required)
             .graphql()
     }
 }

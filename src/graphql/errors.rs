@@ -20,6 +20,9 @@ impl ErrorExtensions for AppError {
             if let Some(seconds) = self.retry_after() {
                 extensions.set("retryAfter", seconds);
             }
+            if let Some(rule) = self.rule() {
+                extensions.set("rule", rule);
+            }
         })
     }
 }

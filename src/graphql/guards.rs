@@ -3,7 +3,7 @@ use async_graphql::{Context, Guard};
 use super::{context::ContextExt, errors::IntoGraphql};
 use crate::{
     domain::Role,
-    error::AppError,
+    error::{AppError, Denial},
     services::{
         self,
         audit::{self, Event, Kind},
@@ -55,7 +55,7 @@ impl Guard for HasRole {
                 err.log_if_internal();
             }
         }
-        Err(AppError::Forbidden).graphql()
+        Err(AppError::Forbidden(Denial::RoleRequired)).graphql()
     }
 }
 

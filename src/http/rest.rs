@@ -156,8 +156,9 @@ pub async fn refresh(State(state): State<HttpState>, meta: RequestMeta) -> Respo
 
 pub async fn logout(State(state): State<HttpState>, meta: RequestMeta) -> Response {
     let result = async {
-        let principal =
-            sessions::authenticate_optional(&state.app, meta.access_token.as_ref()).await?;
+        let principal = sessions::identify(&state.app, meta.access_token.as_ref())
+            .await?
+            .optional();
         sessions::logout(
             &state.app,
             principal.as_ref(),

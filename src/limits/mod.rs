@@ -215,7 +215,12 @@ impl Limits {
                                 "rate limiter unreachable; refusing"
                             );
                             metrics.rate_limited(hit.rule.name());
-                            return Err((hit.rule, AppError::LimiterUnavailable));
+                            return Err((
+                                hit.rule,
+                                AppError::LimiterUnavailable {
+                                    rule: hit.rule.name(),
+                                },
+                            ));
                         }
                     }
                 }
@@ -226,6 +231,7 @@ impl Limits {
                 return Err((
                     hit.rule,
                     AppError::RateLimited {
+                        rule: hit.rule.name(),
                         retry_after_secs: wait.as_secs().max(1),
                     },
                 ));

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::signing_keys;
 use crate::{
     domain::{AccountId, Role, SessionId},
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, TokenRejection},
     state::AppState,
 };
 
@@ -100,29 +100,34 @@ pub fn issue(
     })
 }
 
-/// Checks signature, type, issuer, audience and lifetime. Any failure is `Unauthenticated`.
+/// Checks signature, type, issuer, audience and lifetime. A token past its `exp` is
+/// `TOKEN_EXPIRED` (refresh it), any other failure `TOKEN_INVALID`.
 pub async fn verify(state: &AppState, token: &str) -> AppResult<TokenClaims> {
-    let header = jsonwebtoken::decode_header(token).map_err(|_| AppError::Unauthenticated)?;
+    let invalid = || AppError::TokenRejected(TokenRejection::Invalid);
+    let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
     if header.alg != Algorithm::EdDSA || header.typ.as_deref() != Some(TOKEN_TYPE) {
-        return Err(AppError::Unauthenticated);
+        return Err(invalid());
     }
-    let kid = header.kid.ok_or(AppError::Unauthenticated)?;
+    let kid = header.kid.ok_or_else(invalid)?;
     let key = signing_keys::verifier(state, &kid)
         .await
-        .ok_or(AppError::Unauthenticated)?;
+        .ok_or_else(invalid)?;
     let mut validation = Validation::new(Algorithm::EdDSA);
     validation.set_audience(&[&state.settings.sessions.token_audience]);
     validation.set_issuer(&[&state.settings.server.public_url]);
     validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
     validation.validate_exp = false;
     let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation)
-        .map_err(|_| AppError::Unauthenticated)?
+        .map_err(|_| invalid())?
         .claims;
     let now = state.clock.now().timestamp();
-    if claims.exp + LEEWAY_SECS <= now || claims.iat - LEEWAY_SECS > now {
-        return Err(AppError::Unauthenticated);
+    if claims.iat - LEEWAY_SECS > now {
+        return Err(invalid());
     }
-    let role = Role::parse(&claims.role).ok_or(AppError::Unauthenticated)?;
+    if claims.exp + LEEWAY_SECS <= now {
+        return Err(AppError::TokenRejected(TokenRejection::Expired));
+    }
+    let role = Role::parse(&claims.role).ok_or_else(invalid)?;
     Ok(TokenClaims {
         account: AccountId(claims.sub),
         session: SessionId(claims.sid),

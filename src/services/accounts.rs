@@ -23,7 +23,7 @@ use crate::{
         sessions::RevokeReason,
     },
     domain::{AccountId, KycStatus, PasswordAttempt, PersonName, SessionId},
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, Denial, TokenRejection},
     mail::Mail,
     state::AppState,
 };
@@ -243,7 +243,7 @@ pub async fn update_profile(
     }
     let updated = db::accounts::find(work.txn(), id)
         .await?
-        .ok_or(AppError::Unauthenticated)?;
+        .ok_or(AppError::TokenRejected(TokenRejection::SessionEnded))?;
     if reopened.is_some() {
         work.mail(
             &updated,
@@ -297,7 +297,7 @@ pub async fn set_kyc_status(
         return Err(AppError::bad_input("reason", "is required when rejecting"));
     }
     if id == reviewer.account {
-        return Err(AppError::Forbidden);
+        return Err(AppError::Forbidden(Denial::OwnAccount));
     }
     let account = find_open(state, id).await?.ok_or(AppError::NotFound)?;
     let from = account.kyc_status;
@@ -490,7 +490,7 @@ pub async fn delete(
     let now = state.clock.now();
     let mut work = Work::begin(state).await?;
     if !db::accounts::erase(work.txn(), id, now).await? {
-        return Err(AppError::Unauthenticated);
+        return Err(AppError::TokenRejected(TokenRejection::SessionEnded));
     }
     db::sessions::revoke_all_except(work.txn(), id, None, RevokeReason::AccountDeleted, now)
         .await?;

@@ -305,6 +305,7 @@ pub(super) async fn check_second_factor(
         && until > now
     {
         return Err(AppError::RateLimited {
+            rule: "mfa_lockout",
             retry_after_secs: u64::try_from((until - now).num_seconds().max(1)).unwrap_or(1),
         });
     }

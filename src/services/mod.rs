@@ -28,7 +28,7 @@ use crate::{
     crypto::random_token,
     db::{self, entities::accounts::Model as Account},
     domain::{AccountId, Role, SessionId},
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, TokenRejection},
     state::AppState,
 };
 
@@ -67,7 +67,7 @@ pub async fn signed_in_account(state: &AppState, id: AccountId) -> AppResult<Acc
     db::accounts::find(&state.db, id)
         .await?
         .filter(|account| account.deleted_at.is_none())
-        .ok_or(AppError::Unauthenticated)
+        .ok_or(AppError::TokenRejected(TokenRejection::SessionEnded))
 }
 
 /// The caller's role as the account holds it now. A token's `role` claim is only as good as

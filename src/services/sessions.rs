@@ -35,7 +35,7 @@ use crate::{
         sessions::RevokeReason,
     },
     domain::{AccountId, SessionId},
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, TokenRejection},
     mail::Mail,
     state::AppState,
 };
@@ -348,9 +348,9 @@ pub async fn authenticate(state: &AppState, access_token: &str) -> AppResult<Pri
     let claims = access_tokens::verify(state, access_token).await?;
     let session = db::sessions::find_active(&state.db, claims.session, state.clock.now())
         .await?
-        .ok_or(AppError::Unauthenticated)?;
+        .ok_or(AppError::TokenRejected(TokenRejection::SessionEnded))?;
     if session.account_id != claims.account.0 {
-        return Err(AppError::Unauthenticated);
+        return Err(AppError::TokenRejected(TokenRejection::Invalid));
     }
     Ok(Principal {
         account: claims.account,
@@ -360,18 +360,43 @@ pub async fn authenticate(state: &AppState, access_token: &str) -> AppResult<Pri
     })
 }
 
-/// The caller behind an optional access token: `None` when there is none or it is not valid
-/// (expired, forged, its session ended); an error only when the check itself failed.
-pub async fn authenticate_optional(
-    state: &AppState,
-    access_token: Option<&SecretString>,
-) -> AppResult<Option<Principal>> {
+/// Who a request's access token names: nobody (no token), a caller, or a token that was
+/// refused and why. Fields that need a caller answer the refusal; fields that only use one if
+/// present treat a refused token as none.
+#[derive(Debug, Clone, Copy)]
+pub enum Caller {
+    Anonymous,
+    Signed(Principal),
+    Rejected(TokenRejection),
+}
+
+impl Caller {
+    /// The signed-in caller, or the error that says why there is none.
+    pub fn required(self) -> AppResult<Principal> {
+        match self {
+            Self::Signed(principal) => Ok(principal),
+            Self::Anonymous => Err(AppError::Unauthenticated),
+            Self::Rejected(rejection) => Err(AppError::TokenRejected(rejection)),
+        }
+    }
+
+    /// The signed-in caller, if the token was good.
+    pub fn optional(self) -> Option<Principal> {
+        match self {
+            Self::Signed(principal) => Some(principal),
+            Self::Anonymous | Self::Rejected(_) => None,
+        }
+    }
+}
+
+/// The caller behind an optional access token; an error only when the check itself failed.
+pub async fn identify(state: &AppState, access_token: Option<&SecretString>) -> AppResult<Caller> {
     let Some(token) = access_token else {
-        return Ok(None);
+        return Ok(Caller::Anonymous);
     };
     match authenticate(state, token.expose_secret()).await {
-        Ok(principal) => Ok(Some(principal)),
-        Err(AppError::Unauthenticated) => Ok(None),
+        Ok(principal) => Ok(Caller::Signed(principal)),
+        Err(AppError::TokenRejected(rejection)) => Ok(Caller::Rejected(rejection)),
         Err(other) => Err(other),
     }
 }
@@ -391,7 +416,7 @@ pub async fn require_recent_authentication(
 ) -> AppResult<()> {
     let session = db::sessions::find(&state.db, principal.session)
         .await?
-        .ok_or(AppError::Unauthenticated)?;
+        .ok_or(AppError::TokenRejected(TokenRejection::SessionEnded))?;
     match reauthenticated_until(state, &session) {
         Some(until) if until > state.clock.now() => Ok(()),
         _ => Err(AppError::ReauthenticationRequired),

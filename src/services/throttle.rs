@@ -251,6 +251,7 @@ impl SignInBackoff {
         state.metrics.rate_limited("login_backoff");
         tracing::warn!(client_ip = ?client.ip, "sign-in backoff for an address");
         Err(AppError::RateLimited {
+            rule: "login_backoff",
             retry_after_secs: u64::try_from(wait).unwrap_or(1),
         })
     }

@@ -96,7 +96,10 @@ pub async fn request(
     }
     match resend(state, &account, client).await? {
         None => Ok(()),
-        Some(retry_after_secs) => Err(AppError::RateLimited { retry_after_secs }),
+        Some(retry_after_secs) => Err(AppError::RateLimited {
+            rule: "verification_resend",
+            retry_after_secs,
+        }),
     }
 }
 
