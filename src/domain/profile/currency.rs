@@ -2,6 +2,63 @@ use iso_currency::Currency;
 
 use crate::error::AppError;
 
+/// Codes ISO 4217 has withdrawn (its list three) since the euro, with the code that replaced
+/// each: someone typing an old code learns the new one. The ISO data the currency crate
+/// carries lists current codes only.
+const WITHDRAWN: &[(&str, &str)] = &[
+    ("AFA", "AFN"),
+    ("ATS", "EUR"),
+    ("AZM", "AZN"),
+    ("BEF", "EUR"),
+    ("BYB", "BYN"),
+    ("BYR", "BYN"),
+    ("CSD", "RSD"),
+    ("CYP", "EUR"),
+    ("DEM", "EUR"),
+    ("ECS", "USD"),
+    ("EEK", "EUR"),
+    ("ESP", "EUR"),
+    ("FIM", "EUR"),
+    ("FRF", "EUR"),
+    ("GHC", "GHS"),
+    ("GRD", "EUR"),
+    ("IEP", "EUR"),
+    ("ITL", "EUR"),
+    ("LTL", "EUR"),
+    ("LUF", "EUR"),
+    ("LVL", "EUR"),
+    ("MGF", "MGA"),
+    ("MRO", "MRU"),
+    ("MTL", "EUR"),
+    ("MZM", "MZN"),
+    ("NLG", "EUR"),
+    ("PTE", "EUR"),
+    ("ROL", "RON"),
+    ("RUR", "RUB"),
+    ("SDD", "SDG"),
+    ("SIT", "EUR"),
+    ("SKK", "EUR"),
+    ("SRG", "SRD"),
+    ("STD", "STN"),
+    ("TMM", "TMT"),
+    ("TRL", "TRY"),
+    ("VEB", "VES"),
+    ("VEF", "VES"),
+    ("XEU", "EUR"),
+    ("YUM", "RSD"),
+    ("ZMK", "ZMW"),
+    ("ZWD", "ZWG"),
+    ("ZWN", "ZWG"),
+    ("ZWR", "ZWG"),
+];
+
+fn replaced(field: &str, successor: &str) -> AppError {
+    AppError::bad_input(
+        field,
+        format!("is no longer in use; use {successor} instead"),
+    )
+}
+
 /// A currency as its ISO 4217 code (`EUR`). Only codes money can be held in today pass:
 /// the testing and no-currency codes, and codes a newer one has replaced, do not.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +73,9 @@ impl CurrencyCode {
             return Err(unknown());
         }
         let code = code.to_ascii_uppercase();
+        if let Some((_, successor)) = WITHDRAWN.iter().find(|(old, _)| *old == code) {
+            return Err(replaced(field, successor));
+        }
         let currency = Currency::from_code(&code).ok_or_else(unknown)?;
         if matches!(currency, Currency::XTS | Currency::XXX) {
             return Err(AppError::bad_input(
@@ -25,13 +85,7 @@ impl CurrencyCode {
         }
         // ISO 4217 still lists VES beside VED; the crate calls it replaced.
         if currency.is_superseded().is_some() && currency != Currency::VES {
-            return Err(AppError::bad_input(
-                field,
-                format!(
-                    "is no longer in use; use {} instead",
-                    currency.latest().code()
-                ),
-            ));
+            return Err(replaced(field, currency.latest().code()));
         }
         Ok(Self(code))
     }
@@ -84,7 +138,28 @@ mod tests {
 
     #[test]
     fn replaced_codes_name_their_successor() {
-        let err = CurrencyCode::parse("hrk", "currency").expect_err("withdrawn");
-        assert_eq!(err.to_string(), "is no longer in use; use EUR instead");
+        for (old, new) in [
+            ("hrk", "EUR"),
+            ("DEM", "EUR"),
+            ("vef", "VES"),
+            ("ZWD", "ZWG"),
+        ] {
+            let err = CurrencyCode::parse(old, "currency").expect_err(old);
+            assert_eq!(
+                err.to_string(),
+                format!("is no longer in use; use {new} instead")
+            );
+        }
+    }
+
+    #[test]
+    fn every_successor_is_current() {
+        for (old, new) in WITHDRAWN {
+            assert!(Currency::from_code(old).is_none(), "{old} is still current");
+            assert!(
+                CurrencyCode::parse(new, "currency").is_ok(),
+                "{new} is not current"
+            );
+        }
     }
 }
