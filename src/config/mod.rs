@@ -20,6 +20,9 @@ use raw::RawSettings;
 /// Where the optional settings file is looked for, unless `CUSTODIAN_CONFIG` names another.
 const DEFAULT_CONFIG_FILE: &str = "custodian.toml";
 
+/// `register_ip` in development, per hour.
+const DEVELOPMENT_REGISTRATIONS_PER_HOUR: u32 = 1000;
+
 /// Development or production. Production refuses unsafe settings instead of warning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -398,10 +401,21 @@ impl LimitSettings {
                 "is required when CUSTODIAN_RATE_LIMIT_BACKEND is redis",
             ));
         }
+        let mut overrides = Vec::new();
+        if raw.env == Environment::Development {
+            // Someone building a sign-up form registers dozens of times an hour from one
+            // address; production keeps the rule's own limit. Explicit overrides still win.
+            overrides.push((
+                "register_ip".to_owned(),
+                DEVELOPMENT_REGISTRATIONS_PER_HOUR,
+                Duration::from_secs(3600),
+            ));
+        }
+        overrides.extend(parse_rate_limits(&raw.rate_limits)?);
         Ok(Self {
             backend: raw.rate_limit_backend,
             redis_url: raw.redis_url.clone(),
-            overrides: parse_rate_limits(&raw.rate_limits)?,
+            overrides,
         })
     }
 }

@@ -220,6 +220,12 @@ async fn a_new_master_key_replaces_the_old_one_without_losing_anything(
     let by_totp = sign_in_with_code(&server.address, &email, &totp(&secret, 1)).await;
     assert_eq!(birth_date(&server.address, &by_totp).await, BIRTH);
     sign_in_with_code(&server.address, &email, &recovery_codes[0]).await;
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    assert!(log.contains("INFO"), "{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "a log written to a file carries no colour codes"
+    );
     drop(server);
 
     // The re-sealing is in the audit trail, which still verifies.

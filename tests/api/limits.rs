@@ -283,3 +283,46 @@ async fn an_unreachable_redis_fails_closed() {
         .await;
     assert_eq!(open["data"]["__typename"], "Query");
 }
+
+/// Registrations from one address until the first refusal (at most `tries`).
+async fn registrations_before_refusal(app: &TestApp, tries: usize) -> usize {
+    for done in 0..tries {
+        let body = app
+            .graphql_as(
+                &Client::new(),
+                None,
+                crate::helpers::REGISTER,
+                json!({ "input": crate::helpers::registration(&unique_email()) }),
+            )
+            .await;
+        if body.get("errors").is_some() {
+            assert_eq!(
+                body["errors"][0]["extensions"]["rule"], "register_ip",
+                "{body}"
+            );
+            return done;
+        }
+    }
+    tries
+}
+
+async fn development_lets_a_sign_up_form_be_built(app: TestApp) {
+    assert_eq!(registrations_before_refusal(&app, 15).await, 15);
+}
+db_test!(
+    development_lets_a_sign_up_form_be_built,
+    &[("RATE_LIMITS", "login_ip=10000/60")]
+);
+
+async fn production_keeps_the_registration_limit(app: TestApp) {
+    assert_eq!(registrations_before_refusal(&app, 15).await, 10);
+}
+db_test!(
+    production_keeps_the_registration_limit,
+    &[
+        ("RATE_LIMITS", "login_ip=10000/60"),
+        ("ENV", "production"),
+        ("PUBLIC_URL", "https://id.example.com"),
+        ("COOKIE_SECURE", "true"),
+    ]
+);
