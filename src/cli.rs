@@ -76,6 +76,10 @@ enum AdminAction {
         first_name: String,
         #[arg(long, default_value = "Admin")]
         last_name: String,
+        /// Create the database if it does not hold Custodian yet (otherwise that is refused:
+        /// an administrator in a database no server uses cannot sign in).
+        #[arg(long)]
+        create_database: bool,
     },
 }
 
@@ -136,16 +140,21 @@ pub async fn run() -> anyhow::Result<()> {
                     email,
                     first_name,
                     last_name,
+                    create_database,
                 },
-        } => create_admin(&email, &first_name, &last_name).await,
+        } => create_admin(&email, &first_name, &last_name, create_database).await,
         Command::Audit { action } => audit_command(action).await,
         Command::Keys { action } => keys(action).await,
     }
 }
 
+/// The settings, with logging set up and, before anything touches it, the database the
+/// command works on said on standard error (password masked): a command run from the wrong
+/// folder shows it at once.
 fn settings() -> anyhow::Result<Settings> {
     let settings = Settings::load()?;
     telemetry::init(settings.server.log_format);
+    eprintln!("database: {}", db::masked(&settings.database_url));
     Ok(settings)
 }
 
@@ -202,8 +211,20 @@ async fn migrate(action: MigrateAction) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn create_admin(email: &str, first_name: &str, last_name: &str) -> anyhow::Result<()> {
+async fn create_admin(
+    email: &str,
+    first_name: &str,
+    last_name: &str,
+    create_database: bool,
+) -> anyhow::Result<()> {
     let settings = settings()?;
+    if !create_database && !db::holds_custodian(&settings.database_url).await? {
+        bail!(
+            "{} holds no Custodian database yet: check CUSTODIAN_DATABASE_URL (a relative \
+             SQLite path is relative to the folder you run from), or pass --create-database",
+            db::masked(&settings.database_url)
+        );
+    }
     let password = read_password()?;
     let registration = auth::Registration::parse(
         email,

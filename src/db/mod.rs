@@ -85,6 +85,44 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     )
 }
 
+/// Whether `url` names a database Custodian has already set up. A SQLite file that does not
+/// exist is not created to find out.
+pub async fn holds_custodian(url: &SecretString) -> anyhow::Result<bool> {
+    if let Some(path) = sqlite_path(url.expose_secret())
+        && !Path::new(path).exists()
+    {
+        return Ok(false);
+    }
+    let db = connect(url).await?;
+    let applied = Migrator::get_applied_migrations_read_only(&db)
+        .await
+        .context("cannot read the applied migrations")?;
+    db.close().await.context("cannot close the connection")?;
+    Ok(!applied.is_empty())
+}
+
+/// `url` with its password replaced by `***`, to say which database is used.
+pub fn masked(url: &SecretString) -> String {
+    let url = url.expose_secret();
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((credentials, host)) => {
+            let user = credentials.split(':').next().unwrap_or_default();
+            let hidden = if credentials.contains(':') {
+                ":***"
+            } else {
+                ""
+            };
+            format!("{scheme}://{user}{hidden}@{host}{path}")
+        }
+        None => url.to_owned(),
+    }
+}
+
 /// The file path of a `sqlite://` URL, without its query string.
 fn sqlite_path(url: &str) -> Option<&str> {
     let rest = url
@@ -126,5 +164,28 @@ pub fn is_unique_violation_of(err: &sea_orm::DbErr, what: &str) -> bool {
     match err.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(message)) => message.contains(what),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_password_is_masked_and_nothing_else() {
+        for (url, shown) in [
+            (
+                "postgres://app:s3cret@db.internal:5432/custodian?sslmode=require",
+                "postgres://app:***@db.internal:5432/custodian?sslmode=require",
+            ),
+            ("postgres://app@db/custodian", "postgres://app@db/custodian"),
+            (
+                "sqlite://data/custodian.db?mode=rwc",
+                "sqlite://data/custodian.db?mode=rwc",
+            ),
+            ("postgres://a:b:c@h/d", "postgres://a:***@h/d"),
+        ] {
+            assert_eq!(masked(&SecretString::from(url)), shown, "{url}");
+        }
     }
 }

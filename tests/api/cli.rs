@@ -110,3 +110,88 @@ fn production_refuses_unsafe_settings_naming_each() {
     assert!(!wildcard.status.success());
     assert!(String::from_utf8_lossy(&wildcard.stderr).contains("CUSTODIAN_CORS_ORIGINS"));
 }
+
+/// `admin create` with the password on standard input, as an operator runs it.
+fn admin_create(
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+    extra: &[&str],
+) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_custodian"))
+        .args(["admin", "create", "--email", "ops@example.com"])
+        .args(extra)
+        .env("CUSTODIAN_DATA_DIR", dir)
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long admin passphrase nobody guesses\n")
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn admin_create_refuses_to_invent_a_database() {
+    let dir = crate::binary::TempDir::new("custodian-cli");
+    let file = dir.0.join("elsewhere.db");
+    let url = format!("sqlite://{}?mode=rwc", file.display());
+    let env = [("CUSTODIAN_DATABASE_URL", url.as_str())];
+
+    let refused = admin_create(&dir.0, &env, &[]);
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{said}");
+    assert!(said.contains(&format!("database: {url}")), "{said}");
+    assert!(said.contains("--create-database"), "{said}");
+    assert!(!file.exists(), "no database was created");
+    assert!(!dir.0.join("encryption.key").exists(), "no key was created");
+
+    let created = admin_create(&dir.0, &env, &["--create-database"]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    assert!(file.exists());
+    // Now it holds Custodian, so the flag is no longer needed.
+    let again = admin_create(&dir.0, &env, &[]);
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("CONFLICT")
+            || String::from_utf8_lossy(&again.stderr).contains("already"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+}
+
+#[test]
+fn commands_say_which_database_they_use_without_its_password() {
+    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!("TEST_DATABASE_URL is not set: PostgreSQL variant skipped");
+        return;
+    };
+    let dir = crate::binary::TempDir::new("custodian-cli");
+    // Trust authentication ignores the password, which must still never be printed.
+    let url = admin_url.replacen("postgres@", "postgres:hunter2-secret@", 1);
+    let output = Command::new(env!("CARGO_BIN_EXE_custodian"))
+        .args(["migrate", "status"])
+        .env("CUSTODIAN_DATA_DIR", &dir.0)
+        .env("CUSTODIAN_DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        said.contains("database: postgres://postgres:***@"),
+        "{said}"
+    );
+    assert!(!said.contains("hunter2-secret"), "{said}");
+}
