@@ -154,6 +154,9 @@ pub async fn run() -> anyhow::Result<()> {
 fn settings() -> anyhow::Result<Settings> {
     let settings = Settings::load()?;
     telemetry::init(settings.server.log_format);
+    for warning in &settings.warnings {
+        tracing::warn!("{warning}");
+    }
     eprintln!("database: {}", db::masked(&settings.database_url));
     Ok(settings)
 }

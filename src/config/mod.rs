@@ -3,12 +3,13 @@
 
 mod lists;
 mod raw;
+mod sources;
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use figment::{
     Figment,
-    providers::{Env, Format, Toml},
+    providers::{Format, Toml},
 };
 use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
@@ -43,6 +44,8 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub profile: ProfileSettings,
     pub retention: RetentionSettings,
+    /// What was accepted but deserves a word at start (ignored variables, risky choices).
+    pub warnings: Vec<String>,
 }
 
 /// Where and how the service is reached over HTTP, and what it logs.
@@ -168,10 +171,14 @@ pub enum RateLimitBackend {
 pub enum ConfigError {
     #[error("invalid setting {name}: {reason}")]
     Invalid { name: &'static str, reason: String },
+    /// A value that cannot be read, under the name the operator gave it.
+    #[error("invalid setting {name}: {reason}")]
+    Value { name: String, reason: String },
+    /// Keys of the settings file that are no setting.
+    #[error("{0}")]
+    Unknown(String),
     #[error("production refuses to start: {0}")]
     Production(String),
-    #[error("cannot read settings: {0}")]
-    Read(#[from] Box<figment::Error>),
 }
 
 fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -193,12 +200,12 @@ impl Settings {
     /// Defaults, then `custodian.toml` (or the file `CUSTODIAN_CONFIG` names), then
     /// `CUSTODIAN_*` environment variables, which win.
     pub fn load() -> Result<Self, ConfigError> {
-        let file = std::env::var("CUSTODIAN_CONFIG").unwrap_or_else(|_| DEFAULT_CONFIG_FILE.into());
-        Self::from_figment(
-            Figment::new()
-                .merge(Toml::file(file))
-                .merge(Env::prefixed("CUSTODIAN_")),
-        )
+        let path = std::env::var("CUSTODIAN_CONFIG").unwrap_or_else(|_| DEFAULT_CONFIG_FILE.into());
+        let file = Figment::new().merge(Toml::file(&path));
+        sources::unknown_file_keys(&file, &path)?;
+        let mut settings = Self::from_figment(file.merge(sources::variables()))?;
+        settings.warnings.extend(sources::unknown_variables());
+        Ok(settings)
     }
 
     /// Settings from defaults and the given `CUSTODIAN_*`-style pairs only (tests, tools).
@@ -218,11 +225,19 @@ impl Settings {
     }
 
     fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
-        let raw: RawSettings = figment.extract().map_err(Box::new)?;
+        let raw: RawSettings = figment.extract().map_err(|err| sources::read_error(&err))?;
         let production = raw.env == Environment::Production;
         let server = ServerSettings::from_raw(&raw, production)?;
+        let mut warnings = Vec::new();
         if production {
-            production_checks(&raw)?;
+            production_checks(&raw, &mut warnings)?;
+        }
+        let mail = MailSettings::from_raw(&raw, production)?;
+        if production && mail.transport == MailTransport::File {
+            warnings.push(
+                "CUSTODIAN_MAIL_TRANSPORT is file in production: emails are written to files, not sent"
+                    .to_owned(),
+            );
         }
         Ok(Self {
             env: raw.env,
@@ -232,11 +247,12 @@ impl Settings {
                 previous_encryption_keys: raw.previous_encryption_keys.clone(),
             },
             sessions: SessionSettings::from_raw(&raw)?,
-            mail: MailSettings::from_raw(&raw, production)?,
+            mail,
             limits: LimitSettings::from_raw(&raw)?,
             profile: ProfileSettings::from_raw(&raw)?,
             retention: RetentionSettings::from_raw(&raw)?,
-            database_url: raw.database_url,
+            database_url: sqlite_creates_its_file(raw.database_url),
+            warnings,
         })
     }
 
@@ -247,13 +263,12 @@ impl Settings {
 
 impl ServerSettings {
     fn from_raw(raw: &RawSettings, production: bool) -> Result<Self, ConfigError> {
-        let listen = raw.listen.parse().map_err(|_| {
-            invalid(
-                "CUSTODIAN_LISTEN",
-                format!("`{}` is not host:port", raw.listen),
-            )
-        })?;
-        let public_url = raw.public_url.trim_end_matches('/').to_owned();
+        let listen = listen_address(&raw.listen)?;
+        let public_url = raw
+            .public_url
+            .clone()
+            .unwrap_or_else(|| development_public_url(listen));
+        let public_url = public_url.trim_end_matches('/').to_owned();
         if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
             return Err(invalid(
                 "CUSTODIAN_PUBLIC_URL",
@@ -366,7 +381,12 @@ impl MailSettings {
                 "must be positive",
             ));
         }
-        if raw.mail_transport == MailTransport::Smtp {
+        let transport = raw.mail_transport.unwrap_or(if raw.smtp_url.is_some() {
+            MailTransport::Smtp
+        } else {
+            MailTransport::File
+        });
+        if transport == MailTransport::Smtp {
             let Some(url) = &raw.smtp_url else {
                 return Err(invalid(
                     "CUSTODIAN_SMTP_URL",
@@ -376,7 +396,7 @@ impl MailSettings {
             check_smtp_url(url.expose_secret(), production)?;
         }
         Ok(Self {
-            transport: raw.mail_transport,
+            transport,
             outbox: raw
                 .mail_outbox
                 .clone()
@@ -431,8 +451,57 @@ impl ProfileSettings {
     }
 }
 
+/// The address to listen on: an IP and port, or a host name and port resolved once at start
+/// (an IPv4 address first, as `localhost` usually means).
+fn listen_address(listen: &str) -> Result<SocketAddr, ConfigError> {
+    if let Ok(address) = listen.parse() {
+        return Ok(address);
+    }
+    let explain = || {
+        invalid(
+            "CUSTODIAN_LISTEN",
+            format!(
+                "`{listen}` is not host:port (for example 127.0.0.1:8080, 0.0.0.0:8080 or localhost:8080)"
+            ),
+        )
+    };
+    let addresses: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(listen)
+        .map_err(|_| explain())?
+        .collect();
+    addresses
+        .iter()
+        .find(|address| address.is_ipv4())
+        .or_else(|| addresses.first())
+        .copied()
+        .ok_or_else(explain)
+}
+
+/// Development's public address: where it listens, as a browser on this machine reaches it.
+fn development_public_url(listen: SocketAddr) -> String {
+    let host = if listen.ip().is_loopback() || listen.ip().is_unspecified() {
+        "localhost".to_owned()
+    } else {
+        match listen.ip() {
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            std::net::IpAddr::V4(ip) => ip.to_string(),
+        }
+    };
+    format!("http://{host}:{}", listen.port())
+}
+
+/// A SQLite URL that names no `mode` opens read-write and creates its file, as a first run
+/// expects; one that names a mode keeps it.
+fn sqlite_creates_its_file(url: SecretString) -> SecretString {
+    let text = url.expose_secret();
+    if !text.starts_with("sqlite:") || text.contains("mode=") {
+        return url;
+    }
+    let separator = if text.contains('?') { '&' } else { '?' };
+    SecretString::from(format!("{text}{separator}mode=rwc"))
+}
+
 /// Everything production refuses, named all at once so one restart fixes them all.
-fn production_checks(raw: &RawSettings) -> Result<(), ConfigError> {
+fn production_checks(raw: &RawSettings, warnings: &mut Vec<String>) -> Result<(), ConfigError> {
     let mut problems = Vec::new();
     if raw.encryption_key.is_none() {
         problems.push(
@@ -442,12 +511,24 @@ fn production_checks(raw: &RawSettings) -> Result<(), ConfigError> {
     if !raw.cookie_secure {
         problems.push("CUSTODIAN_COOKIE_SECURE is false: production requires Secure cookies");
     }
-    if !raw.public_url.starts_with("https://") {
-        problems.push("CUSTODIAN_PUBLIC_URL is not https: production is served over TLS");
+    match &raw.public_url {
+        None => problems.push(
+            "CUSTODIAN_PUBLIC_URL is missing: links in emails and the tokens' issuer need the address people reach",
+        ),
+        Some(url) if !url.starts_with("https://") => {
+            problems.push("CUSTODIAN_PUBLIC_URL is not https: production is served over TLS");
+        }
+        Some(_) => {}
+    }
+    if raw.mail_transport.is_none() && raw.smtp_url.is_none() {
+        problems.push(
+            "neither CUSTODIAN_SMTP_URL nor CUSTODIAN_MAIL_TRANSPORT is set: production sends email over SMTP (or say CUSTODIAN_MAIL_TRANSPORT=file to keep it in files)",
+        );
     }
     if raw.rate_limit_backend == RateLimitBackend::Memory {
-        tracing::warn!(
+        warnings.push(
             "CUSTODIAN_RATE_LIMIT_BACKEND is memory: limits are per instance; use redis when running several"
+                .to_owned(),
         );
     }
     if problems.is_empty() {
@@ -486,6 +567,8 @@ mod tests {
             "CUSTODIAN_ENCRYPTION_KEY",
             "CUSTODIAN_COOKIE_SECURE",
             "CUSTODIAN_PUBLIC_URL",
+            "CUSTODIAN_SMTP_URL",
+            "CUSTODIAN_MAIL_TRANSPORT",
         ] {
             assert!(err.to_string().contains(name), "{err}");
         }
@@ -496,12 +579,48 @@ mod tests {
                 "c2VjcmV0LWtleS1tYXRlcmlhbC1kby1ub3QtbG9nISE=",
             ),
             ("PUBLIC_URL", "https://id.example.com"),
+            ("SMTP_URL", "smtps://mailer:secret@smtp.example.com"),
         ])
         .expect("valid");
         assert!(!fine.server.playground, "no playground unless asked for");
+        assert_eq!(
+            fine.mail.transport,
+            MailTransport::Smtp,
+            "the SMTP URL says it"
+        );
         let err = Settings::from_pairs([("ENV", "production"), ("CORS_ORIGINS", "*")])
             .expect_err("invalid");
         assert!(err.to_string().contains("CUSTODIAN_CORS_ORIGINS"), "{err}");
+    }
+
+    #[test]
+    fn development_derives_what_it_can() {
+        let settings = Settings::from_pairs([("LISTEN", "localhost:18432")]).expect("valid");
+        assert_eq!(settings.server.listen.to_string(), "127.0.0.1:18432");
+        assert_eq!(settings.server.public_url, "http://localhost:18432");
+        let settings = Settings::from_pairs([("LISTEN", "0.0.0.0:9000")]).expect("valid");
+        assert_eq!(settings.server.public_url, "http://localhost:9000");
+        assert_eq!(settings.mail.transport, MailTransport::File);
+        let smtp = Settings::from_pairs([("SMTP_URL", "smtp://127.0.0.1:2525")]).expect("valid");
+        assert_eq!(
+            smtp.mail.transport,
+            MailTransport::Smtp,
+            "the URL alone says SMTP"
+        );
+        for (url, opened) in [
+            ("sqlite://data/x.db", "sqlite://data/x.db?mode=rwc"),
+            (
+                "sqlite://x.db?cache=shared",
+                "sqlite://x.db?cache=shared&mode=rwc",
+            ),
+            ("sqlite://x.db?mode=ro", "sqlite://x.db?mode=ro"),
+            ("postgres://db/custodian", "postgres://db/custodian"),
+        ] {
+            let settings = Settings::from_pairs([("DATABASE_URL", url)]).expect("valid");
+            assert_eq!(settings.database_url.expose_secret(), opened);
+        }
+        let err = Settings::from_pairs([("LISTEN", "no such host.invalid:80")]).expect_err("bad");
+        assert!(err.to_string().contains("localhost:8080"), "{err}");
     }
 
     #[test]

@@ -21,8 +21,8 @@ pub(super) struct RawSettings {
     /// `CUSTODIAN_ENV`: `development` or `production`.
     pub(super) env: Environment,
     /// `CUSTODIAN_PUBLIC_URL`: the address people reach this service at; base of links and
-    /// the access token's issuer.
-    pub(super) public_url: String,
+    /// the access token's issuer. In development, `http://` and the listen address.
+    pub(super) public_url: Option<String>,
     /// `CUSTODIAN_COOKIE_SECURE`: Secure flag and `__Host-` prefix on cookies.
     pub(super) cookie_secure: bool,
     /// `CUSTODIAN_CORS_ORIGINS`: comma-separated exact origins allowed with credentials.
@@ -55,8 +55,9 @@ pub(super) struct RawSettings {
     /// `CUSTODIAN_METRICS_TOKEN`: when set, `/metrics` answers only `Authorization: Bearer`
     /// with this value.
     pub(super) metrics_token: Option<SecretString>,
-    /// `CUSTODIAN_MAIL_TRANSPORT`: `file`, `smtp` or `log`.
-    pub(super) mail_transport: MailTransport,
+    /// `CUSTODIAN_MAIL_TRANSPORT`: `file`, `smtp` or `log`; `smtp` when `CUSTODIAN_SMTP_URL`
+    /// is set, `file` otherwise (production needs one of the two said).
+    pub(super) mail_transport: Option<MailTransport>,
     /// `CUSTODIAN_MAIL_OUTBOX`: folder of the `file` transport; `<data dir>/outbox` if unset.
     pub(super) mail_outbox: Option<PathBuf>,
     /// `CUSTODIAN_SMTP_URL`: `smtp://user:pass@host:587?tls=required` or `smtps://…`.
@@ -105,7 +106,7 @@ impl Default for RawSettings {
             listen: "127.0.0.1:8080".into(),
             database_url: "sqlite://data/custodian.db?mode=rwc".into(),
             env: Environment::Development,
-            public_url: "http://localhost:8080".into(),
+            public_url: None,
             cookie_secure: true,
             cors_origins: String::new(),
             encryption_key: None,
@@ -120,7 +121,7 @@ impl Default for RawSettings {
             reauth_window_secs: 300,
             log_format: None,
             metrics_token: None,
-            mail_transport: MailTransport::File,
+            mail_transport: None,
             mail_outbox: None,
             smtp_url: None,
             mail_from: "Custodian <no-reply@localhost>".into(),

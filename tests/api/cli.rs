@@ -195,3 +195,101 @@ fn commands_say_which_database_they_use_without_its_password() {
     );
     assert!(!said.contains("hunter2-secret"), "{said}");
 }
+
+/// `custodian migrate status` with these settings: (success, everything it printed).
+fn migrate_status(dir: &crate::binary::TempDir, env: &[(&str, &str)]) -> (bool, String) {
+    let output = crate::binary::run(&dir.0, env, &["migrate", "status"]);
+    (
+        output.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
+#[test]
+fn settings_that_are_not_settings_are_named() {
+    let dir = crate::binary::TempDir::new("custodian-settings");
+    let url = format!("sqlite://{}/custodian.db", dir.0.display());
+    let config = dir.0.join("custodian.toml");
+    let config_path = config.to_str().unwrap().to_owned();
+
+    // A misspelt key in the file stops the start, with what was meant.
+    std::fs::write(&config, "listn = \"127.0.0.1:9999\"\n").unwrap();
+    let env = [
+        ("CUSTODIAN_DATABASE_URL", url.as_str()),
+        ("CUSTODIAN_CONFIG", config_path.as_str()),
+    ];
+    let (ok, said) = migrate_status(&dir, &env);
+    assert!(!ok, "{said}");
+    assert!(
+        said.contains("`listn`") && said.contains("did you mean `listen`"),
+        "{said}"
+    );
+
+    // A misspelt variable is warned about, and the command goes on.
+    std::fs::write(&config, "").unwrap();
+    let (ok, said) = migrate_status(
+        &dir,
+        &[
+            ("CUSTODIAN_DATABASE_URL", url.as_str()),
+            ("CUSTODIAN_CONFIG", config_path.as_str()),
+            ("CUSTODIAN_LISTN", "127.0.0.1:9999"),
+        ],
+    );
+    assert!(ok, "{said}");
+    assert!(
+        said.contains("CUSTODIAN_LISTN is not a setting")
+            && said.contains("did you mean CUSTODIAN_LISTEN"),
+        "{said}"
+    );
+    assert!(
+        dir.0.join("custodian.db").exists(),
+        "a SQLite URL without ?mode=rwc still creates its file"
+    );
+
+    // A value that cannot be read is named once, as it was written.
+    let (ok, said) = migrate_status(
+        &dir,
+        &[
+            ("CUSTODIAN_DATABASE_URL", url.as_str()),
+            ("CUSTODIAN_CONFIG", config_path.as_str()),
+            ("CUSTODIAN_COOKIE_SECURE", "no"),
+        ],
+    );
+    assert!(!ok, "{said}");
+    assert_eq!(said.matches("CUSTODIAN_COOKIE_SECURE").count(), 1, "{said}");
+    assert!(!said.contains(" COOKIE_SECURE"), "{said}");
+}
+
+#[test]
+fn production_will_not_keep_email_in_files_unless_told() {
+    let dir = crate::binary::TempDir::new("custodian-settings");
+    let url = format!("sqlite://{}/custodian.db", dir.0.display());
+    let production = [
+        ("CUSTODIAN_DATABASE_URL", url.as_str()),
+        ("CUSTODIAN_ENV", "production"),
+        (
+            "CUSTODIAN_ENCRYPTION_KEY",
+            "c2VjcmV0LWtleS1tYXRlcmlhbC1kby1ub3QtbG9nISE=",
+        ),
+        ("CUSTODIAN_PUBLIC_URL", "https://id.example.com"),
+        ("CUSTODIAN_COOKIE_SECURE", "true"),
+    ];
+    let (ok, said) = migrate_status(&dir, &production);
+    assert!(!ok, "{said}");
+    assert!(
+        said.contains("CUSTODIAN_SMTP_URL") && said.contains("CUSTODIAN_MAIL_TRANSPORT"),
+        "{said}"
+    );
+    let mut told = production.to_vec();
+    told.push(("CUSTODIAN_MAIL_TRANSPORT", "file"));
+    let (ok, said) = migrate_status(&dir, &told);
+    assert!(ok, "{said}");
+    assert!(
+        said.contains("emails are written to files, not sent"),
+        "{said}"
+    );
+}

@@ -322,6 +322,7 @@ db_test!(
     &[
         ("RATE_LIMITS", "login_ip=10000/60"),
         ("ENV", "production"),
+        ("MAIL_TRANSPORT", "file"),
         ("PUBLIC_URL", "https://id.example.com"),
         ("COOKIE_SECURE", "true"),
     ]

@@ -174,6 +174,7 @@ db_test!(
     production_serves_no_metrics_without_a_token,
     &[
         ("ENV", "production"),
+        ("MAIL_TRANSPORT", "file"),
         ("PUBLIC_URL", "https://id.example.com"),
         ("COOKIE_SECURE", "true")
     ]

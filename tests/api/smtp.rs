@@ -143,8 +143,8 @@ async fn smtp_delivery(backend: Backend) {
     let url = format!("smtp://mailer:s3cret-pass@{address}");
     let Some(app) = spawn_app(
         backend,
+        // The SMTP URL alone selects SMTP.
         &[
-            ("MAIL_TRANSPORT", "smtp"),
             ("SMTP_URL", &url),
             ("MAIL_FROM", "Bank Security <security@bank.example>"),
             ("PRODUCT_NAME", "Bank"),

@@ -467,6 +467,7 @@ db_test!(
     production_hides_the_schema,
     &[
         ("ENV", "production"),
+        ("MAIL_TRANSPORT", "file"),
         ("PUBLIC_URL", "https://id.example.com"),
         ("COOKIE_SECURE", "true")
     ]
