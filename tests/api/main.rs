@@ -17,6 +17,7 @@ mod observability;
 mod profile;
 mod recovery;
 mod rest;
+mod schema;
 mod sessions;
 mod smtp;
 mod takeover;
