@@ -7,8 +7,11 @@ use serde::Serialize;
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Role {
+    /// A person with their own account: every account made by `register`.
     #[sea_orm(string_value = "USER")]
     User,
+    /// An administrator: reviews identities and reads any account and the whole audit trail.
+    /// Made from the command line, never through the API.
     #[sea_orm(string_value = "ADMIN")]
     Admin,
 }
@@ -35,10 +38,14 @@ impl Role {
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum KycStatus {
+    /// Waiting for an administrator's decision: every new account, and a decided one whose
+    /// names, date of birth, SSN or address changed since.
     #[sea_orm(string_value = "PENDING")]
     Pending,
+    /// An administrator verified the identity.
     #[sea_orm(string_value = "APPROVED")]
     Approved,
+    /// An administrator refused the identity; `kycReason` says why.
     #[sea_orm(string_value = "REJECTED")]
     Rejected,
 }

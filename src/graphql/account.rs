@@ -24,39 +24,59 @@ use crate::{
     state::AppState,
 };
 
-/// An account as its owner and administrators see it. The SSN appears only masked. No
-/// `Debug`: it holds personal data.
+// No `Debug`: it holds personal data.
+/// An account as its owner and administrators see it. Personal fields are null when not
+/// given; the SSN appears only masked.
 #[derive(Clone, SimpleObject, Serialize)]
 #[graphql(name = "Account")]
 #[serde(rename_all = "camelCase")]
 pub struct AccountView {
+    /// The account's id; it never changes.
     pub id: Uuid,
+    /// The address the person signs in with and receives email at, in canonical form (local
+    /// part NFKC and lower case, domain IDNA-normalised).
     pub email: String,
+    /// Whether the address was confirmed, by a verification link or a password reset link.
     pub email_verified: bool,
+    /// Given name, 1–100 characters.
     pub first_name: String,
+    /// Family name, 1–100 characters.
     pub last_name: String,
-    /// E.164.
+    /// Phone number in E.164 form, such as `+12015550123`.
     pub phone: Option<String>,
+    /// Street address, one line.
     pub address: Option<String>,
+    /// City or town.
     pub city: Option<String>,
+    /// State or province: a USPS or Canadian code (`NY`, `ON`) in the US and Canada, free
+    /// text elsewhere.
     pub state: Option<String>,
+    /// Postal code in its country's canonical spacing, upper case (`94105`, `SW1A 1AA`).
     pub postal_code: Option<String>,
-    /// ISO 3166-1 alpha-2.
+    /// Country, ISO 3166-1 alpha-2 in upper case (`US`).
     pub country: Option<String>,
-    /// ISO 4217.
+    /// Preferred currency, an ISO 4217 code in upper case (`USD`).
     pub default_currency: Option<String>,
+    /// Date of birth, `YYYY-MM-DD`.
     pub date_of_birth: Option<Date>,
-    /// `***-**-6789`; the full SSN is never returned by any field.
+    /// The last four digits of the SSN as `***-**-6789`; null when no SSN is held. The full
+    /// SSN is never returned by any field (administrators read it through `revealSsn`).
     pub ssn_masked: Option<String>,
+    /// Where identity verification stands; `PENDING` until an administrator decides.
     pub kyc_status: KycStatus,
-    /// Why the latest KYC decision was made, when the reviewer said.
+    /// Why the latest KYC decision was made, when the reviewer said; always given for
+    /// `REJECTED`.
     pub kyc_reason: Option<String>,
     /// Moves with every change to a field identity verification reviews (names, date of
     /// birth, SSN, address); `setKycStatus` names the version the reviewer saw.
     pub profile_version: i32,
+    /// Whether two-step sign-in (an authenticator app) is on.
     pub mfa_enabled: bool,
+    /// What the account may do.
     pub role: Role,
+    /// When the account was registered.
     pub created_at: DateTime<Utc>,
+    /// When the account last changed.
     pub updated_at: DateTime<Utc>,
 }
 
@@ -132,7 +152,7 @@ pub struct AccountQuery;
 
 #[Object]
 impl AccountQuery {
-    /// The signed-in account.
+    /// The signed-in account. Signed in only (`UNAUTHENTICATED` otherwise).
     #[graphql(guard = "SignedIn")]
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<AccountView> {
         let principal = ctx.principal().await?;
@@ -142,8 +162,10 @@ impl AccountQuery {
             .graphql()
     }
 
-    /// Everything held about the signed-in person: the account (SSN masked), every session,
-    /// every KYC decision and every security event about them.
+    /// Everything held about the signed-in person, as one JSON object: `exportedAt`,
+    /// `account` (SSN masked), `sessions` (ended ones too, with why), `kycReviews` and
+    /// `securityEvents`. Signed in only; limited by `export_account` (5 an hour,
+    /// `RATE_LIMITED`). Recorded as `account.exported`.
     #[graphql(guard = "SignedIn.and(Limit::export())", complexity = 100)]
     async fn export_my_data(&self, ctx: &Context<'_>) -> async_graphql::Result<Json<Value>> {
         let principal = ctx.principal().await?;
@@ -154,20 +176,39 @@ impl AccountQuery {
     }
 }
 
-/// Only the fields given change; `null` removes an optional field.
+/// Changes to the profile: only the fields given change; `null` removes an optional field. A
+/// bad value is `BAD_USER_INPUT` naming its field, and nothing is written.
 #[derive(InputObject)]
 pub struct UpdateProfileInput {
+    /// Given name, 1–100 characters: letters, marks, spaces, `'` `’` `-` `.`. Cannot be
+    /// removed. Changing it needs a recent `reauthenticate`.
     first_name: MaybeUndefined<String>,
+    /// Family name, with the rules of `firstName`. Cannot be removed. Changing it needs a
+    /// recent `reauthenticate`.
     last_name: MaybeUndefined<String>,
+    /// Phone number: E.164 (`+12015550123`), or national format when the profile has a
+    /// `country`.
     phone: MaybeUndefined<String>,
+    /// Street address, 1–200 characters on one line.
     address: MaybeUndefined<String>,
+    /// City or town, 1–100 characters.
     city: MaybeUndefined<String>,
+    /// State or province: required in the US and Canada, as a USPS or Canadian code (`NY`,
+    /// `ON`); free text elsewhere.
     state: MaybeUndefined<String>,
+    /// Postal code, checked against the country's format (`94105`, `K1A 0B1`, `SW1A 1AA`).
     postal_code: MaybeUndefined<String>,
+    /// Country, ISO 3166-1 alpha-2 in any case (`US`).
     country: MaybeUndefined<String>,
+    /// Preferred currency, an active ISO 4217 code in any case (`USD`).
     default_currency: MaybeUndefined<String>,
+    /// Date of birth, `YYYY-MM-DD`: the person must be of the service's minimum age (18 by
+    /// default) and at most 120 years old. Changing it needs a recent `reauthenticate`.
     #[graphql(secret)]
     date_of_birth: MaybeUndefined<Date>,
+    /// SSN, `123-45-6789` or `123456789`; stored encrypted, never returned. `CONFLICT` when
+    /// another account holds it. Changing it needs a recent `reauthenticate`, and every
+    /// attempt spends `ssn_account` (5 a day).
     #[graphql(secret)]
     ssn: MaybeUndefined<String>,
 }
@@ -212,12 +253,18 @@ pub struct ProfileMutation;
 
 #[Object]
 impl ProfileMutation {
-    /// Changes the signed-in person's names and profile. Changing the legal name, date of
-    /// birth, SSN or address after KYC approval sends the account back to review.
+    /// Changes the signed-in person's names and profile and answers the account. Changing the
+    /// names, date of birth or SSN needs a recent `reauthenticate` (`FORBIDDEN` with
+    /// `extensions.reason` `REAUTHENTICATION_REQUIRED` otherwise, nothing changed). Changing
+    /// the names, date of birth, SSN or address moves `profileVersion` and sends an approved
+    /// or rejected account back to `PENDING`. Errors: `BAD_USER_INPUT` naming the field,
+    /// `CONFLICT` on `ssn` (held by another account) or on `input` (the profile changed
+    /// meanwhile: reload and retry), `RATE_LIMITED` (`ssn_account`).
     #[graphql(guard = "SignedIn")]
     async fn update_profile(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The fields to change; those left out stay as they are.")]
         input: UpdateProfileInput,
     ) -> async_graphql::Result<AccountView> {
         let principal = ctx.principal().await?;
@@ -234,13 +281,15 @@ pub struct ClosureMutation;
 
 #[Object]
 impl ClosureMutation {
-    /// Closes the signed-in person's account with their password: every session ends and
-    /// every personal value is erased; the security log stays.
+    /// Closes the signed-in person's account for good: every session ends, the cookies are
+    /// cleared, and every personal value is erased; the security log stays. Answers `true`.
+    /// A wrong password is `BAD_USER_INPUT` on `password`; limited by `secret_account`
+    /// (`RATE_LIMITED`).
     #[graphql(guard = "SignedIn.and(Limit::secret())")]
     async fn delete_account(
         &self,
         ctx: &Context<'_>,
-        #[graphql(secret)] password: String,
+        #[graphql(secret, desc = "The account's current password.")] password: String,
     ) -> async_graphql::Result<bool> {
         let principal = ctx.principal().await?;
         let password = PasswordAttempt::parse(&password);

@@ -48,8 +48,10 @@ pub struct AdminAccountQuery;
 
 #[Object]
 impl AdminAccountQuery {
-    /// Open accounts in creation order, optionally of one KYC status (administrators only).
-    /// `after` is the `id` of the last account of the previous page.
+    /// Open accounts in creation order, optionally of one KYC status. ADMIN only: `FORBIDDEN`
+    /// otherwise, with `extensions.reason` `MFA_REQUIRED` where administrators must have
+    /// passed a second factor. Reading another person's personal fields records
+    /// `personal_data.viewed`, which they see.
     #[graphql(
         guard = "HasRole(Role::Admin)",
         complexity = "(first.unwrap_or(20).clamp(1, 100) as usize).div_ceil(10) * child_complexity + 1"
@@ -57,8 +59,13 @@ impl AdminAccountQuery {
     async fn accounts(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only accounts of this KYC status; all when left out.")]
         kyc_status: Option<KycStatus>,
-        #[graphql(default = 20)] first: Option<i32>,
+        #[graphql(default = 20, desc = "How many accounts to return, 1–100.")] first: Option<i32>,
+        #[graphql(
+            desc = "The `id` of the last account of the previous page; from the start \
+                          when left out."
+        )]
         after: Option<Uuid>,
     ) -> async_graphql::Result<Vec<AccountView>> {
         let principal = ctx.principal().await?;
@@ -80,12 +87,13 @@ impl AdminAccountQuery {
         Ok(list.into_iter().map(AccountView::from).collect())
     }
 
-    /// Any account by id (administrators only).
+    /// Any open account by id; null when there is none (unknown or closed). ADMIN only, and
+    /// recorded, as for `accounts`.
     #[graphql(guard = "HasRole(Role::Admin)")]
     async fn account(
         &self,
         ctx: &Context<'_>,
-        id: Uuid,
+        #[graphql(desc = "The account's `id`.")] id: Uuid,
     ) -> async_graphql::Result<Option<AccountView>> {
         let principal = ctx.principal().await?;
         let fields = personal_fields(ctx);
@@ -101,16 +109,18 @@ impl AdminAccountQuery {
     }
 }
 
-/// What administrators search the audit trail by; every part is optional.
+/// What administrators search the audit trail by; every part is optional, and the parts given
+/// must all match.
 #[derive(InputObject, Default)]
 pub struct AuditEventFilter {
     /// Events about this account or done by it.
     account_id: Option<Uuid>,
-    /// An event kind, such as `login.failed`.
+    /// An event kind, such as `login.failed`; an unknown kind is `BAD_USER_INPUT` on
+    /// `filter.kind`.
     kind: Option<String>,
-    /// At or after this instant.
+    /// Events at or after this instant.
     from: Option<DateTime<Utc>>,
-    /// Before this instant.
+    /// Events before this instant; not before `from` (`BAD_USER_INPUT` on `filter.to`).
     to: Option<DateTime<Utc>>,
 }
 
@@ -119,7 +129,8 @@ pub struct AdminAuditQuery;
 
 #[Object]
 impl AdminAuditQuery {
-    /// The whole audit trail, newest first (administrators only).
+    /// The whole audit trail, newest first, optionally filtered. ADMIN only, as for
+    /// `accounts`.
     #[graphql(
         guard = "HasRole(Role::Admin)",
         complexity = "(first.unwrap_or(20).clamp(1, 100) as usize).div_ceil(10) * child_complexity + 1"
@@ -127,8 +138,12 @@ impl AdminAuditQuery {
     async fn admin_audit_events(
         &self,
         ctx: &Context<'_>,
-        filter: Option<AuditEventFilter>,
-        #[graphql(default = 20)] first: Option<i32>,
+        #[graphql(desc = "Which events; all when left out.")] filter: Option<AuditEventFilter>,
+        #[graphql(default = 20, desc = "How many events to return, 1–100.")] first: Option<i32>,
+        #[graphql(
+            desc = "The `id` of the last event of the previous page; from the newest \
+                          when left out. Anything else is `BAD_USER_INPUT` on `after`."
+        )]
         after: Option<String>,
     ) -> async_graphql::Result<Vec<AuditEventView>> {
         let filter = filter.unwrap_or_default();
@@ -154,16 +169,25 @@ pub struct KycMutation;
 
 #[Object]
 impl KycMutation {
-    /// Decides on an account's identity verification (administrators only; never one's own).
-    /// `profileVersion` is the account's as the reviewer read it: if the person changed a
-    /// reviewed field since, the decision is refused (`CONFLICT` on `profileVersion`).
+    /// Decides on an account's identity verification and answers the account; the person is
+    /// emailed the outcome. ADMIN only, as for `accounts`, and never on one's own account
+    /// (`FORBIDDEN`). Allowed moves: `PENDING` to `APPROVED` or `REJECTED`, and `APPROVED` or
+    /// `REJECTED` back to `PENDING`; another is `BAD_USER_INPUT` on `status`. If the person
+    /// changed a reviewed field since `profileVersion`, the decision is refused (`CONFLICT` on
+    /// `profileVersion`); `CONFLICT` on `status` when another decision landed meanwhile.
+    /// `NOT_FOUND` for an unknown or closed account.
     #[graphql(guard = "HasRole(Role::Admin)")]
     async fn set_kyc_status(
         &self,
         ctx: &Context<'_>,
-        account_id: Uuid,
-        status: KycStatus,
+        #[graphql(desc = "The account decided on.")] account_id: Uuid,
+        #[graphql(desc = "The new status.")] status: KycStatus,
+        #[graphql(
+            desc = "Why, at most 500 characters, shown to the person; required for \
+                          `REJECTED` (`BAD_USER_INPUT` on `reason`)."
+        )]
         reason: Option<String>,
+        #[graphql(desc = "The account's `profileVersion` as the reviewer read it.")]
         profile_version: i32,
     ) -> async_graphql::Result<AccountView> {
         let principal = ctx.principal().await?;
@@ -184,14 +208,18 @@ impl KycMutation {
         .graphql()
     }
 
-    /// The full SSN of an account, to check against identity documents (administrators
-    /// only; needs a recent `reauthenticate`; `reason`, 10–500 characters, is kept beside the
-    /// `ssn.revealed` event the person sees).
+    /// The full SSN of an account, as `123-45-6789`, to check against identity documents.
+    /// ADMIN only, as for `accounts`; needs a recent `reauthenticate` (`FORBIDDEN` with
+    /// `extensions.reason` `REAUTHENTICATION_REQUIRED` otherwise); limited by `ssn_reveal`
+    /// (20 an hour, `RATE_LIMITED`). Recorded as `ssn.revealed`, which the person sees.
+    /// `NOT_FOUND` when the account is unknown or closed or holds no SSN.
     #[graphql(guard = "HasRole(Role::Admin)")]
     async fn reveal_ssn(
         &self,
         ctx: &Context<'_>,
-        account_id: Uuid,
+        #[graphql(desc = "The account whose SSN to read.")] account_id: Uuid,
+        #[graphql(desc = "Why it is needed, 10–500 characters (`BAD_USER_INPUT` on \
+                          `reason` otherwise); kept beside the event.")]
         reason: String,
     ) -> async_graphql::Result<String> {
         let principal = ctx.principal().await?;

@@ -8,25 +8,39 @@ use uuid::Uuid;
 use super::{context::ContextExt, errors::IntoGraphql, guards::SignedIn};
 use crate::{db::entities::audit_events::Model, services::audit};
 
-/// One entry of the audit trail. `details` holds categories and counts, never personal data.
+/// One entry of the security audit trail: what happened, to whom, by whom and from where.
+/// In a person's own `auditEvents`, who acted and from where are null when someone else (an
+/// administrator) did.
 #[derive(Debug, Clone, SimpleObject, Serialize)]
 #[graphql(name = "AuditEvent")]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEventView {
+    /// The event's id, a UUIDv7; the `after` cursor of the next page.
     pub id: Uuid,
+    /// When it happened.
     pub at: DateTime<Utc>,
-    /// For example `login.succeeded` or `session.revoked`.
+    /// What happened, a dotted name such as `login.succeeded`, `login.failed` or
+    /// `session.revoked`.
     pub kind: String,
     /// `success` or `failure`.
     pub outcome: String,
+    /// The client's IP address; null when unknown, or once erased (after the retention
+    /// period, 90 days by default, or when the account is closed).
     pub ip_address: Option<String>,
+    /// The client's `User-Agent`; null like `ipAddress`.
     pub user_agent: Option<String>,
-    /// The account the event is about.
+    /// The account the event is about; null when none (an unknown address, an operator
+    /// command).
     pub account_id: Option<Uuid>,
-    /// Who acted: the account itself, an administrator, or nobody (the command line).
+    /// Who acted: the account itself, an administrator, or null for nobody (the command line).
     pub actor_id: Option<Uuid>,
+    /// The session the event happened in, if any.
     pub session_id: Option<Uuid>,
+    /// The request's id, as its response's `x-request-id` header gave it; null outside a
+    /// request.
     pub request_id: Option<String>,
+    /// A JSON object of categories and counts that depend on `kind` (such as `reason`,
+    /// `sessions_ended`); never personal data or secrets.
     pub details: async_graphql::Json<serde_json::Value>,
 }
 
@@ -54,8 +68,8 @@ pub struct AuditQuery;
 
 #[Object]
 impl AuditQuery {
-    /// The signed-in account's own security activity, newest first. `after` is the `id` of
-    /// the last event of the previous page.
+    /// The signed-in account's own security activity (events about it), newest first. Signed
+    /// in only.
     #[graphql(
         guard = "SignedIn",
         complexity = "(first.unwrap_or(20).clamp(1, 100) as usize).div_ceil(10) * child_complexity + 1"
@@ -63,7 +77,11 @@ impl AuditQuery {
     async fn audit_events(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: Option<i32>,
+        #[graphql(default = 20, desc = "How many events to return, 1–100.")] first: Option<i32>,
+        #[graphql(
+            desc = "The `id` of the last event of the previous page; from the newest \
+                          when left out. Anything else is `BAD_USER_INPUT` on `after`."
+        )]
         after: Option<String>,
     ) -> async_graphql::Result<Vec<AuditEventView>> {
         let principal = ctx.principal().await?;

@@ -23,14 +23,21 @@ use crate::{
     state::AppState,
 };
 
-/// A successful sign-in. The refresh token is not here: it travels only in its cookie. No
-/// `Debug`: it holds the access token.
+// No `Debug`: it holds the access token.
+/// A successful sign-in or refresh. The refresh token is not here: it travels only in its
+/// HttpOnly cookie.
 #[derive(SimpleObject, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthPayload {
+    /// A JWT (EdDSA) to send as `Authorization: Bearer …`; it is also set as an HttpOnly
+    /// cookie. Its `sub` is the account id, `sid` the session id.
     pub access_token: String,
+    /// When the access token stops working (15 minutes after issue by default); call
+    /// `refreshToken` for a new one.
     pub access_token_expires_at: DateTime<Utc>,
+    /// The signed-in account.
     pub account: AccountView,
+    /// The session this sign-in opened or this refresh extended.
     pub session: SessionView,
 }
 
@@ -51,7 +58,10 @@ impl AuthPayload {
 #[graphql(name = "MfaChallenge")]
 #[serde(rename_all = "camelCase")]
 pub struct MfaChallengeView {
+    /// Identifies this sign-in attempt to `verifyMfa`; it is not an access token and opens no
+    /// session by itself. Five wrong codes end it.
     pub mfa_token: String,
+    /// When the challenge expires, five minutes after the password was checked.
     pub expires_at: DateTime<Utc>,
 }
 
@@ -64,30 +74,45 @@ impl From<&mfa::Challenge> for MfaChallengeView {
     }
 }
 
-// A registration as typed, from GraphQL or from `POST /api/auth/register` (a plain comment:
-// a doc comment would become the type's description in `schema.graphql`).
+// A registration as typed, from GraphQL or from `POST /api/auth/register`.
+/// A new account: email, password and names, and optionally the finance profile. Every field
+/// is checked; a bad one is `BAD_USER_INPUT` naming it, and nothing is written.
 #[derive(InputObject, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RegisterInput {
+    /// The address to sign in with; a verification link is sent to it. Addresses are compared
+    /// in canonical form: one differing from a registered one only in case or look-alike
+    /// characters is taken (`CONFLICT` on `email`).
     email: String,
+    /// 12–128 characters, any Unicode; refused when common or built from the person's own
+    /// names or email.
     #[graphql(secret)]
     password: String,
+    /// Given name, 1–100 characters: letters, marks, spaces, `'` `’` `-` `.`.
     first_name: String,
+    /// Family name, with the rules of `firstName`.
     last_name: String,
-    /// E.164, or national format when `country` is given.
+    /// Phone number: E.164 (`+12015550123`), or national format when `country` is given.
     phone: Option<String>,
+    /// Street address, 1–200 characters on one line.
     address: Option<String>,
+    /// City or town, 1–100 characters.
     city: Option<String>,
-    /// Required for US and CA (the two-letter code).
+    /// State or province: required in the US and Canada, as a USPS or Canadian code (`NY`,
+    /// `ON`); free text elsewhere.
     state: Option<String>,
+    /// Postal code, checked against the country's format (`94105`, `K1A 0B1`, `SW1A 1AA`).
     postal_code: Option<String>,
-    /// ISO 3166-1 alpha-2.
+    /// Country, ISO 3166-1 alpha-2 in any case (`US`).
     country: Option<String>,
-    /// ISO 4217.
+    /// Preferred currency, an active ISO 4217 code in any case (`USD`).
     default_currency: Option<String>,
+    /// Date of birth, `YYYY-MM-DD`: the person must be of the service's minimum age (18 by
+    /// default) and at most 120 years old.
     #[graphql(secret)]
     date_of_birth: Option<Date>,
-    /// `123-45-6789` or `123456789`. Stored encrypted; never returned.
+    /// SSN, `123-45-6789` or `123456789`; stored encrypted, never returned. `CONFLICT` when
+    /// another account holds it.
     #[graphql(secret)]
     ssn: Option<String>,
 }
@@ -120,9 +145,12 @@ impl RegisterInput {
     }
 }
 
+/// Email and password, the first step of a sign-in.
 #[derive(InputObject, Deserialize)]
 pub struct LoginInput {
+    /// The account's email address; case and look-alike characters do not matter.
     pub email: String,
+    /// The account's password.
     #[graphql(secret)]
     pub password: String,
 }
@@ -145,11 +173,16 @@ pub struct AuthMutation;
 
 #[Object]
 impl AuthMutation {
-    /// Creates an account and signs it in.
+    /// Creates an account and signs it in: answers the tokens and sets the session cookies. A
+    /// verification link is emailed. Errors: `BAD_USER_INPUT` naming the field, `CONFLICT` on
+    /// `email` or `ssn`, `RATE_LIMITED` (`register_ip`). Where the deployment requires a
+    /// confirmed address, nobody is signed in: every registration answers `FORBIDDEN` with
+    /// `extensions.reason` `EMAIL_NOT_VERIFIED` (check the inbox), taken address or not.
     #[graphql(guard = "Limit::register()")]
     async fn register(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The new account's email, password, names and profile.")]
         input: RegisterInput,
     ) -> async_graphql::Result<AuthPayload> {
         let registration = input.into_registration().graphql()?;
@@ -159,12 +192,18 @@ impl AuthMutation {
         Ok(signed_in(ctx, outcome))
     }
 
-    /// Signs in with email and password.
+    /// Signs in with email and password: answers an `AuthPayload` and sets the session
+    /// cookies, or for an account with MFA an `MfaChallenge` to complete with `verifyMfa`. A
+    /// wrong email and a wrong password are the same `UNAUTHENTICATED`. `RATE_LIMITED`
+    /// (`login_ip_email`, `login_ip`, `login_device`, and a per-address backoff after 10
+    /// failures in 15 minutes). Where the deployment requires a confirmed address, the right
+    /// password to an unconfirmed one is `FORBIDDEN` with `extensions.reason`
+    /// `EMAIL_NOT_VERIFIED`, and a fresh link is sent.
     #[graphql(guard = "Limit::login(&input.email)")]
     async fn login(
         &self,
         ctx: &Context<'_>,
-        input: LoginInput,
+        #[graphql(desc = "The email and password.")] input: LoginInput,
     ) -> async_graphql::Result<LoginResult> {
         let credentials = Credentials::parse(&input.email, &input.password);
         let device = ctx.request().device(ctx.state());
@@ -181,7 +220,10 @@ impl AuthMutation {
         })
     }
 
-    /// Rotates the refresh cookie and returns a new access token.
+    /// Rotates the refresh cookie and answers a new access token; takes no argument, the
+    /// cookie is the credential. A missing, expired or ended one is `UNAUTHENTICATED` and
+    /// clears the cookies; an already rotated one presented again (after a 10-second grace for
+    /// two tabs) also ends its session. `RATE_LIMITED` (`refresh_session`, `refresh_ip`).
     #[graphql(guard = "Limit::refresh()")]
     async fn refresh_token(&self, ctx: &Context<'_>) -> async_graphql::Result<AuthPayload> {
         let request = ctx.request();
@@ -201,7 +243,8 @@ impl AuthMutation {
         }
     }
 
-    /// Ends the current session and clears the cookies.
+    /// Ends the current session (the access token's, else the refresh cookie's) and clears the
+    /// cookies. Always `true`, also when nobody was signed in.
     async fn logout(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
         let request = ctx.request();
         let principal = request.principal(ctx.state()).await.graphql()?;

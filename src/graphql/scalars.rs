@@ -24,6 +24,8 @@ impl From<NaiveDate> for Date {
     }
 }
 
+/// A calendar date, `YYYY-MM-DD` (ISO 8601), such as `1990-04-01`. A malformed one is
+/// `BAD_USER_INPUT` naming its field.
 #[Scalar(name = "Date")]
 impl ScalarType for Date {
     fn parse(value: Value) -> InputValueResult<Self> {

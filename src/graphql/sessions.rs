@@ -20,17 +20,27 @@ use crate::{
 #[graphql(name = "Session")]
 #[serde(rename_all = "camelCase")]
 pub struct SessionView {
+    /// The session's id, for `revokeSession`.
     pub id: Uuid,
+    /// When the sign-in opened it.
     pub created_at: DateTime<Utc>,
+    /// The sign-in or the latest refresh.
     pub last_active_at: DateTime<Utc>,
+    /// When it ends unless refreshed before (7 days after the latest refresh by default),
+    /// never later than its absolute limit (30 days after sign-in by default).
     pub expires_at: DateTime<Utc>,
+    /// The client's IP address at sign-in; null when unknown.
     pub ip_address: Option<String>,
+    /// The client's `User-Agent` at sign-in; null when it sent none.
     pub user_agent: Option<String>,
     /// The session this request was made with.
     pub current: bool,
+    /// Whether this session passed a second factor (an app or recovery code), at sign-in or by
+    /// turning MFA on in it.
     pub mfa_verified: bool,
     /// For the current session: until when it may make sensitive changes without calling
-    /// `reauthenticate` first (in the past once the window has closed).
+    /// `reauthenticate` first (in the past once the window has closed). Null for other
+    /// sessions.
     pub reauthenticated_until: Option<DateTime<Utc>>,
 }
 
@@ -58,7 +68,7 @@ pub struct SessionQuery;
 
 #[Object]
 impl SessionQuery {
-    /// The signed-in account's active sessions, newest first.
+    /// The signed-in account's active sessions, newest first. Signed in only.
     // A person has a handful of sessions, each read in full.
     #[graphql(guard = "SignedIn", complexity = "5 * child_complexity")]
     async fn sessions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SessionView>> {
@@ -76,9 +86,15 @@ pub struct SessionMutation;
 
 #[Object]
 impl SessionMutation {
-    /// Ends one of the caller's sessions.
+    /// Ends one of the caller's sessions; its access tokens stop working at once. Ending the
+    /// current one also clears the cookies. Signed in only. `NOT_FOUND` when no active session
+    /// of the caller has this id (another person's included).
     #[graphql(guard = "SignedIn")]
-    async fn revoke_session(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<bool> {
+    async fn revoke_session(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The `id` of the session to end.")] id: Uuid,
+    ) -> async_graphql::Result<bool> {
         let principal = ctx.principal().await?;
         sessions::revoke(
             ctx.state(),
@@ -95,14 +111,22 @@ impl SessionMutation {
     }
 
     /// Proves the password again, and a code from the authenticator app (or a recovery code)
-    /// when two-step sign-in is on: for the next few minutes this session may make sensitive
-    /// changes (`reauthenticatedUntil` says until when).
+    /// when two-step sign-in is on: for the next few minutes (5 by default) this session may
+    /// make the changes that answer `REAUTHENTICATION_REQUIRED` (`reauthenticatedUntil` says
+    /// until when). Signed in only. A wrong password is `BAD_USER_INPUT` on `password`, a
+    /// wrong or missing code `BAD_USER_INPUT` on `code`; `RATE_LIMITED` (`secret_account`);
+    /// wrong codes lock out as for `verifyMfa`.
     #[graphql(guard = "SignedIn.and(Limit::secret())")]
     async fn reauthenticate(
         &self,
         ctx: &Context<'_>,
-        #[graphql(secret)] password: String,
-        #[graphql(secret)] code: Option<String>,
+        #[graphql(secret, desc = "The account's current password.")] password: String,
+        #[graphql(
+            secret,
+            desc = "The app's current 6-digit code, or a recovery code; required when MFA is \
+                    on, ignored otherwise."
+        )]
+        code: Option<String>,
     ) -> async_graphql::Result<bool> {
         let principal = ctx.principal().await?;
         let code = code.as_deref().map(OneTimeCode::parse);
@@ -118,7 +142,7 @@ impl SessionMutation {
         Ok(true)
     }
 
-    /// Ends every session of the caller but this one; answers how many ended.
+    /// Ends every session of the caller but this one; answers how many ended. Signed in only.
     #[graphql(guard = "SignedIn")]
     async fn revoke_other_sessions(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
         let principal = ctx.principal().await?;

@@ -18,6 +18,7 @@ mod observability;
 mod profile;
 mod recovery;
 mod rest;
+mod schema;
 mod sessions;
 mod smtp;
 mod takeover;
