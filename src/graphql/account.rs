@@ -2,14 +2,13 @@
 //! everything held about them, and closing it.
 
 use async_graphql::{Context, InputObject, Json, MaybeUndefined, Object, SimpleObject};
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{
     Date, audit::AuditEventView, context::ContextExt, errors::IntoGraphql, guards::SignedIn,
-    sessions::SessionView,
+    scalars::Timestamp, sessions::SessionView,
 };
 use crate::{
     domain::{KycStatus, PasswordAttempt, Role, Ssn},
@@ -75,9 +74,9 @@ pub struct AccountView {
     /// What the account may do.
     pub role: Role,
     /// When the account was registered.
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
     /// When the account last changed.
-    pub updated_at: DateTime<Utc>,
+    pub updated_at: Timestamp,
 }
 
 impl From<AccountInfo> for AccountView {
@@ -102,8 +101,8 @@ impl From<AccountInfo> for AccountView {
             profile_version: account.profile_version,
             mfa_enabled: account.mfa_enabled,
             role: account.role,
-            created_at: account.created_at,
-            updated_at: account.updated_at,
+            created_at: account.created_at.into(),
+            updated_at: account.updated_at.into(),
         }
     }
 }
@@ -129,7 +128,7 @@ fn export_json(state: &AppState, export: Export) -> Value {
         .into_iter()
         .map(|review| {
             json!({
-                "at": review.created_at,
+                "at": Timestamp::from(review.created_at),
                 "from": review.from_status,
                 "to": review.to_status,
                 "reason": review.reason,

@@ -1,12 +1,11 @@
 //! What administrators do: list and read accounts, decide on KYC, search the audit trail.
 
 use async_graphql::{Context, InputObject, Object};
-use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
     account::AccountView, audit::AuditEventView, context::ContextExt, errors::IntoGraphql,
-    guards::HasRole,
+    guards::HasRole, scalars::Timestamp,
 };
 use crate::{
     domain::{AccountId, KycStatus, Role},
@@ -119,9 +118,9 @@ pub struct AuditEventFilter {
     /// `filter.kind`.
     kind: Option<String>,
     /// Events at or after this instant.
-    from: Option<DateTime<Utc>>,
+    from: Option<Timestamp>,
     /// Events before this instant; not before `from` (`BAD_USER_INPUT` on `filter.to`).
-    to: Option<DateTime<Utc>>,
+    to: Option<Timestamp>,
 }
 
 #[derive(Default)]
@@ -150,8 +149,8 @@ impl AdminAuditQuery {
         let search = audit::Search {
             account: filter.account_id.map(AccountId),
             kind: filter.kind.as_deref(),
-            from: filter.from,
-            to: filter.to,
+            from: filter.from.map(|instant| instant.0),
+            to: filter.to.map(|instant| instant.0),
         };
         let page = audit::Page {
             first: first.unwrap_or(audit::DEFAULT_PAGE),

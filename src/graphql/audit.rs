@@ -1,11 +1,10 @@
 //! The signed-in person's own security activity.
 
 use async_graphql::{Context, Object, SimpleObject};
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{context::ContextExt, errors::IntoGraphql, guards::SignedIn};
+use super::{context::ContextExt, errors::IntoGraphql, guards::SignedIn, scalars::Timestamp};
 use crate::{db::entities::audit_events::Model, services::audit};
 
 /// One entry of the security audit trail: what happened, to whom, by whom and from where.
@@ -18,7 +17,7 @@ pub struct AuditEventView {
     /// The event's id, a UUIDv7; the `after` cursor of the next page.
     pub id: Uuid,
     /// When it happened.
-    pub at: DateTime<Utc>,
+    pub at: Timestamp,
     /// What happened, a dotted name such as `login.succeeded`, `login.failed` or
     /// `session.revoked`.
     pub kind: String,
@@ -49,7 +48,7 @@ impl From<Model> for AuditEventView {
         let details = serde_json::from_str(&model.details).unwrap_or_default();
         Self {
             id: model.id,
-            at: model.at,
+            at: model.at.into(),
             kind: model.kind,
             outcome: model.outcome,
             ip_address: model.ip_address,

@@ -2,12 +2,12 @@
 //! `/api/auth/*` twins take and answer these same types.
 
 use async_graphql::{Context, InputObject, Object, SimpleObject, Union};
-use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Date, account::AccountView, context::ContextExt, errors::IntoGraphql, sessions::SessionView,
+    Date, account::AccountView, context::ContextExt, errors::IntoGraphql, scalars::Timestamp,
+    sessions::SessionView,
 };
 use crate::{
     domain::SessionId,
@@ -34,7 +34,7 @@ pub struct AuthPayload {
     pub access_token: String,
     /// When the access token stops working (15 minutes after issue by default); call
     /// `refreshToken` for a new one.
-    pub access_token_expires_at: DateTime<Utc>,
+    pub access_token_expires_at: Timestamp,
     /// The signed-in account.
     pub account: AccountView,
     /// The session this sign-in opened or this refresh extended.
@@ -46,7 +46,7 @@ impl AuthPayload {
         let current = Some(SessionId(outcome.session.id));
         Self {
             access_token: outcome.access.token.expose_secret().to_owned(),
-            access_token_expires_at: outcome.access.expires_at,
+            access_token_expires_at: outcome.access.expires_at.into(),
             account: outcome.account.into(),
             session: SessionView::new(state, outcome.session, current),
         }
@@ -62,14 +62,14 @@ pub struct MfaChallengeView {
     /// session by itself. Five wrong codes end it.
     pub mfa_token: String,
     /// When the challenge expires, five minutes after the password was checked.
-    pub expires_at: DateTime<Utc>,
+    pub expires_at: Timestamp,
 }
 
 impl From<&mfa::Challenge> for MfaChallengeView {
     fn from(challenge: &mfa::Challenge) -> Self {
         Self {
             mfa_token: challenge.token.expose_secret().to_owned(),
-            expires_at: challenge.expires_at,
+            expires_at: challenge.expires_at.into(),
         }
     }
 }

@@ -1,5 +1,4 @@
 use async_graphql::{EmptySubscription, Json, MergedObject, Schema, SchemaBuilder};
-use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -49,8 +48,6 @@ const MAX_COMPLEXITY: usize = 1000;
 
 // Descriptions of the scalars async-graphql provides, written for API users (its own speak of
 // Rust types).
-const DATE_TIME: &str = "An instant, as RFC 3339 text. Answers are in UTC\n\
-    (`2026-11-01T09:30:00.123456+00:00`); inputs may carry any offset (`2026-11-01T00:00:00Z`).";
 const UUID: &str = "An id: a UUID in its hyphenated form (`0190f3a2-7c4e-7b1d-9a55-3c2e8f1d4b6a`).\n\
     Ids the service makes are UUIDv7, ordered by time.";
 const JSON: &str = "Any JSON value; each field of this type says what shape it holds.";
@@ -58,7 +55,6 @@ const JSON: &str = "Any JSON value; each field of this type says what shape it h
 fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_complexity(MAX_COMPLEXITY)
-        .override_output_type_description::<DateTime<Utc>>(DATE_TIME)
         .override_output_type_description::<Uuid>(UUID)
         .override_output_type_description::<Json<Value>>(JSON)
 }

@@ -2,11 +2,10 @@
 //! again before sensitive changes.
 
 use async_graphql::{Context, Object, SimpleObject};
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{context::ContextExt, errors::IntoGraphql, guards::SignedIn};
+use super::{context::ContextExt, errors::IntoGraphql, guards::SignedIn, scalars::Timestamp};
 use crate::{
     db::entities::sessions::Model,
     domain::{OneTimeCode, PasswordAttempt, SessionId},
@@ -23,12 +22,12 @@ pub struct SessionView {
     /// The session's id, for `revokeSession`.
     pub id: Uuid,
     /// When the sign-in opened it.
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
     /// The sign-in or the latest refresh.
-    pub last_active_at: DateTime<Utc>,
+    pub last_active_at: Timestamp,
     /// When it ends unless refreshed before (7 days after the latest refresh by default),
     /// never later than its absolute limit (30 days after sign-in by default).
-    pub expires_at: DateTime<Utc>,
+    pub expires_at: Timestamp,
     /// The client's IP address at sign-in; null when unknown.
     pub ip_address: Option<String>,
     /// The client's `User-Agent` at sign-in; null when it sent none.
@@ -41,7 +40,7 @@ pub struct SessionView {
     /// For the current session: until when it may make sensitive changes without calling
     /// `reauthenticate` first (in the past once the window has closed). Null for other
     /// sessions.
-    pub reauthenticated_until: Option<DateTime<Utc>>,
+    pub reauthenticated_until: Option<Timestamp>,
 }
 
 impl SessionView {
@@ -50,12 +49,13 @@ impl SessionView {
         Self {
             reauthenticated_until: current
                 .then(|| sessions::reauthenticated_until(state, &model))
-                .flatten(),
+                .flatten()
+                .map(Timestamp::from),
             current,
             id: model.id,
-            created_at: model.created_at,
-            last_active_at: model.last_active_at,
-            expires_at: model.expires_at,
+            created_at: model.created_at.into(),
+            last_active_at: model.last_active_at.into(),
+            expires_at: model.expires_at.into(),
             ip_address: model.ip_address,
             user_agent: model.user_agent,
             mfa_verified: model.mfa_verified,

@@ -124,3 +124,36 @@ async fn rest_register_takes_the_profile_with_the_same_rules(app: TestApp) {
     assert!(!accepted.to_string().contains("123-45-6789"));
 }
 db_test!(rest_register_takes_the_profile_with_the_same_rules);
+
+async fn every_timestamp_is_rfc3339_with_z(app: TestApp) {
+    let email = crate::helpers::unique_email();
+    let body = app
+        .graphql(
+            "mutation($input: RegisterInput!) { register(input: $input) { accessTokenExpiresAt account { createdAt } session { createdAt expiresAt } } }",
+            serde_json::json!({ "input": crate::helpers::registration(&email) }),
+        )
+        .await;
+    crate::helpers::assert_no_errors(&body);
+    let registered = &body["data"]["register"];
+    let rest: serde_json::Value = crate::helpers::new_client()
+        .post(app.url("/api/auth/login"))
+        .json(&serde_json::json!({ "email": email, "password": crate::helpers::PASSWORD }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for stamp in [
+        &registered["accessTokenExpiresAt"],
+        &registered["account"]["createdAt"],
+        &registered["session"]["createdAt"],
+        &registered["session"]["expiresAt"],
+        &rest["accessTokenExpiresAt"],
+    ] {
+        let text = stamp.as_str().unwrap_or_else(|| panic!("{body} {rest}"));
+        assert!(text.ends_with('Z'), "{text}");
+        assert!(chrono::DateTime::parse_from_rfc3339(text).is_ok(), "{text}");
+    }
+}
+db_test!(every_timestamp_is_rfc3339_with_z);
