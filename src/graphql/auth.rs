@@ -78,7 +78,7 @@ impl From<&mfa::Challenge> for MfaChallengeView {
 /// A new account: email, password and names, and optionally the finance profile. Every field
 /// is checked; a bad one is `BAD_USER_INPUT` naming it, and nothing is written.
 #[derive(InputObject, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RegisterInput {
     /// The address to sign in with; a verification link is sent to it. Addresses are compared
     /// in canonical form: one differing from a registered one only in case or look-alike
@@ -147,6 +147,7 @@ impl RegisterInput {
 
 /// Email and password, the first step of a sign-in.
 #[derive(InputObject, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LoginInput {
     /// The account's email address; case and look-alike characters do not matter.
     pub email: String,

@@ -30,25 +30,64 @@ use crate::{
     },
 };
 
-/// A body that is not the JSON object the route expects.
-struct MalformedBody;
+/// A body that is not the JSON object the route expects, and what is wrong with it: the field
+/// that is missing, unknown (a misspelt `phoneNumber` is refused rather than dropped) or of
+/// the wrong type, or the JSON itself.
+struct MalformedBody(AppError);
 
 impl IntoResponse for MalformedBody {
     fn into_response(self) -> Response {
+        let field = self.0.field().map(|field| ("field", json!(field)));
         (
             StatusCode::BAD_REQUEST,
-            error_body(
-                "BAD_USER_INPUT",
-                "the request body is not the expected JSON object",
-                None,
-            ),
+            error_body("BAD_USER_INPUT", &self.0.to_string(), field),
         )
             .into_response()
     }
 }
 
 fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, MalformedBody> {
-    serde_json::from_slice(body).map_err(|_| MalformedBody)
+    if !body.trim_ascii_start().starts_with(b"{") {
+        let json = serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok();
+        let message = if json {
+            "must be a JSON object"
+        } else {
+            "is not valid JSON"
+        };
+        return Err(MalformedBody(AppError::bad_input("body", message)));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let message = inner.to_string();
+        let quoted = message
+            .split('`')
+            .nth(1)
+            .filter(|_| {
+                message.starts_with("missing field") || message.starts_with("unknown field")
+            })
+            .map(str::to_owned);
+        let error = match (quoted, inner.classify()) {
+            (Some(field), _) if message.starts_with("unknown field") => {
+                AppError::bad_input(field, "is not a field of this request")
+            }
+            (Some(field), _) => AppError::bad_input(field, "is required"),
+            (None, serde_json::error::Category::Data) if path != "." => {
+                let expected = message
+                    .split(", expected ")
+                    .nth(1)
+                    .and_then(|rest| rest.split(" at line").next())
+                    .unwrap_or("another type");
+                AppError::bad_input(path, format!("must be {expected}"))
+            }
+            (None, serde_json::error::Category::Data) => {
+                AppError::bad_input("body", "must be a JSON object")
+            }
+            (None, _) => AppError::bad_input("body", "is not valid JSON"),
+        };
+        MalformedBody(error)
+    })
 }
 
 fn respond(state: &HttpState, meta: &RequestMeta, result: AppResult<AuthOutcome>) -> Response {

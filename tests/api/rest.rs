@@ -157,3 +157,61 @@ async fn every_timestamp_is_rfc3339_with_z(app: TestApp) {
     }
 }
 db_test!(every_timestamp_is_rfc3339_with_z);
+
+async fn bad_bodies_name_the_field(app: TestApp) {
+    let post = |path: &'static str, body: String| {
+        new_client()
+            .post(app.url(path))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    for (path, body, field, message) in [
+        (
+            "/api/auth/register",
+            serde_json::json!({ "email": unique_email(), "password": PASSWORD, "firstName": "A",
+                                 "lastName": "B", "phoneNumber": "+12015550123" })
+            .to_string(),
+            "phoneNumber",
+            "is not a field",
+        ),
+        (
+            "/api/auth/login",
+            serde_json::json!({ "email": "a@example.com" }).to_string(),
+            "password",
+            "is required",
+        ),
+        (
+            "/api/auth/login",
+            serde_json::json!({ "email": 1, "password": "x" }).to_string(),
+            "email",
+            "must be a string",
+        ),
+        (
+            "/api/auth/login",
+            "{ not json".to_owned(),
+            "body",
+            "not valid JSON",
+        ),
+        (
+            "/api/auth/login",
+            "[1, 2]".to_owned(),
+            "body",
+            "JSON object",
+        ),
+    ] {
+        let response = post(path, body).await.unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
+        let answer: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(answer["error"]["code"], "BAD_USER_INPUT", "{answer}");
+        assert_eq!(answer["error"]["field"], field, "{answer}");
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(message),
+            "{answer}"
+        );
+    }
+}
+db_test!(bad_bodies_name_the_field);
