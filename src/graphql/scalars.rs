@@ -11,10 +11,37 @@ use crate::error::AppError;
 pub struct Date(String);
 
 impl Date {
-    /// The date, or an error naming `field`.
+    /// The date, or an error naming `field` that says what is wrong: the shape, or a day the
+    /// calendar does not have (`1990-02-30`).
     pub fn parse(&self, field: &str) -> Result<NaiveDate, AppError> {
-        NaiveDate::parse_from_str(&self.0, "%Y-%m-%d")
-            .map_err(|_| AppError::bad_input(field, "must be a date written YYYY-MM-DD"))
+        let text = self.0.trim();
+        let shaped = text.len() == 10
+            && text.bytes().enumerate().all(|(at, byte)| {
+                if at == 4 || at == 7 {
+                    byte == b'-'
+                } else {
+                    byte.is_ascii_digit()
+                }
+            });
+        if !shaped {
+            return Err(AppError::bad_input(
+                field,
+                "must be a date written YYYY-MM-DD, like 1990-04-01",
+            ));
+        }
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+            let number = |range: std::ops::Range<usize>| text[range].parse::<u32>().unwrap_or(0);
+            let (year, month) = (number(0..4), number(5..7));
+            let days = NaiveDate::from_ymd_opt(i32::try_from(year).unwrap_or(0), month, 1)
+                .and_then(|first| first.checked_add_months(chrono::Months::new(1)))
+                .and_then(|next| next.pred_opt())
+                .map(|last| last.format("%d").to_string());
+            let reason = match days {
+                Some(days) => format!("is not a calendar date: {year}-{month:02} has {days} days"),
+                None => "is not a calendar date: the month must be 01 to 12".to_owned(),
+            };
+            AppError::bad_input(field, reason)
+        })
     }
 }
 
@@ -106,5 +133,39 @@ impl ScalarType for Timestamp {
 impl serde::Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&self.text())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_date_says_what_is_wrong_with_it() {
+        let message = |text: &str| {
+            Date(text.to_owned())
+                .parse("dateOfBirth")
+                .expect_err(text)
+                .to_string()
+        };
+        assert_eq!(
+            message("1990-02-30"),
+            "is not a calendar date: 1990-02 has 28 days"
+        );
+        assert_eq!(
+            message("1992-02-30"),
+            "is not a calendar date: 1992-02 has 29 days"
+        );
+        assert_eq!(
+            message("1990-13-01"),
+            "is not a calendar date: the month must be 01 to 12"
+        );
+        assert!(message("01/02/1990").contains("YYYY-MM-DD"));
+        assert_eq!(
+            Date("1990-04-01".into())
+                .parse("dateOfBirth")
+                .expect("valid"),
+            NaiveDate::from_ymd_opt(1990, 4, 1).expect("valid")
+        );
     }
 }
