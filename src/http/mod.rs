@@ -3,7 +3,9 @@
 pub mod cookies;
 mod error;
 mod graphql;
+mod graphql_params;
 mod guards;
+mod media_type;
 mod metrics;
 mod playground;
 pub mod request;

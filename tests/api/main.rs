@@ -10,6 +10,7 @@ mod auth;
 mod binary;
 mod cli;
 mod data_protection;
+mod http_spec;
 mod keys;
 mod limits;
 mod mfa;
