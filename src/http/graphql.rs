@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 
 use super::{
     HttpState, cookies,
-    graphql_params::{Document, GraphqlParams},
+    graphql_params::GraphqlParams,
     media_type::{NotAcceptable, ResponseMediaType},
     request::RequestMeta,
 };
@@ -86,13 +86,17 @@ pub async fn get(
     execute(state, meta.without_cookie_credentials(), media, request).await
 }
 
-/// The engine's request from well-formed parameters.
-fn prepare(_state: &HttpState, params: GraphqlParams) -> Result<async_graphql::Request, Refusal> {
-    let Document::Text(text) = params.document else {
-        return Err(Refusal::bad_request(
-            "documentId is not supported: send the query",
-        ));
-    };
+/// The engine's request from well-formed parameters: the document named by id is looked up,
+/// and one that may not run is refused here, before anything executes.
+fn prepare(state: &HttpState, params: GraphqlParams) -> Result<async_graphql::Request, Refusal> {
+    let text = state
+        .documents
+        .resolve(params.document)
+        .map_err(|refused| Refusal {
+            status: StatusCode::BAD_REQUEST,
+            code: refused.code(),
+            message: refused.message().into(),
+        })?;
     let mut request = async_graphql::Request::new(text);
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);

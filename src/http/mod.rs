@@ -11,5 +11,6 @@ mod playground;
 pub mod request;
 mod rest;
 pub mod router;
+pub mod trusted_documents;
 
 pub use router::{HttpState, router};

@@ -24,3 +24,4 @@ mod takeover;
 mod tokens;
 mod trail;
 mod transport;
+mod trusted_documents;
