@@ -13,7 +13,7 @@ use crate::{
     crypto::{EncryptionKey, envelope::MasterKeys, passwords::PasswordHasher},
     db,
     graphql::build_schema,
-    http::{HttpState, router},
+    http::{HttpState, router, trusted_documents::TrustedDocuments},
     limits::Limits,
     mail::Mailer,
     metrics::Metrics,
@@ -40,6 +40,8 @@ impl Application {
     /// Connects, migrates, loads keys and binds the listener (port 0 picks a free port).
     pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
         let listen = settings.server.listen;
+        // Before anything else: a wrong manifest is the operator's to fix, not the database's.
+        let documents = Arc::new(trusted_documents(&settings)?);
         let state = build_state(settings, clock).await?;
         let listener = TcpListener::bind(listen)
             .await
@@ -47,6 +49,7 @@ impl Application {
         let router = router(HttpState {
             schema: build_schema(state.clone()),
             app: state.clone(),
+            documents,
         });
         Ok(Self {
             listener,
@@ -77,6 +80,21 @@ impl Application {
         eraser.abort();
         served.context("server error")
     }
+}
+
+/// The manifest `CUSTODIAN_TRUSTED_DOCUMENTS` names, read and checked; none when unset.
+fn trusted_documents(settings: &Settings) -> anyhow::Result<TrustedDocuments> {
+    let config = &settings.server.trusted_documents;
+    let Some(path) = &config.manifest else {
+        return Ok(TrustedDocuments::none());
+    };
+    let documents = TrustedDocuments::load(path, config.only)?;
+    tracing::info!(
+        documents = documents.len(),
+        only = config.only,
+        "trusted documents loaded"
+    );
+    Ok(documents)
 }
 
 /// Erases expired client data at start and then every hour.

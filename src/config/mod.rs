@@ -61,6 +61,34 @@ pub struct ServerSettings {
     pub data_dir: PathBuf,
     pub log_format: LogFormat,
     pub metrics_token: Option<SecretString>,
+    pub trusted_documents: TrustedDocumentSettings,
+}
+
+/// Where the trusted documents' manifest is, and whether only its documents may run. The
+/// manifest itself is read and checked when the server starts.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedDocumentSettings {
+    pub manifest: Option<PathBuf>,
+    pub only: bool,
+}
+
+impl TrustedDocumentSettings {
+    fn from_raw(raw: &RawSettings) -> Result<Self, ConfigError> {
+        let manifest = raw
+            .trusted_documents
+            .clone()
+            .filter(|path| !path.as_os_str().is_empty());
+        if raw.trusted_documents_only && manifest.is_none() {
+            return Err(invalid(
+                "CUSTODIAN_TRUSTED_DOCUMENTS_ONLY",
+                "is true but CUSTODIAN_TRUSTED_DOCUMENTS names no manifest",
+            ));
+        }
+        Ok(Self {
+            manifest,
+            only: raw.trusted_documents_only,
+        })
+    }
 }
 
 /// The keys that seal data at rest.
@@ -292,6 +320,7 @@ impl ServerSettings {
                 .metrics_token
                 .clone()
                 .filter(|token| !token.expose_secret().is_empty()),
+            trusted_documents: TrustedDocumentSettings::from_raw(raw)?,
         })
     }
 }
@@ -557,6 +586,26 @@ mod tests {
         assert!(err.to_string().contains("CUSTODIAN_LISTEN"), "{err}");
         let err = Settings::from_pairs([("CORS_ORIGINS", "*")]).expect_err("invalid");
         assert!(err.to_string().contains("CUSTODIAN_CORS_ORIGINS"), "{err}");
+    }
+
+    #[test]
+    fn trusted_documents_only_needs_a_manifest() {
+        let err =
+            Settings::from_pairs([("TRUSTED_DOCUMENTS_ONLY", "true")]).expect_err("no manifest");
+        assert!(
+            err.to_string().contains("CUSTODIAN_TRUSTED_DOCUMENTS_ONLY"),
+            "{err}"
+        );
+        let settings = Settings::from_pairs([
+            ("TRUSTED_DOCUMENTS", "documents.json"),
+            ("TRUSTED_DOCUMENTS_ONLY", "true"),
+        ])
+        .expect("valid");
+        let documents = &settings.server.trusted_documents;
+        assert_eq!(documents.manifest, Some(PathBuf::from("documents.json")));
+        assert!(documents.only);
+        let unset = Settings::from_pairs([("TRUSTED_DOCUMENTS", "")]).expect("valid");
+        assert_eq!(unset.server.trusted_documents.manifest, None);
     }
 
     #[test]

@@ -98,6 +98,12 @@ pub(super) struct RawSettings {
     /// `CUSTODIAN_CLIENT_DATA_RETENTION_DAYS`: how long IP addresses and user agents are kept
     /// in the audit trail and in ended sessions.
     pub(super) client_data_retention_days: u32,
+    /// `CUSTODIAN_TRUSTED_DOCUMENTS`: a JSON manifest of `"sha256:<hex>"` (or bare hex) ids
+    /// to document text, as graphql-codegen's persisted documents; clients may then send
+    /// `documentId`.
+    pub(super) trusted_documents: Option<PathBuf>,
+    /// `CUSTODIAN_TRUSTED_DOCUMENTS_ONLY`: run nothing but the manifest's documents.
+    pub(super) trusted_documents_only: bool,
 }
 
 impl Default for RawSettings {
@@ -140,6 +146,8 @@ impl Default for RawSettings {
             rate_limit_backend: RateLimitBackend::Memory,
             redis_url: None,
             rate_limits: String::new(),
+            trusted_documents: None,
+            trusted_documents_only: false,
         }
     }
 }

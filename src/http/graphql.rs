@@ -3,11 +3,15 @@
 //! only as whoever the `Authorization` header names, never by cookie (so a link or an image
 //! tag can never read anything either).
 //! JSON batches are refused: one operation per request, so per-request limits hold.
+//! The response speaks the media type `Accept` asks for (`media_type.rs`): a request error
+//! (the document does not parse or validate, a variable does not coerce) is a 400 without
+//! `data` under `application/graphql-response+json`, and the legacy 200 under
+//! `application/json`; a request that is not a GraphQL request at all is a 400 under both.
 
 use std::sync::Arc;
 
 use async_graphql::{
-    http::parse_query_string,
+    Variables,
     parser::{
         parse_query,
         types::{DocumentOperations, OperationType},
@@ -15,50 +19,92 @@ use async_graphql::{
 };
 use axum::{
     body::Bytes,
-    extract::{RawQuery, State},
-    http::{HeaderValue, StatusCode, header},
+    extract::{Query, State, rejection::QueryRejection},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde_json::{Value, json};
 
-use super::{HttpState, cookies, request::RequestMeta};
+use super::{
+    HttpState, cookies,
+    graphql_params::GraphqlParams,
+    media_type::{NotAcceptable, ResponseMediaType},
+    request::RequestMeta,
+};
 use crate::graphql::{RequestContext, check_expansion};
 
-pub async fn post(State(state): State<HttpState>, meta: RequestMeta, body: Bytes) -> Response {
-    let value: Value = match serde_json::from_slice(&body) {
-        Ok(value) => value,
-        Err(_) => return bad_request("the request body is not valid JSON"),
+pub async fn post(
+    State(state): State<HttpState>,
+    meta: RequestMeta,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let media = match ResponseMediaType::negotiate(&headers) {
+        Ok(media) => media,
+        Err(NotAcceptable) => return not_acceptable(),
     };
-    if value.is_array() {
-        return bad_request("batched requests are not supported: send one operation per request");
-    }
-    match serde_json::from_value::<async_graphql::Request>(value) {
-        Ok(request) => execute(state, meta, request).await,
-        Err(_) => bad_request("the request body is not a GraphQL request"),
-    }
+    let request = match GraphqlParams::from_json(&body)
+        .map_err(Refusal::malformed)
+        .and_then(|params| prepare(&state, params))
+    {
+        Ok(request) => request,
+        Err(refusal) => return refusal.into_response(media),
+    };
+    execute(state, meta, media, request).await
 }
 
 pub async fn get(
     State(state): State<HttpState>,
     meta: RequestMeta,
-    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    pairs: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
-    let request = match parse_query_string(query.as_deref().unwrap_or_default()) {
+    let media = match ResponseMediaType::negotiate(&headers) {
+        Ok(media) => media,
+        Err(NotAcceptable) => return not_acceptable(),
+    };
+    let request = match pairs
+        .map_err(|_| Refusal::bad_request("the query string is not a GraphQL request"))
+        .and_then(|Query(pairs)| GraphqlParams::from_pairs(pairs).map_err(Refusal::malformed))
+        .and_then(|params| prepare(&state, params))
+    {
         Ok(request) => request,
-        Err(_) => return bad_request("the query string is not a GraphQL request"),
+        Err(refusal) => return refusal.into_response(media),
     };
     if !is_query(&request) {
-        let mut response = (
-            StatusCode::METHOD_NOT_ALLOWED,
-            graphql_error("BAD_USER_INPUT", "mutations must be sent with POST"),
-        )
-            .into_response();
+        let mut response = Refusal {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            code: "BAD_USER_INPUT",
+            message: "mutations must be sent with POST".into(),
+        }
+        .into_response(media);
         response
             .headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    execute(state, meta.without_cookie_credentials(), request).await
+    execute(state, meta.without_cookie_credentials(), media, request).await
+}
+
+/// The engine's request from well-formed parameters: the document named by id is looked up,
+/// and one that may not run is refused here, before anything executes.
+fn prepare(state: &HttpState, params: GraphqlParams) -> Result<async_graphql::Request, Refusal> {
+    let text = state
+        .documents
+        .resolve(params.document)
+        .map_err(|refused| Refusal {
+            status: StatusCode::BAD_REQUEST,
+            code: refused.code(),
+            message: refused.message().into(),
+        })?;
+    let mut request = async_graphql::Request::new(text);
+    if let Some(name) = params.operation_name {
+        request = request.operation_name(name);
+    }
+    if let Some(variables) = params.variables {
+        request = request.variables(Variables::from_json(Value::Object(variables)));
+    }
+    Ok(request)
 }
 
 /// Whether the operation the request would run is a query. A document that does not parse is
@@ -86,6 +132,7 @@ fn is_query(request: &async_graphql::Request) -> bool {
 async fn execute(
     state: HttpState,
     meta: RequestMeta,
+    media: ResponseMediaType,
     mut request: async_graphql::Request,
 ) -> Response {
     // Parsed once here and handed on: a document whose fragments would expand without bound
@@ -94,7 +141,12 @@ async fn execute(
     if let Ok(document) = request.parsed_query()
         && let Err(error) = check_expansion(document)
     {
-        return graphql_error("BAD_USER_INPUT", &error.message).into_response();
+        return Refusal {
+            status: request_error_status(media),
+            code: "BAD_USER_INPUT",
+            message: error.message,
+        }
+        .into_response(media);
     }
     let request_id = Arc::clone(&meta.request_id.0);
     let context = Arc::new(RequestContext::new(meta));
@@ -102,9 +154,27 @@ async fn execute(
         .schema
         .execute(request.data(Arc::clone(&context)))
         .await;
+    // Errors raised before execution (syntax, validation, variable coercion, limits) carry no
+    // path and leave no data; a field error always has the path of its field.
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty());
     let mut body = serde_json::to_value(&response).unwrap_or_else(|_| json!({}));
     complete_errors(&mut body, &request_id);
-    let mut http_response = axum::Json(body).into_response();
+    let status = if request_error {
+        if media == ResponseMediaType::GraphqlResponseJson
+            && let Some(body) = body.as_object_mut()
+        {
+            body.remove("data");
+        }
+        request_error_status(media)
+    } else {
+        StatusCode::OK
+    };
+    let mut http_response = (status, axum::Json(body)).into_response();
+    http_response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, media.content_type());
     if let Some(update) = context.take_cookies() {
         cookies::apply(
             http_response.headers_mut(),
@@ -114,6 +184,55 @@ async fn execute(
         );
     }
     http_response
+}
+
+/// A document that did not parse or validate: 400 for clients of the new media type, the
+/// legacy 200 for `application/json` ones, which read the errors from the body.
+fn request_error_status(media: ResponseMediaType) -> StatusCode {
+    match media {
+        ResponseMediaType::GraphqlResponseJson => StatusCode::BAD_REQUEST,
+        ResponseMediaType::Json => StatusCode::OK,
+    }
+}
+
+/// A request answered before the engine saw it: one error, no `data`.
+struct Refusal {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl Refusal {
+    fn bad_request(message: &str) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: "BAD_USER_INPUT",
+            message: message.into(),
+        }
+    }
+
+    fn malformed(error: super::graphql_params::ParamsError) -> Self {
+        Self::bad_request(&error.to_string())
+    }
+
+    fn into_response(self, media: ResponseMediaType) -> Response {
+        let mut response = (self.status, graphql_error(self.code, &self.message)).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, media.content_type());
+        response
+    }
+}
+
+/// `Accept` allows neither response media type: nothing runs. The error is written as
+/// `application/json`, which is what a client that refused both is likeliest to read.
+fn not_acceptable() -> Response {
+    Refusal {
+        status: StatusCode::NOT_ACCEPTABLE,
+        code: "BAD_USER_INPUT",
+        message: "Accept must allow application/graphql-response+json or application/json".into(),
+    }
+    .into_response(ResponseMediaType::Json)
 }
 
 /// Every error gets a code: those raised before any resolver ran (syntax, validation, variable
@@ -169,12 +288,4 @@ fn field_named_in(message: &str) -> Option<String> {
 
 fn graphql_error(code: &str, message: &str) -> axum::Json<Value> {
     axum::Json(json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }))
-}
-
-fn bad_request(message: &str) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        graphql_error("BAD_USER_INPUT", message),
-    )
-        .into_response()
 }

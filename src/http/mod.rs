@@ -3,11 +3,14 @@
 pub mod cookies;
 mod error;
 mod graphql;
+mod graphql_params;
 mod guards;
+mod media_type;
 mod metrics;
 mod playground;
 pub mod request;
 mod rest;
 pub mod router;
+pub mod trusted_documents;
 
 pub use router::{HttpState, router};

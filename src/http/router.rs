@@ -1,4 +1,4 @@
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     Json, Router,
@@ -15,7 +15,10 @@ use tower_http::{
     timeout::TimeoutLayer,
 };
 
-use super::{error::error_body, graphql, guards, metrics, playground, request, rest};
+use super::{
+    error::error_body, graphql, guards, metrics, playground, request, rest,
+    trusted_documents::TrustedDocuments,
+};
 use crate::{crypto::keyring::JWKS_MAX_AGE, graphql::AppSchema, state::AppState};
 
 /// GraphQL documents and auth bodies are small; anything bigger is refused unread.
@@ -27,6 +30,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct HttpState {
     pub app: AppState,
     pub schema: AppSchema,
+    /// Loaded once at start: documents that may be sent by id, and whether only they run.
+    pub documents: Arc<TrustedDocuments>,
 }
 
 pub fn router(state: HttpState) -> Router {

@@ -95,6 +95,8 @@ pub async fn spawn_app(backend: Backend, extra: &[(&str, &str)]) -> Option<TestA
         ("DATA_DIR", data.as_str()),
         ("ENCRYPTION_KEY", key.as_str()),
         ("COOKIE_SECURE", "false"),
+        // Links in emails, as tests read them; the server itself listens on a free port.
+        ("PUBLIC_URL", "http://localhost:8080"),
         // Tests register and sign in far more often from one address than people do; the
         // per-email login limit keeps its default, which tests/api/limits.rs relies on.
         (

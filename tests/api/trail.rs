@@ -97,11 +97,24 @@ fn run(dir: &TempDir, store: &Store, key: &str, args: &[&str]) -> (bool, String)
     )
 }
 
-/// The checkpoint printed by `audit checkpoint`: its last line.
+/// The checkpoint `audit checkpoint` prints: the last line of its standard output.
 fn checkpoint(dir: &TempDir, store: &Store, key: &str) -> String {
-    let (ok, said) = run(dir, store, key, &["audit", "checkpoint"]);
-    assert!(ok, "{said}");
-    said.lines().last().unwrap().to_owned()
+    let url = store.url();
+    let output = binary::run(
+        &dir.0,
+        &[
+            ("CUSTODIAN_DATABASE_URL", url.as_str()),
+            ("CUSTODIAN_ENCRYPTION_KEY", key),
+        ],
+        &["audit", "checkpoint"],
+    );
+    let printed = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    printed.lines().last().unwrap().to_owned()
 }
 
 async fn some_activity(address: &str) {
