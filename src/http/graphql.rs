@@ -26,7 +26,7 @@ use axum::{
 use serde_json::{Value, json};
 
 use super::{
-    HttpState, cookies,
+    HttpState, argument_positions, cookies,
     graphql_params::GraphqlParams,
     media_type::{NotAcceptable, ResponseMediaType},
     request::RequestMeta,
@@ -138,15 +138,17 @@ async fn execute(
     // Parsed once here and handed on: a document whose fragments would expand without bound
     // is refused before the engine walks it. One that does not parse runs, and fails with
     // its syntax error.
-    if let Ok(document) = request.parsed_query()
-        && let Err(error) = check_expansion(document)
-    {
-        return Refusal {
-            status: request_error_status(media),
-            code: "BAD_USER_INPUT",
-            message: error.message,
+    let mut arguments = Vec::new();
+    if let Ok(document) = request.parsed_query() {
+        if let Err(error) = check_expansion(document) {
+            return Refusal {
+                status: request_error_status(media),
+                code: "BAD_USER_INPUT",
+                message: error.message,
+            }
+            .into_response(media);
         }
-        .into_response(media);
+        arguments = argument_positions::of(document);
     }
     let request_id = Arc::clone(&meta.request_id.0);
     let context = Arc::new(RequestContext::new(meta));
@@ -160,7 +162,7 @@ async fn execute(
         && !response.errors.is_empty()
         && response.errors.iter().all(|error| error.path.is_empty());
     let mut body = serde_json::to_value(&response).unwrap_or_else(|_| json!({}));
-    complete_errors(&mut body, &request_id);
+    complete_errors(&mut body, &request_id, &arguments);
     let status = if request_error {
         if media == ResponseMediaType::GraphqlResponseJson
             && let Some(body) = body.as_object_mut()
@@ -237,7 +239,7 @@ fn not_acceptable() -> Response {
 
 /// Every error gets a code: those raised before any resolver ran (syntax, validation, variable
 /// types) are the client's input, and `INTERNAL` ones carry the request id to quote.
-fn complete_errors(body: &mut Value, request_id: &str) {
+fn complete_errors(body: &mut Value, request_id: &str, arguments: &[(async_graphql::Pos, String)]) {
     let Some(errors) = body.get_mut("errors").and_then(Value::as_array_mut) else {
         return;
     };
@@ -254,7 +256,8 @@ fn complete_errors(body: &mut Value, request_id: &str) {
             let named = error
                 .get("message")
                 .and_then(Value::as_str)
-                .and_then(field_named_in);
+                .and_then(field_named_in)
+                .or_else(|| argument_at_location(error, arguments));
             if let (Some(field), Some(Value::Object(extensions))) =
                 (named, error.get_mut("extensions"))
             {
@@ -269,6 +272,18 @@ fn complete_errors(body: &mut Value, request_id: &str) {
             extensions.insert("requestId".into(), json!(request_id));
         }
     }
+}
+
+/// The argument whose value stands where the error points: an argument value the engine could
+/// not read is reported by position only.
+fn argument_at_location(
+    error: &serde_json::Map<String, Value>,
+    arguments: &[(async_graphql::Pos, String)],
+) -> Option<String> {
+    let location = error.get("locations")?.get(0)?;
+    let line = location.get("line")?.as_u64()?;
+    let column = location.get("column")?.as_u64()?;
+    argument_positions::named_at(arguments, line, column).map(str::to_owned)
 }
 
 /// The input field a validation message names (`… argument "input", field "lastName" …`),

@@ -43,7 +43,7 @@ pub enum ParamsError {
     Batch,
     #[error("the request body is not a GraphQL request: expected a JSON object")]
     NotAnObject,
-    #[error("the request has neither `query` nor `documentId`")]
+    #[error("no query in the request: send `query` (or `documentId`)")]
     NoDocument,
     #[error("`{name}` must be {expected}")]
     WrongType {

@@ -3,11 +3,13 @@
 //! before anything runs (415), and a browser request from a foreign origin is refused (403).
 
 use axum::{
+    Json,
     extract::{Request, State},
     http::{HeaderMap, Method, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
+use serde_json::json;
 
 use super::{HttpState, error::error_body};
 
@@ -17,30 +19,63 @@ pub async fn json_and_same_origin(
     next: Next,
 ) -> Response {
     if request.method() == Method::POST {
+        let graphql = request.uri().path() == "/graphql";
         if !is_json(request.headers()) {
-            return (
+            let message = "Content-Type must be application/json";
+            return refusal(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                error_body(
-                    "BAD_USER_INPUT",
-                    "Content-Type must be application/json",
-                    None,
-                ),
-            )
-                .into_response();
+                graphql,
+                "BAD_USER_INPUT",
+                None,
+                message,
+            );
         }
+        let settings = &state.app.settings;
         if !origin_allowed(
             request.headers(),
-            &state.app.settings.server.public_url,
-            &state.app.settings.server.cors_origins,
+            &settings.server.public_url,
+            &settings.server.cors_origins,
         ) {
-            return (
+            // In development, say which setting lets the SPA in; production says no more
+            // than it must.
+            let message = match request.headers().get(header::ORIGIN) {
+                Some(origin) if !settings.is_production() => format!(
+                    "cross-origin request refused: add {} to CUSTODIAN_CORS_ORIGINS to allow it",
+                    origin.to_str().unwrap_or("the page's origin")
+                ),
+                _ => "cross-origin request refused".to_owned(),
+            };
+            return refusal(
                 StatusCode::FORBIDDEN,
-                error_body("FORBIDDEN", "cross-origin request refused", None),
-            )
-                .into_response();
+                graphql,
+                "FORBIDDEN",
+                Some("CROSS_ORIGIN"),
+                &message,
+            );
         }
     }
     next.run(request).await
+}
+
+/// A refusal in the shape the route answers in: GraphQL's `errors` on `/graphql`, the REST
+/// `error` object elsewhere.
+fn refusal(
+    status: StatusCode,
+    graphql: bool,
+    code: &str,
+    reason: Option<&str>,
+    message: &str,
+) -> Response {
+    if graphql {
+        let mut extensions = json!({ "code": code });
+        if let (Some(reason), Some(object)) = (reason, extensions.as_object_mut()) {
+            object.insert("reason".into(), json!(reason));
+        }
+        let body = json!({ "errors": [{ "message": message, "extensions": extensions }] });
+        return (status, Json(body)).into_response();
+    }
+    let extra = reason.map(|reason| ("reason", json!(reason)));
+    (status, error_body(code, message, extra)).into_response()
 }
 
 fn is_json(headers: &HeaderMap) -> bool {

@@ -1,5 +1,6 @@
 //! HTTP: the router, middleware, cookies, the GraphQL endpoint and the REST wrappers.
 
+mod argument_positions;
 pub mod cookies;
 mod error;
 mod graphql;

@@ -136,3 +136,62 @@ async fn a_refusal_names_its_limit(app: TestApp) {
     assert_eq!(body["error"]["rule"], "login_ip_email", "{body}");
 }
 db_test!(a_refusal_names_its_limit);
+
+async fn graphql_answers_every_refusal_in_its_own_shape(app: TestApp) {
+    let form = new_client()
+        .post(app.url("/graphql"))
+        .header("content-type", "text/plain")
+        .body("{ me { id } }")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let body: Value = form.json().await.unwrap();
+    assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+
+    let foreign = new_client()
+        .post(app.url("/graphql"))
+        .header("origin", "https://evil.example")
+        .json(&json!({ "query": "{ me { id } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+    let body: Value = foreign.json().await.unwrap();
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+    assert_eq!(reason(&body), "CROSS_ORIGIN");
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("https://evil.example") && message.contains("CUSTODIAN_CORS_ORIGINS"),
+        "development says which setting lets an SPA in: {message}"
+    );
+
+    let no_query = new_client()
+        .post(app.url("/graphql"))
+        .json(&json!({ "variables": {} }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_query.status(), StatusCode::BAD_REQUEST);
+    let body: Value = no_query.json().await.unwrap();
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("no query in the request"),
+        "{body}"
+    );
+
+    // A malformed id argument names the argument.
+    let bad_id = app
+        .graphql_as(
+            &new_client(),
+            Some(&app.admin_token().await),
+            "{ account(id: \"not-a-uuid\") { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&bad_id), "BAD_USER_INPUT", "{bad_id}");
+    assert_eq!(bad_id["errors"][0]["extensions"]["field"], "id", "{bad_id}");
+}
+db_test!(graphql_answers_every_refusal_in_its_own_shape);
