@@ -1,6 +1,6 @@
 // The account operations the page offers, typed by the generated documents.
 
-import { ApiError, anonymous, authed, signedIn, signedOut, updateAccount, type Auth } from './api';
+import { SessionEnded, anonymous, authed, signedIn, signedOut, updateAccount, type Auth } from './api';
 import {
   ConfirmMfaDocument,
   EnableMfaDocument,
@@ -41,15 +41,17 @@ export async function verifyMfa(mfaToken: string, code: string): Promise<Auth> {
   return signedIn(data.verifyMfa);
 }
 
-/** Ends this session; the page (and every other tab) is signed out even if it had ended. */
+/**
+ * Ends this session and signs every tab out. A session that had already ended signs out too;
+ * any other failure (Custodian unreachable) leaves the page signed in, since the session is.
+ */
 export async function logout(): Promise<void> {
   try {
     await authed(LogoutDocument, {});
   } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-  } finally {
-    signedOut('signed-out');
+    if (!(error instanceof SessionEnded)) throw error;
   }
+  signedOut('signed-out');
 }
 
 export async function me(): Promise<void> {
