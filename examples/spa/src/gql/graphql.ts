@@ -1,0 +1,127 @@
+/* eslint-disable */
+/** Internal type. DO NOT USE DIRECTLY. */
+type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
+/** Internal type. DO NOT USE DIRECTLY. */
+export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+export type LoginInput = {
+  email: string;
+  password: string;
+};
+
+export type RegisterInput = {
+  address?: string | null | undefined;
+  city?: string | null | undefined;
+  /** ISO 3166-1 alpha-2. */
+  country?: string | null | undefined;
+  dateOfBirth?: string | null | undefined;
+  /** ISO 4217. */
+  defaultCurrency?: string | null | undefined;
+  email: string;
+  firstName: string;
+  lastName: string;
+  password: string;
+  /** E.164, or national format when `country` is given. */
+  phone?: string | null | undefined;
+  postalCode?: string | null | undefined;
+  /** `123-45-6789` or `123456789`. Stored encrypted; never returned. */
+  ssn?: string | null | undefined;
+  /** Required for US and CA (the two-letter code). */
+  state?: string | null | undefined;
+};
+
+export type AccountFieldsFragment = { id: string, email: string, firstName: string, lastName: string, mfaEnabled: boolean };
+
+export type SignedInFragment = { accessToken: string, accessTokenExpiresAt: string, account: { id: string, email: string, firstName: string, lastName: string, mfaEnabled: boolean }, session: { id: string } };
+
+export type RegisterMutationVariables = Exact<{
+  input: RegisterInput;
+}>;
+
+
+export type RegisterMutation = { register: { accessToken: string, accessTokenExpiresAt: string, account: { id: string, email: string, firstName: string, lastName: string, mfaEnabled: boolean }, session: { id: string } } };
+
+export type LoginMutationVariables = Exact<{
+  input: LoginInput;
+}>;
+
+
+export type LoginMutation = { login:
+    | { __typename: 'AuthPayload', accessToken: string, accessTokenExpiresAt: string, account: { id: string, email: string, firstName: string, lastName: string, mfaEnabled: boolean }, session: { id: string } }
+    | { __typename: 'MfaChallenge', mfaToken: string, expiresAt: string }
+   };
+
+export type VerifyMfaMutationVariables = Exact<{
+  mfaToken: string;
+  code: string;
+}>;
+
+
+export type VerifyMfaMutation = { verifyMfa: { accessToken: string, accessTokenExpiresAt: string, account: { id: string, email: string, firstName: string, lastName: string, mfaEnabled: boolean }, session: { id: string } } };
+
+export type RefreshTokenMutationVariables = Exact<{ [key: string]: never; }>;
+
+
+export type RefreshTokenMutation = { refreshToken: { accessToken: string, accessTokenExpiresAt: string, account: { id: string, email: string, firstName: string, lastName: string, mfaEnabled: boolean }, session: { id: string } } };
+
+export type LogoutMutationVariables = Exact<{ [key: string]: never; }>;
+
+
+export type LogoutMutation = { logout: boolean };
+
+export type MeQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type MeQuery = { me: { id: string, email: string, firstName: string, lastName: string, mfaEnabled: boolean } };
+
+export type SessionsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type SessionsQuery = { sessions: Array<{ id: string, createdAt: string, lastActiveAt: string, ipAddress: string | null, userAgent: string | null, current: boolean, mfaVerified: boolean }> };
+
+export type RevokeSessionMutationVariables = Exact<{
+  id: string;
+}>;
+
+
+export type RevokeSessionMutation = { revokeSession: boolean };
+
+export type RevokeOtherSessionsMutationVariables = Exact<{ [key: string]: never; }>;
+
+
+export type RevokeOtherSessionsMutation = { revokeOtherSessions: number };
+
+export type ReauthenticateMutationVariables = Exact<{
+  password: string;
+  code?: string | null | undefined;
+}>;
+
+
+export type ReauthenticateMutation = { reauthenticate: boolean };
+
+export type EnableMfaMutationVariables = Exact<{ [key: string]: never; }>;
+
+
+export type EnableMfaMutation = { enableMfa: { secret: string, otpauthUri: string, qrCodeSvg: string } };
+
+export type ConfirmMfaMutationVariables = Exact<{
+  code: string;
+}>;
+
+
+export type ConfirmMfaMutation = { confirmMfa: { codes: Array<string> } };
+
+export const AccountFieldsFragmentDoc = {"kind":"Document","definitions":[{"kind":"FragmentDefinition","name":{"kind":"Name","value":"AccountFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Account"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"email"}},{"kind":"Field","name":{"kind":"Name","value":"firstName"}},{"kind":"Field","name":{"kind":"Name","value":"lastName"}},{"kind":"Field","name":{"kind":"Name","value":"mfaEnabled"}}]}}]} as unknown as DocumentNode<AccountFieldsFragment, unknown>;
+export const SignedInFragmentDoc = {"kind":"Document","definitions":[{"kind":"FragmentDefinition","name":{"kind":"Name","value":"SignedIn"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"AuthPayload"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"accessToken"}},{"kind":"Field","name":{"kind":"Name","value":"accessTokenExpiresAt"}},{"kind":"Field","name":{"kind":"Name","value":"account"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"AccountFields"}}]}},{"kind":"Field","name":{"kind":"Name","value":"session"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"AccountFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Account"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"email"}},{"kind":"Field","name":{"kind":"Name","value":"firstName"}},{"kind":"Field","name":{"kind":"Name","value":"lastName"}},{"kind":"Field","name":{"kind":"Name","value":"mfaEnabled"}}]}}]} as unknown as DocumentNode<SignedInFragment, unknown>;
+export const RegisterDocument = {"__meta__":{"documentId":"sha256:380dd44c6499f9fca9a47f1ed21f1cd0a9e4dd58888ad0fca67f053b3022bf8a"}} as unknown as DocumentNode<RegisterMutation, RegisterMutationVariables>;
+export const LoginDocument = {"__meta__":{"documentId":"sha256:b331616bcef89a8de5abadeccf0e00665e121dbf72d3b12f50e5add9f028411f"}} as unknown as DocumentNode<LoginMutation, LoginMutationVariables>;
+export const VerifyMfaDocument = {"__meta__":{"documentId":"sha256:bc70806ee5b600434c540cdd6987781d35dc8779ed86c5f0c07e95139af8bbbb"}} as unknown as DocumentNode<VerifyMfaMutation, VerifyMfaMutationVariables>;
+export const RefreshTokenDocument = {"__meta__":{"documentId":"sha256:ce97a7417e65a723ba7f95ce679797d57072944c4e0f0b79073c2778d3a05b23"}} as unknown as DocumentNode<RefreshTokenMutation, RefreshTokenMutationVariables>;
+export const LogoutDocument = {"__meta__":{"documentId":"sha256:cb1d14c1cc99a25294cfa4376de2402364cb32e6c038a11fb36cf0ebb3a5ce91"}} as unknown as DocumentNode<LogoutMutation, LogoutMutationVariables>;
+export const MeDocument = {"__meta__":{"documentId":"sha256:6b0398995cbc155892aecfc067cc262bd4f8d530241ab85a98156415bdf7b6a1"}} as unknown as DocumentNode<MeQuery, MeQueryVariables>;
+export const SessionsDocument = {"__meta__":{"documentId":"sha256:48c8f52e5c6ffdd26693e160db4ced5e21237cff7d63a5c0de5c743eb7958ede"}} as unknown as DocumentNode<SessionsQuery, SessionsQueryVariables>;
+export const RevokeSessionDocument = {"__meta__":{"documentId":"sha256:ec74a847eb04679a9e74a90ad9f6757002042731f843cbb89c08e83753ab3be7"}} as unknown as DocumentNode<RevokeSessionMutation, RevokeSessionMutationVariables>;
+export const RevokeOtherSessionsDocument = {"__meta__":{"documentId":"sha256:9c1939f55fcd8c2aa1fb9b186b71b8b8494a4bc48a32f1c1d22c2488f8a5f742"}} as unknown as DocumentNode<RevokeOtherSessionsMutation, RevokeOtherSessionsMutationVariables>;
+export const ReauthenticateDocument = {"__meta__":{"documentId":"sha256:cc6761fed078796bd36e60c96d6c66ed09bd94828a14dafaa423bde75ebfb13c"}} as unknown as DocumentNode<ReauthenticateMutation, ReauthenticateMutationVariables>;
+export const EnableMfaDocument = {"__meta__":{"documentId":"sha256:1bdab2900583c89d02e49687f749acdf49501242d74cd15c953cf55e5df1f067"}} as unknown as DocumentNode<EnableMfaMutation, EnableMfaMutationVariables>;
+export const ConfirmMfaDocument = {"__meta__":{"documentId":"sha256:0d80afa07328ade87de1bcbd7dceee4db77a19ecf70de5c17b26f6844a3dd60a"}} as unknown as DocumentNode<ConfirmMfaMutation, ConfirmMfaMutationVariables>;
