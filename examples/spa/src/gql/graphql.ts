@@ -4,29 +4,60 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+/** Email and password, the first step of a sign-in. */
 export type LoginInput = {
+  /** The account's email address; case and look-alike characters do not matter. */
   email: string;
+  /** The account's password. */
   password: string;
 };
 
+/**
+ * A new account: email, password and names, and optionally the finance profile. Every field
+ * is checked; a bad one is `BAD_USER_INPUT` naming it, and nothing is written.
+ */
 export type RegisterInput = {
+  /** Street address, 1–200 characters on one line. */
   address?: string | null | undefined;
+  /** City or town, 1–100 characters. */
   city?: string | null | undefined;
-  /** ISO 3166-1 alpha-2. */
+  /** Country, ISO 3166-1 alpha-2 in any case (`US`). */
   country?: string | null | undefined;
+  /**
+   * Date of birth, `YYYY-MM-DD`: the person must be of the service's minimum age (18 by
+   * default) and at most 120 years old.
+   */
   dateOfBirth?: string | null | undefined;
-  /** ISO 4217. */
+  /** Preferred currency, an active ISO 4217 code in any case (`USD`). */
   defaultCurrency?: string | null | undefined;
+  /**
+   * The address to sign in with; a verification link is sent to it. Addresses are compared
+   * in canonical form: one differing from a registered one only in case or look-alike
+   * characters is taken (`CONFLICT` on `email`).
+   */
   email: string;
+  /** Given name, 1–100 characters: letters, marks, spaces, `'` `’` `-` `.`. */
   firstName: string;
+  /** Family name, with the rules of `firstName`. */
   lastName: string;
+  /**
+   * 12–128 characters, any Unicode; refused when common or built from the person's own
+   * names or email.
+   */
   password: string;
-  /** E.164, or national format when `country` is given. */
+  /** Phone number: E.164 (`+12015550123`), or national format when `country` is given. */
   phone?: string | null | undefined;
+  /** Postal code, checked against the country's format (`94105`, `K1A 0B1`, `SW1A 1AA`). */
   postalCode?: string | null | undefined;
-  /** `123-45-6789` or `123456789`. Stored encrypted; never returned. */
+  /**
+   * SSN, `123-45-6789` or `123456789`; stored encrypted, never returned. `CONFLICT` when
+   * another account holds it.
+   */
   ssn?: string | null | undefined;
-  /** Required for US and CA (the two-letter code). */
+  /**
+   * State or province: required in the US and Canada, as a USPS or Canadian code (`NY`,
+   * `ON`); free text elsewhere.
+   */
   state?: string | null | undefined;
 };
 
