@@ -3,7 +3,7 @@
 use std::{io::BufRead, sync::Arc};
 
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use migration::{Migrator, MigratorTrait};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -125,7 +125,10 @@ enum KeysAction {
 }
 
 pub async fn run() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let matches = Cli::command()
+        .mut_subcommand("serve", |serve| serve.after_long_help(settings_help()))
+        .get_matches();
+    let cli = Cli::from_arg_matches(&matches).map_err(|err| err.exit())?;
     crate::crypto::jwt::install();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Schema => {
@@ -360,4 +363,72 @@ async fn keys(action: KeysAction) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The README, whose settings table `serve --help` prints: one list of settings, which a test
+/// holds to the settings the code reads.
+const README: &str = include_str!("../README.md");
+
+/// The rows of the README's settings table: name, meaning, default, without Markdown.
+fn settings_rows(readme: &str) -> Vec<[String; 3]> {
+    let plain = |cell: &str| cell.trim().replace('`', "").replace("\\|", "|");
+    readme
+        .split("| variable | meaning | default |")
+        .nth(1)
+        .unwrap_or_default()
+        .lines()
+        .skip(2)
+        .take_while(|line| line.starts_with('|'))
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.trim_matches('|').split(" | ").collect();
+            match cells.as_slice() {
+                [name, meaning, default] => Some([plain(name), plain(meaning), plain(default)]),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+fn settings_help() -> String {
+    let mut help = String::from(
+        "Settings come from CUSTODIAN_* environment variables, which win, and from \
+         custodian.toml (or the file CUSTODIAN_CONFIG names), whose keys are the names below \
+         without the prefix, in lower case:\n",
+    );
+    for [name, meaning, default] in settings_rows(README) {
+        help.push_str(&format!(
+            "\n  {name}\n      {meaning}\n      default: {default}\n"
+        ));
+    }
+    help
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serve_help_lists_every_setting_the_code_reads() {
+        let listed: Vec<String> = settings_rows(README)
+            .into_iter()
+            .map(|[name, ..]| name)
+            .collect();
+        let read: Vec<String> = crate::config::setting_names()
+            .iter()
+            .map(|key| format!("CUSTODIAN_{}", key.to_ascii_uppercase()))
+            .collect();
+        for name in &read {
+            assert!(
+                listed.contains(name),
+                "{name} is not in the README's settings table"
+            );
+        }
+        for name in &listed {
+            assert!(
+                read.contains(name),
+                "the README lists {name}, which is no setting"
+            );
+        }
+        assert!(settings_help().contains("CUSTODIAN_LISTEN"));
+    }
 }

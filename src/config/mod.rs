@@ -21,6 +21,11 @@ use raw::RawSettings;
 /// Where the optional settings file is looked for, unless `CUSTODIAN_CONFIG` names another.
 const DEFAULT_CONFIG_FILE: &str = "custodian.toml";
 
+/// The name of every setting, as a key of the settings file (`listen`).
+pub fn setting_names() -> &'static [&'static str] {
+    sources::known_keys()
+}
+
 /// `register_ip` in development, per hour.
 const DEVELOPMENT_REGISTRATIONS_PER_HOUR: u32 = 1000;
 
