@@ -27,3 +27,4 @@ mod tokens;
 mod trail;
 mod transport;
 mod trusted_documents;
+mod walkthrough;
