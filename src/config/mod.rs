@@ -236,7 +236,9 @@ impl Settings {
         let path = std::env::var("CUSTODIAN_CONFIG").unwrap_or_else(|_| DEFAULT_CONFIG_FILE.into());
         let file = Figment::new().merge(Toml::file(&path));
         sources::unknown_file_keys(&file, &path)?;
-        let mut settings = Self::from_figment(file.merge(sources::variables()))?;
+        let merged = file.merge(sources::variables());
+        let mut settings = Self::from_figment(merged.clone())
+            .map_err(|err| sources::as_written(err, &merged, &path))?;
         settings.warnings.extend(sources::unknown_variables());
         Ok(settings)
     }

@@ -135,6 +135,26 @@ pub(super) fn variables() -> Env {
     Env::prefixed("CUSTODIAN_").ignore(&["CONFIG"])
 }
 
+/// `err` naming the setting as the operator wrote it: checks name `CUSTODIAN_LISTEN`, which is
+/// right for a variable; a value from the settings file is named by its key there.
+pub(super) fn as_written(err: ConfigError, merged: &Figment, path: &str) -> ConfigError {
+    let ConfigError::Invalid { name, reason } = err else {
+        return err;
+    };
+    let key = name.trim_start_matches("CUSTODIAN_").to_ascii_lowercase();
+    let from_file = merged
+        .find_metadata(&key)
+        .is_some_and(|metadata| !metadata.name.contains("environment"));
+    if from_file {
+        ConfigError::Value {
+            name: format!("`{key}` in {path}"),
+            reason,
+        }
+    } else {
+        ConfigError::Invalid { name, reason }
+    }
+}
+
 /// A value that cannot be read, named once, as the operator wrote its key.
 pub(super) fn read_error(err: &figment::Error) -> ConfigError {
     let error = err

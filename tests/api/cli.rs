@@ -229,6 +229,23 @@ fn settings_that_are_not_settings_are_named() {
         "{said}"
     );
 
+    // A bad value in the file is named as the file names it.
+    std::fs::write(&config, "listen = \"nowhere\"\n").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_custodian"))
+        .args(["migrate", "status"])
+        .env("CUSTODIAN_DATA_DIR", &dir.0)
+        .env("CUSTODIAN_DATABASE_URL", &url)
+        .env("CUSTODIAN_CONFIG", &config_path)
+        .env_remove("CUSTODIAN_LISTEN")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{said}");
+    assert!(
+        said.contains("`listen` in") && !said.contains("CUSTODIAN_LISTEN"),
+        "{said}"
+    );
+
     // A misspelt variable is warned about, and the command goes on.
     std::fs::write(&config, "").unwrap();
     let (ok, said) = migrate_status(

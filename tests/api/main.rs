@@ -11,6 +11,7 @@ mod binary;
 mod cli;
 mod data_protection;
 mod errors;
+mod first_hour;
 mod http_spec;
 mod keys;
 mod limits;
