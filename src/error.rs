@@ -56,6 +56,9 @@ pub enum AppError {
     /// Nothing of that id that the caller may see.
     #[error("not found")]
     NotFound,
+    /// Too much work queued (the password-hashing queue is full): try again in a moment.
+    #[error("the service is busy; try again in a moment")]
+    Overloaded,
     /// Anything unexpected: logged in full, answered as `INTERNAL` with the request id only.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -86,6 +89,7 @@ impl AppError {
             Self::RateLimited { .. } | Self::LimiterUnavailable { .. } => "RATE_LIMITED",
             Self::Conflict { .. } => "CONFLICT",
             Self::NotFound => "NOT_FOUND",
+            Self::Overloaded => "SERVICE_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -102,6 +106,7 @@ impl AppError {
     pub fn reason(&self) -> Option<&'static str> {
         match self {
             Self::Unauthenticated => Some("AUTHENTICATION_REQUIRED"),
+            Self::Overloaded => Some("OVERLOADED"),
             Self::TokenRejected(rejection) => Some(rejection.reason()),
             Self::Forbidden(denial) => Some(denial.reason()),
             Self::EmailNotVerified => Some("EMAIL_NOT_VERIFIED"),
@@ -119,6 +124,7 @@ impl AppError {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
             Self::LimiterUnavailable { .. } => Some(5),
+            Self::Overloaded => Some(1),
             _ => None,
         }
     }

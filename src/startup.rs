@@ -151,7 +151,7 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
     audit::key_legacy_trail(&db, &keys, clock.now())
         .await
         .context("cannot key the audit trail")?;
-    let passwords = PasswordHasher::new().await?;
+    let passwords = PasswordHasher::new(settings.server.hash_queue).await?;
     let keyring = signing_keys::load(
         &db,
         Arc::clone(&keys),

@@ -67,6 +67,8 @@ pub struct ServerSettings {
     pub log_format: LogFormat,
     pub metrics_token: Option<SecretString>,
     pub trusted_documents: TrustedDocumentSettings,
+    /// Callers that may wait for the password-hashing threads.
+    pub hash_queue: usize,
 }
 
 /// Where the trusted documents' manifest is, and whether only its documents may run. The
@@ -328,6 +330,11 @@ impl ServerSettings {
                 .clone()
                 .filter(|token| !token.expose_secret().is_empty()),
             trusted_documents: TrustedDocumentSettings::from_raw(raw)?,
+            hash_queue: match raw.hash_queue {
+                Some(0) => return Err(invalid("CUSTODIAN_HASH_QUEUE", "must be at least 1")),
+                Some(queue) => queue,
+                None => std::thread::available_parallelism().map_or(1, usize::from) * 32,
+            },
         })
     }
 }

@@ -95,6 +95,10 @@ pub(super) struct RawSettings {
     pub(super) rate_limits: String,
     /// `CUSTODIAN_MIN_AGE`: the youngest a person may be, in full years, to hold an account.
     pub(super) min_age: u32,
+    /// `CUSTODIAN_HASH_QUEUE`: sign-ins and password changes that may wait for the password
+    /// hashing threads; past them, one answers `SERVICE_UNAVAILABLE` at once. Cores × 32 if
+    /// unset.
+    pub(super) hash_queue: Option<usize>,
     /// `CUSTODIAN_CLIENT_DATA_RETENTION_DAYS`: how long IP addresses and user agents are kept
     /// in the audit trail and in ended sessions.
     pub(super) client_data_retention_days: u32,
@@ -141,6 +145,7 @@ impl Default for RawSettings {
             admin_require_mfa: None,
             min_age: 18,
             client_data_retention_days: 90,
+            hash_queue: None,
             mfa_issuer: "Custodian".into(),
             trusted_proxies: String::new(),
             rate_limit_backend: RateLimitBackend::Memory,

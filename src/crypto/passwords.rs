@@ -76,13 +76,16 @@ pub struct PasswordHasher {
     capacity: usize,
     /// Callers queued for a permit, for the metrics.
     waiting: Arc<AtomicUsize>,
+    /// Callers that may wait for a turn; past them, a hash is refused at once.
+    queue_limit: usize,
     /// Verified against when an email is unknown, so that answer takes as long as a wrong
     /// password and reveals nothing.
     dummy_hash: Arc<str>,
 }
 
 impl PasswordHasher {
-    pub async fn new() -> anyhow::Result<Self> {
+    /// A pool of one hashing thread per core, with at most `queue_limit` callers waiting.
+    pub async fn new(queue_limit: usize) -> anyhow::Result<Self> {
         let params = Params::new(MEMORY_KIB, ITERATIONS, LANES, None)
             .map_err(|err| anyhow!("argon2 parameters: {err}"))?;
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
@@ -92,6 +95,7 @@ impl PasswordHasher {
             workers: start_workers(cores)?,
             capacity: cores,
             waiting: Arc::default(),
+            queue_limit,
             dummy_hash: Arc::from(""),
         };
         let dummy = random_token();
@@ -158,17 +162,28 @@ impl PasswordHasher {
     }
 
     /// Runs `work` on one of the hashing threads once a permit is free.
+    ///
+    /// With every thread busy and the queue full, it is refused at once (`OVERLOADED`): a flood
+    /// then costs its senders their requests, and a person signing in waits behind a bounded
+    /// queue, not behind the flood.
     async fn run<T, F>(&self, work: F) -> AppResult<T>
     where
         F: FnOnce(&mut Vec<Block>) -> T + Send + 'static,
         T: Send + 'static,
     {
-        let queued = Queued::join(&self.waiting);
-        let permit = Arc::clone(&self.permits)
-            .acquire_owned()
-            .await
-            .context("password hashing pool closed")?;
-        drop(queued);
+        let permit = match Arc::clone(&self.permits).try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                let queued = Queued::join(&self.waiting);
+                if queued.0.load(Ordering::Relaxed) > self.queue_limit {
+                    return Err(AppError::Overloaded);
+                }
+                Arc::clone(&self.permits)
+                    .acquire_owned()
+                    .await
+                    .context("password hashing pool closed")?
+            }
+        };
         let span = tracing::Span::current();
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move |memory| {
@@ -294,7 +309,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_verify_and_are_salted() {
-        let hasher = PasswordHasher::new().await.expect("hasher");
+        let hasher = PasswordHasher::new(64).await.expect("hasher");
         let a = hasher
             .hash(&new_password("correct horse battery staple"))
             .await
@@ -330,7 +345,7 @@ mod tests {
     #[tokio::test]
     async fn hashes_agree_with_the_reference_implementation() {
         use argon2::{PasswordHasher as _, PasswordVerifier as _};
-        let hasher = PasswordHasher::new().await.expect("hasher");
+        let hasher = PasswordHasher::new(64).await.expect("hasher");
         let ours = hasher
             .hash(&new_password("correct horse battery staple"))
             .await
@@ -362,7 +377,7 @@ mod tests {
     #[tokio::test]
     async fn weaker_parameters_ask_for_a_rehash() {
         use argon2::PasswordHasher as _;
-        let hasher = PasswordHasher::new().await.expect("hasher");
+        let hasher = PasswordHasher::new(64).await.expect("hasher");
         let weak = Argon2::new(
             Algorithm::Argon2id,
             Version::V0x13,

@@ -327,3 +327,50 @@ db_test!(
         ("COOKIE_SECURE", "true"),
     ]
 );
+
+/// With every hashing thread busy and the queue full, a sign-in is refused at once, and the
+/// service is back for the next person as soon as the flood ends.
+async fn a_login_flood_is_refused_at_once_past_the_hashing_queue(app: TestApp) {
+    let email = unique_email();
+    app.register(&email).await;
+    let flood = (0..40).map(|_| {
+        let app = &app;
+        async move {
+            app.login_with(&new_client(), &unique_email(), "not the password at all")
+                .await
+        }
+    });
+    let answers = futures::future::join_all(flood).await;
+    let overloaded: Vec<&Value> = answers
+        .iter()
+        .filter(|body| body["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE")
+        .collect();
+    assert!(!overloaded.is_empty(), "some of 40 at once are refused");
+    for body in &overloaded {
+        assert_eq!(
+            body["errors"][0]["extensions"]["reason"], "OVERLOADED",
+            "{body}"
+        );
+        assert!(
+            body["errors"][0]["extensions"]["retryAfter"]
+                .as_u64()
+                .unwrap()
+                >= 1
+        );
+    }
+    let rest = new_client()
+        .post(app.url("/api/auth/login"))
+        .json(&json!({ "email": email, "password": crate::helpers::PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.status(),
+        reqwest::StatusCode::OK,
+        "the owner signs in afterwards"
+    );
+}
+db_test!(
+    a_login_flood_is_refused_at_once_past_the_hashing_queue,
+    &[("HASH_QUEUE", "1")]
+);
