@@ -41,6 +41,8 @@ impl Transport {
         })
     }
 
+    /// Sends `message`. An SMTP failure is described by its reply code or its kind only: the
+    /// server's text often echoes the recipient's address, which logs must not hold.
     pub async fn send(&self, message: &Message) -> anyhow::Result<()> {
         match self {
             Self::File(transport) => transport
@@ -48,11 +50,15 @@ impl Transport {
                 .await
                 .map(|_| ())
                 .context("cannot write the email to the outbox"),
-            Self::Smtp(transport) => transport
-                .send(message.clone())
-                .await
-                .map(|_| ())
-                .context("the SMTP server refused the email"),
+            Self::Smtp(transport) => {
+                transport
+                    .send(message.clone())
+                    .await
+                    .map(|_| ())
+                    .map_err(|err| {
+                        anyhow::anyhow!("the SMTP server refused the email: {}", failure(&err))
+                    })
+            }
             Self::Log => {
                 let header = |name: &'static str| {
                     message
@@ -83,4 +89,17 @@ impl Transport {
 fn mask(user: &str, domain: &str) -> String {
     let first: String = user.chars().take(1).collect();
     format!("{first}***@{domain}")
+}
+
+/// What went wrong with an SMTP delivery, without the server's words.
+fn failure(err: &lettre::transport::smtp::Error) -> String {
+    if let Some(code) = err.status() {
+        format!("reply code {code}")
+    } else if err.is_timeout() {
+        "timed out".to_owned()
+    } else if err.is_tls() {
+        "TLS failed".to_owned()
+    } else {
+        "no usable connection".to_owned()
+    }
 }

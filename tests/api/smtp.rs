@@ -86,8 +86,13 @@ impl Receiver {
                 current.data = data;
                 let attempt = self.attempts.fetch_add(1, Ordering::SeqCst);
                 if attempt < self.refuse_first {
+                    // Real servers often echo the recipient in their refusal.
+                    let refusal = format!(
+                        "451 4.3.0 mailbox {} is busy, try again later\r\n",
+                        current.to.join(", ")
+                    );
                     current = Delivery::default();
-                    reply("451 4.3.0 try again later")
+                    refusal
                 } else {
                     self.delivered
                         .lock()
@@ -186,4 +191,43 @@ async fn smtp_delivery(backend: Backend) {
     assert!(mail.data.contains("text/plain") && mail.data.contains("text/html"));
     // Nothing was written to the outbox instead.
     assert!(app.mails_to(&email).is_empty());
+}
+
+/// A refusal reaches the log by its reply code only: the server's words name the recipient.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_refusals_are_logged_by_code_without_the_recipient() {
+    let (receiver, address) = Receiver::start(1).await;
+    let dir = crate::binary::TempDir::new("custodian-smtp");
+    let database = format!("sqlite://{}/custodian.db", dir.0.display());
+    let smtp = format!("smtp://{address}");
+    let server = tokio::task::block_in_place(|| {
+        crate::binary::start(
+            &dir.0,
+            &[
+                ("CUSTODIAN_DATABASE_URL", database.as_str()),
+                ("CUSTODIAN_SMTP_URL", smtp.as_str()),
+            ],
+        )
+    })
+    .unwrap_or_else(|log| panic!("server did not start: {log}"));
+    let email = unique_email();
+    let body: serde_json::Value = crate::helpers::new_client()
+        .post(format!("{}/graphql", server.address))
+        .json(&serde_json::json!({ "query": crate::helpers::REGISTER,
+                                   "variables": { "input": crate::helpers::registration(&email) } }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    crate::helpers::assert_no_errors(&body);
+    let delivered = receiver.wait_for(1).await;
+    assert!(delivered[0].to.iter().any(|to| to.contains(&email)));
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    assert!(log.contains("reply code 451"), "{log}");
+    assert!(
+        !log.contains(&email),
+        "the recipient reached the log: {log}"
+    );
 }
