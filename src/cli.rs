@@ -199,7 +199,6 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
-    tracing::info!("shutting down");
 }
 
 async fn migrate(action: MigrateAction) -> anyhow::Result<()> {

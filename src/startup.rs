@@ -1,6 +1,12 @@
 //! Building the application from settings, and running it.
 
-use std::{future::Future, net::SocketAddr, path::Path, sync::Arc, time::Duration};
+use std::{
+    future::{Future, IntoFuture},
+    net::SocketAddr,
+    path::Path,
+    sync::{Arc, atomic::AtomicBool},
+    time::Duration,
+};
 
 use anyhow::{Context, bail};
 use axum::Router;
@@ -69,16 +75,40 @@ impl Application {
     ) -> anyhow::Result<()> {
         let reloader = tokio::spawn(reload_keys(self.state.clone()));
         let eraser = tokio::spawn(erase_expired_client_data(self.state.clone()));
+        let (began, draining) = tokio::sync::oneshot::channel::<()>();
+        let state = self.state.clone();
+        let signalled = async move {
+            shutdown.await;
+            state.begin_draining();
+            tracing::info!("shutting down: no new connections; finishing requests in flight");
+            let _ = began.send(());
+        };
         let served = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        .with_graceful_shutdown(signalled)
+        .into_future();
+        let grace = self.state.settings.server.shutdown_grace;
+        // In-flight requests get the grace period; whatever is left after it is cut off.
+        let cut_off = async move {
+            if draining.await.is_ok() {
+                tokio::time::sleep(grace).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        let result = tokio::select! {
+            served = served => served.context("server error"),
+            () = cut_off => {
+                tracing::warn!(grace_secs = grace.as_secs(), "requests still in flight after the grace period were cut off");
+                Ok(())
+            }
+        };
         reloader.abort();
         eraser.abort();
-        served.context("server error")
+        result
     }
 }
 
@@ -172,6 +202,7 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
         metrics: Metrics::new(),
         mailer,
         limits,
+        draining: AtomicBool::new(false),
     }))
 }
 

@@ -1,4 +1,7 @@
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
 
 use sea_orm::DatabaseConnection;
 
@@ -26,11 +29,22 @@ pub struct Inner {
     pub metrics: Metrics,
     pub mailer: Mailer,
     pub limits: Limits,
+    /// Set when shutdown begins: `/readyz` then answers 503 so load balancers move on.
+    pub draining: AtomicBool,
 }
 
 impl AppState {
     pub fn new(inner: Inner) -> Self {
         Self(Arc::new(inner))
+    }
+
+    /// Marks the start of shutdown.
+    pub fn begin_draining(&self) {
+        self.draining.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
     }
 }
 

@@ -69,6 +69,8 @@ pub struct ServerSettings {
     pub trusted_documents: TrustedDocumentSettings,
     /// Callers that may wait for the password-hashing threads.
     pub hash_queue: usize,
+    /// How long requests in flight may finish after shutdown begins.
+    pub shutdown_grace: Duration,
 }
 
 /// Where the trusted documents' manifest is, and whether only its documents may run. The
@@ -330,6 +332,7 @@ impl ServerSettings {
                 .clone()
                 .filter(|token| !token.expose_secret().is_empty()),
             trusted_documents: TrustedDocumentSettings::from_raw(raw)?,
+            shutdown_grace: Duration::from_secs(raw.shutdown_grace_secs),
             hash_queue: match raw.hash_queue {
                 Some(0) => return Err(invalid("CUSTODIAN_HASH_QUEUE", "must be at least 1")),
                 Some(queue) => queue,

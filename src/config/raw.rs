@@ -95,6 +95,8 @@ pub(super) struct RawSettings {
     pub(super) rate_limits: String,
     /// `CUSTODIAN_MIN_AGE`: the youngest a person may be, in full years, to hold an account.
     pub(super) min_age: u32,
+    /// `CUSTODIAN_SHUTDOWN_GRACE_SECS`: how long requests in flight may finish after SIGTERM.
+    pub(super) shutdown_grace_secs: u64,
     /// `CUSTODIAN_HASH_QUEUE`: sign-ins and password changes that may wait for the password
     /// hashing threads; past them, one answers `SERVICE_UNAVAILABLE` at once. Cores × 32 if
     /// unset.
@@ -146,6 +148,7 @@ impl Default for RawSettings {
             min_age: 18,
             client_data_retention_days: 90,
             hash_queue: None,
+            shutdown_grace_secs: 20,
             mfa_issuer: "Custodian".into(),
             trusted_proxies: String::new(),
             rate_limit_backend: RateLimitBackend::Memory,

@@ -150,6 +150,9 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(state): State<HttpState>) -> Response {
+    if state.app.is_draining() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
+    }
     match state.app.db.ping().await {
         Ok(()) => "ready".into_response(),
         Err(err) => {

@@ -22,6 +22,7 @@ mod recovery;
 mod rest;
 mod schema;
 mod sessions;
+mod shutdown;
 mod smtp;
 mod takeover;
 mod tokens;
