@@ -1,7 +1,7 @@
 //! Building the application from settings, and running it.
 
 use std::{
-    future::{Future, IntoFuture},
+    future::Future,
     net::SocketAddr,
     path::Path,
     sync::{Arc, atomic::AtomicBool},
@@ -19,7 +19,11 @@ use crate::{
     crypto::{EncryptionKey, envelope::MasterKeys, passwords::PasswordHasher},
     db,
     graphql::build_schema,
-    http::{HttpState, router, trusted_documents::TrustedDocuments},
+    http::{
+        HttpState, router,
+        server::{self, Bounds},
+        trusted_documents::TrustedDocuments,
+    },
     limits::Limits,
     mail::Mailer,
     metrics::Metrics,
@@ -83,13 +87,12 @@ impl Application {
             tracing::info!("shutting down: no new connections; finishing requests in flight");
             let _ = began.send(());
         };
-        let served = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(signalled)
-        .into_future();
+        let settings = &self.state.settings.server;
+        let bounds = Bounds {
+            header_timeout: settings.header_timeout,
+            max_connections: settings.max_connections,
+        };
+        let served = server::serve(self.listener, self.router, bounds, signalled);
         let grace = self.state.settings.server.shutdown_grace;
         // In-flight requests get the grace period; whatever is left after it is cut off.
         let cut_off = async move {
@@ -100,7 +103,7 @@ impl Application {
             }
         };
         let result = tokio::select! {
-            served = served => served.context("server error"),
+            () = served => Ok(()),
             () = cut_off => {
                 tracing::warn!(grace_secs = grace.as_secs(), "requests still in flight after the grace period were cut off");
                 Ok(())

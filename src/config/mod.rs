@@ -71,6 +71,9 @@ pub struct ServerSettings {
     pub hash_queue: usize,
     /// How long requests in flight may finish after shutdown begins.
     pub shutdown_grace: Duration,
+    /// For a request's headers to arrive, and for an idle keep-alive connection.
+    pub header_timeout: Duration,
+    pub max_connections: usize,
 }
 
 /// Where the trusted documents' manifest is, and whether only its documents may run. The
@@ -333,6 +336,14 @@ impl ServerSettings {
                 .filter(|token| !token.expose_secret().is_empty()),
             trusted_documents: TrustedDocumentSettings::from_raw(raw)?,
             shutdown_grace: Duration::from_secs(raw.shutdown_grace_secs),
+            header_timeout: match raw.header_timeout_secs {
+                0 => return Err(invalid("CUSTODIAN_HEADER_TIMEOUT_SECS", "must be at least 1")),
+                secs => Duration::from_secs(secs),
+            },
+            max_connections: match raw.max_connections {
+                0 => return Err(invalid("CUSTODIAN_MAX_CONNECTIONS", "must be at least 1")),
+                max => max,
+            },
             hash_queue: match raw.hash_queue {
                 Some(0) => return Err(invalid("CUSTODIAN_HASH_QUEUE", "must be at least 1")),
                 Some(queue) => queue,

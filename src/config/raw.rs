@@ -95,6 +95,11 @@ pub(super) struct RawSettings {
     pub(super) rate_limits: String,
     /// `CUSTODIAN_MIN_AGE`: the youngest a person may be, in full years, to hold an account.
     pub(super) min_age: u32,
+    /// `CUSTODIAN_HEADER_TIMEOUT_SECS`: how long a client may take to send a request's headers,
+    /// and a keep-alive connection may sit idle, before it is closed.
+    pub(super) header_timeout_secs: u64,
+    /// `CUSTODIAN_MAX_CONNECTIONS`: connections served at once; more wait to be accepted.
+    pub(super) max_connections: usize,
     /// `CUSTODIAN_SHUTDOWN_GRACE_SECS`: how long requests in flight may finish after SIGTERM.
     pub(super) shutdown_grace_secs: u64,
     /// `CUSTODIAN_HASH_QUEUE`: sign-ins and password changes that may wait for the password
@@ -149,6 +154,8 @@ impl Default for RawSettings {
             client_data_retention_days: 90,
             hash_queue: None,
             shutdown_grace_secs: 20,
+            header_timeout_secs: 10,
+            max_connections: 4096,
             mfa_issuer: "Custodian".into(),
             trusted_proxies: String::new(),
             rate_limit_backend: RateLimitBackend::Memory,

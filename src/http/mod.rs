@@ -12,6 +12,7 @@ mod playground;
 pub mod request;
 mod rest;
 pub mod router;
+pub mod server;
 pub mod trusted_documents;
 
 pub use router::{HttpState, router};
