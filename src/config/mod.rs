@@ -337,7 +337,12 @@ impl ServerSettings {
             trusted_documents: TrustedDocumentSettings::from_raw(raw)?,
             shutdown_grace: Duration::from_secs(raw.shutdown_grace_secs),
             header_timeout: match raw.header_timeout_secs {
-                0 => return Err(invalid("CUSTODIAN_HEADER_TIMEOUT_SECS", "must be at least 1")),
+                0 => {
+                    return Err(invalid(
+                        "CUSTODIAN_HEADER_TIMEOUT_SECS",
+                        "must be at least 1",
+                    ));
+                }
                 secs => Duration::from_secs(secs),
             },
             max_connections: match raw.max_connections {

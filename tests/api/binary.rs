@@ -65,7 +65,20 @@ impl Drop for Server {
 
 /// The settings every run shares: a free loopback port, `dir` for data, plain-HTTP cookies.
 fn command(dir: &Path, env: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_custodian"));
+    limited_command(dir, env, None)
+}
+
+/// [`command`], under a limit of `open_files` file descriptors when given.
+fn limited_command(dir: &Path, env: &[(&str, &str)], open_files: Option<u32>) -> Command {
+    let binary = env!("CARGO_BIN_EXE_custodian");
+    let mut command = match open_files {
+        Some(limit) => {
+            let mut shell = Command::new("bash");
+            shell.args(["-c", &format!("ulimit -n {limit} && exec \"$0\""), binary]);
+            shell
+        }
+        None => Command::new(binary),
+    };
     command
         .env("CUSTODIAN_LISTEN", "127.0.0.1:0")
         .env("CUSTODIAN_DATA_DIR", dir)
@@ -78,9 +91,18 @@ fn command(dir: &Path, env: &[(&str, &str)]) -> Command {
 /// Starts `custodian serve` and waits (at most 30 s) for it to say where it serves; the log
 /// of a server that stopped instead is the error.
 pub fn start(dir: &Path, env: &[(&str, &str)]) -> Result<Server, String> {
+    start_limited(dir, env, None)
+}
+
+/// [`start`], with at most `open_files` file descriptors when given.
+pub fn start_limited(
+    dir: &Path,
+    env: &[(&str, &str)],
+    open_files: Option<u32>,
+) -> Result<Server, String> {
     let log = dir.join(format!("server-{}.log", Uuid::now_v7().simple()));
     let file = std::fs::File::create(&log).unwrap();
-    let mut child = command(dir, env)
+    let mut child = limited_command(dir, env, open_files)
         .stdout(file.try_clone().unwrap())
         .stderr(file)
         .spawn()

@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod abuse;
 mod audit;
 mod auth;
 mod binary;
