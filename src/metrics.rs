@@ -59,6 +59,11 @@ struct RuleLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TableLabels {
+    table: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabels {
     state: &'static str,
 }
@@ -80,6 +85,7 @@ pub struct Metrics {
     logins: Family<OutcomeLabels, Counter>,
     refresh_reuse: Counter,
     rate_limited: Family<RuleLabels, Counter>,
+    retention_deleted: Family<TableLabels, Counter>,
     argon2: Family<StateLabels, Gauge>,
     argon2_capacity: Gauge,
     db_connections: Family<StateLabels, Gauge>,
@@ -139,6 +145,12 @@ impl Metrics {
             "Attempts refused by a rate limit, by rule",
             rate_limited.clone(),
         );
+        let retention_deleted = Family::default();
+        registry.register(
+            "retention_deleted",
+            "Rows deleted by retention because no rule needed them any more, by table",
+            retention_deleted.clone(),
+        );
         let argon2 = Family::default();
         registry.register(
             "argon2_pool",
@@ -176,6 +188,7 @@ impl Metrics {
             logins,
             refresh_reuse,
             rate_limited,
+            retention_deleted,
             argon2,
             argon2_capacity,
             db_connections,
@@ -205,6 +218,12 @@ impl Metrics {
 
     pub fn rate_limited(&self, rule: &'static str) {
         self.rate_limited.get_or_create(&RuleLabels { rule }).inc();
+    }
+
+    pub fn retention_deleted(&self, table: &'static str, rows: u64) {
+        self.retention_deleted
+            .get_or_create(&TableLabels { table })
+            .inc_by(rows);
     }
 
     pub fn refresh_reuse_detected(&self) {

@@ -130,7 +130,7 @@ fn trusted_documents(settings: &Settings) -> anyhow::Result<TrustedDocuments> {
     Ok(documents)
 }
 
-/// Erases expired client data at start and then every hour.
+/// Erases expired client data and prunes expired rows, at start and then every hour.
 async fn erase_expired_client_data(state: AppState) {
     let mut interval = tokio::time::interval(RETENTION_PASS);
     loop {
@@ -143,6 +143,13 @@ async fn erase_expired_client_data(state: AppState) {
             ),
             Ok(_) => {}
             Err(err) => tracing::warn!(error = %err, "cannot erase expired client data"),
+        }
+        match retention::prune(&state).await {
+            Ok(deleted) => tracing::info!(
+                deleted = ?deleted,
+                "retention: deleted what no rule needs any more"
+            ),
+            Err(err) => tracing::warn!(error = %err, "cannot prune expired rows"),
         }
     }
 }

@@ -156,6 +156,8 @@ pub struct LimitSettings {
 pub struct RetentionSettings {
     /// IP addresses and user agents in the audit trail and in ended sessions.
     pub client_data: Duration,
+    /// Ended sessions, before they are deleted.
+    pub sessions: Duration,
 }
 
 impl RetentionSettings {
@@ -166,8 +168,15 @@ impl RetentionSettings {
                 "must be between 1 and 3650",
             ));
         }
+        if !(1..=3650).contains(&raw.session_retention_days) {
+            return Err(invalid(
+                "CUSTODIAN_SESSION_RETENTION_DAYS",
+                "must be between 1 and 3650",
+            ));
+        }
         Ok(Self {
             client_data: Duration::from_secs(u64::from(raw.client_data_retention_days) * 86_400),
+            sessions: Duration::from_secs(u64::from(raw.session_retention_days) * 86_400),
         })
     }
 }

@@ -102,6 +102,9 @@ pub(super) struct RawSettings {
     pub(super) max_connections: usize,
     /// `CUSTODIAN_SHUTDOWN_GRACE_SECS`: how long requests in flight may finish after SIGTERM.
     pub(super) shutdown_grace_secs: u64,
+    /// `CUSTODIAN_SESSION_RETENTION_DAYS`: how long an ended session stays listed (for the
+    /// person's security page) before it is deleted.
+    pub(super) session_retention_days: u32,
     /// `CUSTODIAN_HASH_QUEUE`: sign-ins and password changes that may wait for the password
     /// hashing threads; past them, one answers `SERVICE_UNAVAILABLE` at once. Cores × 32 if
     /// unset.
@@ -153,6 +156,7 @@ impl Default for RawSettings {
             min_age: 18,
             client_data_retention_days: 90,
             hash_queue: None,
+            session_retention_days: 90,
             shutdown_grace_secs: 20,
             header_timeout_secs: 10,
             max_connections: 4096,

@@ -10,6 +10,7 @@ pub mod kyc_reviews;
 pub mod login_failures;
 pub mod mfa;
 pub mod refresh_tokens;
+pub mod retention;
 pub mod sessions;
 pub mod signing_keys;
 pub mod ssn_reveals;

@@ -1,10 +1,22 @@
-//! Retention: the IP addresses and user agents kept for security (in the audit trail and on
-//! sessions) are erased once older than `CUSTODIAN_CLIENT_DATA_RETENTION_DAYS`. The trail's
-//! chain holds only commitments to them, so it verifies as before.
+//! Retention. The IP addresses and user agents kept for security (in the audit trail and on
+//! sessions) are erased once older than `CUSTODIAN_CLIENT_DATA_RETENTION_DAYS`; the trail's
+//! chain holds only commitments to them, so it verifies as before. Rows no rule reads any more
+//! (expired refresh tokens, sessions ended longer ago than `CUSTODIAN_SESSION_RETENTION_DAYS`,
+//! expired challenges and links, old sign-in failures) are deleted in small batches, by one
+//! instance at a time. Audit events are never deleted.
 
 use chrono::TimeDelta;
+use sea_orm::TransactionTrait;
 
-use crate::{db, error::AppResult, state::AppState};
+use super::throttle::BACKOFF_WINDOW;
+use crate::{
+    db::{self, retention::Table},
+    error::AppResult,
+    state::AppState,
+};
+
+/// Rows deleted per transaction: small enough that no table is locked for long.
+const BATCH: u64 = 500;
 
 /// What one pass erased.
 pub struct Erased {
@@ -21,4 +33,39 @@ pub async fn erase_expired_client_data(state: &AppState) -> AppResult<Erased> {
         events: db::audit_events::erase_client_data_before(&state.db, cutoff).await?,
         sessions: db::sessions::erase_client_details_ended_before(&state.db, cutoff).await?,
     })
+}
+
+/// Deletes what no rule needs any more; answers how many rows went from each table. Another
+/// instance pruning at the same time (PostgreSQL) makes this one stop at once.
+pub async fn prune(state: &AppState) -> AppResult<Vec<(&'static str, u64)>> {
+    let now = state.clock.now();
+    let grace =
+        TimeDelta::from_std(state.settings.sessions.refresh_grace).map_err(anyhow::Error::from)?;
+    let sessions =
+        TimeDelta::from_std(state.settings.retention.sessions).map_err(anyhow::Error::from)?;
+    let mut deleted = Vec::new();
+    for table in Table::ALL {
+        let cutoff = match table {
+            Table::RefreshTokens => now - grace,
+            Table::Sessions => now - sessions,
+            Table::MfaChallenges | Table::AccountTokens => now,
+            Table::LoginFailures | Table::BackoffLocks => now - BACKOFF_WINDOW,
+        };
+        let mut total = 0;
+        loop {
+            let txn = state.db.begin().await?;
+            if !db::retention::claim(&txn).await? {
+                return Ok(deleted);
+            }
+            let gone = db::retention::delete_batch(&txn, table, cutoff, BATCH).await?;
+            txn.commit().await?;
+            total += gone;
+            if gone < BATCH {
+                break;
+            }
+        }
+        state.metrics.retention_deleted(table.name(), total);
+        deleted.push((table.name(), total));
+    }
+    Ok(deleted)
 }

@@ -201,7 +201,7 @@ fn network_of(ip: IpAddr) -> IpNet {
 /// Failed passwords for one address, from any IP, that start the backoff…
 const BACKOFF_FAILURES: u64 = 10;
 /// …within this window; it rolls, so nobody is locked out for good.
-const BACKOFF_WINDOW: TimeDelta = TimeDelta::minutes(15);
+pub(super) const BACKOFF_WINDOW: TimeDelta = TimeDelta::minutes(15);
 
 /// The per-address sign-in backoff: after [`BACKOFF_FAILURES`] failed passwords for an address
 /// within [`BACKOFF_WINDOW`], further attempts are refused, whichever IP they come from, until

@@ -21,6 +21,7 @@ mod observability;
 mod profile;
 mod recovery;
 mod rest;
+mod retention;
 mod schema;
 mod sessions;
 mod shutdown;
