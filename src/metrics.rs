@@ -85,6 +85,7 @@ pub struct Metrics {
     logins: Family<OutcomeLabels, Counter>,
     refresh_reuse: Counter,
     rate_limited: Family<RuleLabels, Counter>,
+    mail: Family<OutcomeLabels, Counter>,
     retention_deleted: Family<TableLabels, Counter>,
     argon2: Family<StateLabels, Gauge>,
     argon2_capacity: Gauge,
@@ -145,6 +146,12 @@ impl Metrics {
             "Attempts refused by a rate limit, by rule",
             rate_limited.clone(),
         );
+        let mail = Family::default();
+        registry.register(
+            "mail",
+            "Emails delivered, and emails given up on after the last retry (kept in the outbox)",
+            mail.clone(),
+        );
         let retention_deleted = Family::default();
         registry.register(
             "retention_deleted",
@@ -188,6 +195,7 @@ impl Metrics {
             logins,
             refresh_reuse,
             rate_limited,
+            mail,
             retention_deleted,
             argon2,
             argon2_capacity,
@@ -218,6 +226,15 @@ impl Metrics {
 
     pub fn rate_limited(&self, rule: &'static str) {
         self.rate_limited.get_or_create(&RuleLabels { rule }).inc();
+    }
+
+    pub fn mail_delivered(&self, delivered: bool) {
+        let outcome = if delivered {
+            "delivered"
+        } else {
+            "undeliverable"
+        };
+        self.mail.get_or_create(&OutcomeLabels { outcome }).inc();
     }
 
     pub fn retention_deleted(&self, table: &'static str, rows: u64) {

@@ -27,7 +27,7 @@ use crate::{
     limits::Limits,
     mail::Mailer,
     metrics::Metrics,
-    services::{audit, data_keys, retention, signing_keys},
+    services::{audit, data_keys, outbox, retention, signing_keys},
     state::{AppState, Inner},
 };
 
@@ -79,6 +79,7 @@ impl Application {
     ) -> anyhow::Result<()> {
         let reloader = tokio::spawn(reload_keys(self.state.clone()));
         let eraser = tokio::spawn(erase_expired_client_data(self.state.clone()));
+        let mail = tokio::spawn(outbox::run(self.state.clone()));
         let (began, draining) = tokio::sync::oneshot::channel::<()>();
         let state = self.state.clone();
         let signalled = async move {
@@ -111,6 +112,7 @@ impl Application {
         };
         reloader.abort();
         eraser.abort();
+        mail.abort();
         result
     }
 }

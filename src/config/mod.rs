@@ -158,6 +158,8 @@ pub struct RetentionSettings {
     pub client_data: Duration,
     /// Ended sessions, before they are deleted.
     pub sessions: Duration,
+    /// Delivered email, before it leaves the outbox.
+    pub delivered_mail: Duration,
 }
 
 impl RetentionSettings {
@@ -177,6 +179,7 @@ impl RetentionSettings {
         Ok(Self {
             client_data: Duration::from_secs(u64::from(raw.client_data_retention_days) * 86_400),
             sessions: Duration::from_secs(u64::from(raw.session_retention_days) * 86_400),
+            delivered_mail: Duration::from_secs(u64::from(raw.mail_retention_days) * 86_400),
         })
     }
 }

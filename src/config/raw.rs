@@ -105,6 +105,8 @@ pub(super) struct RawSettings {
     /// `CUSTODIAN_SESSION_RETENTION_DAYS`: how long an ended session stays listed (for the
     /// person's security page) before it is deleted.
     pub(super) session_retention_days: u32,
+    /// `CUSTODIAN_MAIL_RETENTION_DAYS`: how long a delivered email stays in the outbox.
+    pub(super) mail_retention_days: u32,
     /// `CUSTODIAN_HASH_QUEUE`: sign-ins and password changes that may wait for the password
     /// hashing threads; past them, one answers `SERVICE_UNAVAILABLE` at once. Cores × 32 if
     /// unset.
@@ -157,6 +159,7 @@ impl Default for RawSettings {
             client_data_retention_days: 90,
             hash_queue: None,
             session_retention_days: 90,
+            mail_retention_days: 7,
             shutdown_grace_secs: 20,
             header_timeout_secs: 10,
             max_connections: 4096,

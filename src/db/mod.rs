@@ -8,6 +8,7 @@ pub mod data_keys;
 pub mod entities;
 pub mod kyc_reviews;
 pub mod login_failures;
+pub mod mail_outbox;
 pub mod mfa;
 pub mod refresh_tokens;
 pub mod retention;

@@ -8,7 +8,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::entities::{
-    account_tokens, login_backoff_locks, login_failures, mfa_challenges, refresh_tokens, sessions,
+    account_tokens, login_backoff_locks, login_failures, mail_outbox, mfa_challenges,
+    refresh_tokens, sessions,
 };
 
 /// The advisory-lock key of a retention pass on PostgreSQL: any fixed number all instances
@@ -45,16 +46,19 @@ pub enum Table {
     AccountTokens,
     LoginFailures,
     BackoffLocks,
+    /// Delivered email (undeliverable stays, for inspection).
+    MailOutbox,
 }
 
 impl Table {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::RefreshTokens,
         Self::Sessions,
         Self::MfaChallenges,
         Self::AccountTokens,
         Self::LoginFailures,
         Self::BackoffLocks,
+        Self::MailOutbox,
     ];
 
     pub fn name(self) -> &'static str {
@@ -65,6 +69,7 @@ impl Table {
             Self::AccountTokens => "account_tokens",
             Self::LoginFailures => "login_failures",
             Self::BackoffLocks => "login_backoff_locks",
+            Self::MailOutbox => "mail_outbox",
         }
     }
 }
@@ -128,6 +133,16 @@ pub async fn delete_batch(
                     .await?;
             login_failures::Entity::delete_many()
                 .filter(login_failures::Column::Id.is_in(ids))
+                .exec(db)
+                .await?
+        }
+        Table::MailOutbox => {
+            let delivered = Condition::all().add(mail_outbox::Column::DeliveredAt.lt(cutoff));
+            let ids =
+                ids::<mail_outbox::Entity, Uuid>(db, mail_outbox::Column::Id, delivered, limit)
+                    .await?;
+            mail_outbox::Entity::delete_many()
+                .filter(mail_outbox::Column::Id.is_in(ids))
                 .exec(db)
                 .await?
         }

@@ -1,62 +1,88 @@
-//! Outgoing email. Requests never wait on mail: they queue a message and go on; a background
-//! worker delivers it through the configured transport and retries with backoff. Failures are
+//! Outgoing email: composing messages, and delivering one through the configured transport.
+//! Messages are not queued here: they are rows of the outbox, written with the change that
+//! causes them and delivered by a worker that retries (see `services::outbox`). Failures are
 //! logged by message id, never by recipient.
 
 mod templates;
 mod transport;
 
-use std::{sync::Arc, time::Duration};
-
 use anyhow::Context;
+use base64::{Engine, engine::general_purpose::STANDARD};
 use lettre::{
-    Message,
+    Address, Message,
+    address::Envelope,
     message::{Mailbox, MultiPart, header::HeaderName},
 };
-use tokio::sync::{Semaphore, mpsc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
 
 pub use templates::Mail;
-use transport::Transport;
 
 use crate::config::{MailSettings, Settings};
 
-/// Messages waiting for the worker; beyond this, new ones are dropped with an error log
-/// rather than slowing requests.
-const QUEUE: usize = 1024;
-/// Deliveries in flight at once.
-const CONCURRENCY: usize = 4;
-/// Waits between attempts: the first retry after a second, the last after about four minutes.
-const BACKOFF: [Duration; 5] = [
-    Duration::from_secs(1),
-    Duration::from_secs(4),
-    Duration::from_secs(16),
-    Duration::from_secs(64),
-    Duration::from_secs(256),
-];
+/// A composed message, ready to store and to send: its envelope and its bytes.
+#[derive(Serialize, Deserialize)]
+pub struct Outbound {
+    pub message_id: String,
+    pub kind: String,
+    from: String,
+    to: Vec<String>,
+    /// The RFC 5322 message, base64.
+    raw_base64: String,
+    #[serde(skip)]
+    raw: Vec<u8>,
+}
 
-/// Renders, queues and delivers email. Cheap to share.
+impl Outbound {
+    fn envelope(&self) -> anyhow::Result<Envelope> {
+        let parse = |address: &String| address.parse::<Address>().context("an envelope address");
+        let to = self
+            .to
+            .iter()
+            .map(parse)
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Envelope::new(Some(parse(&self.from)?), to).context("an envelope")
+    }
+
+    /// As stored (to be sealed: it holds the recipient and, in links, tokens).
+    pub fn to_json(&self) -> anyhow::Result<Vec<u8>> {
+        serde_json::to_vec(self).context("cannot encode the message")
+    }
+
+    pub fn from_json(bytes: &[u8]) -> anyhow::Result<Self> {
+        let mut outbound: Self = serde_json::from_slice(bytes).context("a stored message")?;
+        outbound.raw = STANDARD
+            .decode(&outbound.raw_base64)
+            .context("a stored message's body")?;
+        Ok(outbound)
+    }
+}
+
+/// Composes and delivers email, and wakes the delivery worker. Cheap to share.
 pub struct Mailer {
-    queue: mpsc::Sender<Message>,
+    transport: transport::Transport,
     settings: MailSettings,
     public_url: String,
     from: Mailbox,
+    /// Rung when a new message is stored, so it leaves at once rather than at the next poll.
+    work: Notify,
 }
 
 impl Mailer {
-    /// Opens the transport and starts the delivery worker.
+    /// Opens the transport.
     pub fn start(settings: &Settings) -> anyhow::Result<Self> {
-        let transport = Arc::new(Transport::open(&settings.mail)?);
+        let transport = transport::Transport::open(&settings.mail)?;
         let from = settings
             .mail
             .from
             .parse()
             .context("CUSTODIAN_MAIL_FROM is not an address")?;
-        let (queue, receiver) = mpsc::channel(QUEUE);
-        tokio::spawn(deliver_all(receiver, transport));
         Ok(Self {
-            queue,
+            transport,
             settings: settings.mail.clone(),
             public_url: settings.server.public_url.clone(),
             from,
+            work: Notify::new(),
         })
     }
 
@@ -71,38 +97,44 @@ impl Mailer {
             .replace("{token}", token)
     }
 
-    /// Queues `mail` for `to`. Never fails the caller: a message that cannot be built or
-    /// queued is logged and dropped.
-    pub fn send(&self, to: &str, name: Option<&str>, mail: &Mail) {
-        let kind = mail.kind();
-        let message = match self.build(to, name, mail) {
-            Ok(message) => message,
-            Err(err) => {
-                tracing::error!(kind, error = format!("{err:#}"), "cannot build email");
-                return;
-            }
-        };
-        let id = message_id(&message);
-        match self.queue.try_send(message) {
-            Ok(()) => tracing::info!(kind, message_id = id, "email queued"),
-            Err(_) => tracing::error!(kind, message_id = id, "mail queue full; email dropped"),
-        }
-    }
-
-    fn build(&self, to: &str, name: Option<&str>, mail: &Mail) -> anyhow::Result<Message> {
+    /// `mail` for `to`, greeted by `name`, ready to store.
+    pub fn compose(&self, to: &str, name: Option<&str>, mail: &Mail) -> anyhow::Result<Outbound> {
         let rendered = mail.render(&self.settings.product_name);
-        let address = to.parse().context("recipient address")?;
-        let to = Mailbox::new(name.map(str::to_owned), address);
-        Message::builder()
+        let address: Address = to.parse().context("recipient address")?;
+        let message = Message::builder()
             .from(self.from.clone())
-            .to(to)
+            .to(Mailbox::new(name.map(str::to_owned), address.clone()))
             .subject(rendered.subject)
             .message_id(None)
             .multipart(MultiPart::alternative_plain_html(
                 rendered.text,
                 rendered.html,
             ))
-            .context("cannot assemble the message")
+            .context("cannot assemble the message")?;
+        let raw = message.formatted();
+        Ok(Outbound {
+            message_id: message_id(&message),
+            kind: mail.kind().to_owned(),
+            from: self.from.email.to_string(),
+            to: vec![address.to_string()],
+            raw_base64: STANDARD.encode(&raw),
+            raw,
+        })
+    }
+
+    /// Delivers one message through the transport.
+    pub async fn deliver(&self, outbound: &Outbound) -> anyhow::Result<()> {
+        self.transport.send(outbound).await
+    }
+
+    /// Tells the worker a message is waiting.
+    pub fn wake(&self) {
+        self.work.notify_one();
+    }
+
+    /// Waits until woken or `timeout` passes.
+    pub async fn wait_for_work(&self, timeout: std::time::Duration) {
+        let _ = tokio::time::timeout(timeout, self.work.notified()).await;
     }
 }
 
@@ -112,51 +144,4 @@ fn message_id(message: &Message) -> String {
         .get_raw(&HeaderName::new_from_ascii_str("Message-ID"))
         .unwrap_or_default()
         .to_owned()
-}
-
-async fn deliver_all(mut receiver: mpsc::Receiver<Message>, transport: Arc<Transport>) {
-    let slots = Arc::new(Semaphore::new(CONCURRENCY));
-    while let Some(message) = receiver.recv().await {
-        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
-            return;
-        };
-        let transport = Arc::clone(&transport);
-        tokio::spawn(async move {
-            let _slot = slot;
-            deliver(&transport, message).await;
-        });
-    }
-}
-
-/// Sends one message, retrying transient failures with backoff.
-async fn deliver(transport: &Transport, message: Message) {
-    let id = message_id(&message);
-    let mut waits = BACKOFF.iter();
-    loop {
-        match transport.send(&message).await {
-            Ok(()) => {
-                tracing::info!(message_id = id, "email delivered");
-                return;
-            }
-            Err(err) => match waits.next() {
-                Some(wait) => {
-                    tracing::warn!(
-                        message_id = id,
-                        error = format!("{err:#}"),
-                        retry_in_secs = wait.as_secs(),
-                        "email not delivered; will retry"
-                    );
-                    tokio::time::sleep(*wait).await;
-                }
-                None => {
-                    tracing::error!(
-                        message_id = id,
-                        error = format!("{err:#}"),
-                        "email not delivered; giving up"
-                    );
-                    return;
-                }
-            },
-        }
-    }
 }

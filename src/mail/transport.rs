@@ -1,12 +1,10 @@
 //! Where email goes: `.eml` files, an SMTP server, or the log.
 
 use anyhow::Context;
-use lettre::{
-    AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
-    message::header::HeaderName,
-};
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use secrecy::ExposeSecret;
 
+use super::Outbound;
 use crate::config::{MailSettings, MailTransport};
 
 pub enum Transport {
@@ -41,41 +39,32 @@ impl Transport {
         })
     }
 
-    /// Sends `message`. An SMTP failure is described by its reply code or its kind only: the
-    /// server's text often echoes the recipient's address, which logs must not hold.
-    pub async fn send(&self, message: &Message) -> anyhow::Result<()> {
+    /// Delivers `outbound`. An SMTP failure is described by its reply code or its kind only:
+    /// the server's text often echoes the recipient's address, which logs must not hold.
+    pub async fn send(&self, outbound: &Outbound) -> anyhow::Result<()> {
+        let envelope = outbound.envelope()?;
         match self {
             Self::File(transport) => transport
-                .send(message.clone())
+                .send_raw(&envelope, &outbound.raw)
                 .await
                 .map(|_| ())
                 .context("cannot write the email to the outbox"),
-            Self::Smtp(transport) => {
-                transport
-                    .send(message.clone())
-                    .await
-                    .map(|_| ())
-                    .map_err(|err| {
-                        anyhow::anyhow!("the SMTP server refused the email: {}", failure(&err))
-                    })
-            }
+            Self::Smtp(transport) => transport
+                .send_raw(&envelope, &outbound.raw)
+                .await
+                .map(|_| ())
+                .map_err(|err| {
+                    anyhow::anyhow!("the SMTP server refused the email: {}", failure(&err))
+                }),
             Self::Log => {
-                let header = |name: &'static str| {
-                    message
-                        .headers()
-                        .get_raw(&HeaderName::new_from_ascii_str(name))
-                        .unwrap_or_default()
-                        .to_owned()
-                };
-                let to = message
-                    .envelope()
+                let to = envelope
                     .to()
                     .first()
                     .map(|address| mask(address.user(), address.domain()))
                     .unwrap_or_default();
                 tracing::info!(
-                    message_id = header("Message-ID"),
-                    subject = header("Subject"),
+                    message_id = outbound.message_id,
+                    kind = outbound.kind,
                     to,
                     "email (log transport; body not shown)"
                 );

@@ -43,6 +43,8 @@ pub async fn prune(state: &AppState) -> AppResult<Vec<(&'static str, u64)>> {
         TimeDelta::from_std(state.settings.sessions.refresh_grace).map_err(anyhow::Error::from)?;
     let sessions =
         TimeDelta::from_std(state.settings.retention.sessions).map_err(anyhow::Error::from)?;
+    let mail = TimeDelta::from_std(state.settings.retention.delivered_mail)
+        .map_err(anyhow::Error::from)?;
     let mut deleted = Vec::new();
     for table in Table::ALL {
         let cutoff = match table {
@@ -50,6 +52,7 @@ pub async fn prune(state: &AppState) -> AppResult<Vec<(&'static str, u64)>> {
             Table::Sessions => now - sessions,
             Table::MfaChallenges | Table::AccountTokens => now,
             Table::LoginFailures | Table::BackoffLocks => now - BACKOFF_WINDOW,
+            Table::MailOutbox => now - mail,
         };
         let mut total = 0;
         loop {

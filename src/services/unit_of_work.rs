@@ -4,7 +4,10 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 
-use super::audit::{self, Event};
+use super::{
+    audit::{self, Event},
+    outbox,
+};
 use crate::{db::entities::accounts, error::AppResult, mail::Mail, state::AppState};
 
 /// Mail waiting for the commit: the address, the name to greet, the message.
@@ -56,13 +59,23 @@ impl<'a> Work<'a> {
         });
     }
 
-    /// Commits, then hands the mail to the mailer.
+    /// Writes the mail to the outbox inside the transaction, commits, then wakes the worker:
+    /// the change and its emails are kept together or not at all.
     pub async fn commit(self) -> AppResult<()> {
-        self.txn.commit().await?;
         for outgoing in &self.outgoing {
-            self.state
-                .mailer
-                .send(&outgoing.to, Some(&outgoing.name), &outgoing.mail);
+            outbox::enqueue(
+                self.state,
+                &self.txn,
+                &outgoing.to,
+                &outgoing.name,
+                &outgoing.mail,
+                self.now,
+            )
+            .await?;
+        }
+        self.txn.commit().await?;
+        if !self.outgoing.is_empty() {
+            self.state.mailer.wake();
         }
         Ok(())
     }

@@ -43,6 +43,8 @@ async fn expired_rows_are_deleted_and_the_trail_kept(app: TestApp) {
         json!({ "email": email }),
     )
     .await;
+    // The reset is handled in the background (its timing reveals no account): wait for it.
+    app.wait_for_mail(&email, "Reset your").await;
 
     let db = app.database().await;
     for table in [

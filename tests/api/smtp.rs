@@ -33,7 +33,12 @@ struct Receiver {
 
 impl Receiver {
     async fn start(refuse_first: usize) -> (Self, String) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on("127.0.0.1:0", refuse_first).await
+    }
+
+    /// A receiver on `address` (a port chosen earlier, when a sender was told of it first).
+    async fn start_on(address: &str, refuse_first: usize) -> (Self, String) {
+        let listener = TcpListener::bind(address).await.unwrap();
         let address = listener.local_addr().unwrap().to_string();
         let receiver = Self {
             refuse_first,
@@ -118,7 +123,8 @@ impl Receiver {
     }
 
     async fn wait_for(&self, count: usize) -> Vec<Delivery> {
-        for _ in 0..100 {
+        // Up to 30 s: a message queued before an outage waits out its backoff.
+        for _ in 0..300 {
             let delivered = self.delivered.lock().unwrap().clone();
             if delivered.len() >= count {
                 return delivered;
@@ -229,5 +235,73 @@ async fn smtp_refusals_are_logged_by_code_without_the_recipient() {
     assert!(
         !log.contains(&email),
         "the recipient reached the log: {log}"
+    );
+}
+
+/// An email queued while the SMTP server is down survives the process being killed: the next
+/// process sends it once the server is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_email_survives_kill_9_and_an_smtp_outage() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = crate::binary::TempDir::new("custodian-outbox");
+    let database = format!("sqlite://{}/custodian.db", dir.0.display());
+    let key =
+        base64::engine::general_purpose::STANDARD.encode(uuid::Uuid::new_v4().as_bytes().repeat(2));
+    let smtp = format!("smtp://127.0.0.1:{port}");
+    let env = [
+        ("CUSTODIAN_DATABASE_URL", database.as_str()),
+        ("CUSTODIAN_ENCRYPTION_KEY", key.as_str()),
+        ("CUSTODIAN_SMTP_URL", smtp.as_str()),
+    ];
+    let server = tokio::task::block_in_place(|| crate::binary::start(&dir.0, &env))
+        .unwrap_or_else(|log| panic!("server did not start: {log}"));
+    let email = unique_email();
+    let post = |query: &str, variables: serde_json::Value| {
+        crate::helpers::new_client()
+            .post(format!("{}/graphql", server.address))
+            .json(&serde_json::json!({ "query": query, "variables": variables }))
+            .send()
+    };
+    let registered: serde_json::Value = post(
+        crate::helpers::REGISTER,
+        serde_json::json!({ "input": crate::helpers::registration(&email) }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    crate::helpers::assert_no_errors(&registered);
+    let reset: serde_json::Value = post(
+        "mutation($email: String!) { requestPasswordReset(email: $email) }",
+        serde_json::json!({ "email": email }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    crate::helpers::assert_no_errors(&reset);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    assert!(
+        log.contains("will retry"),
+        "a delivery failed while SMTP was down: {log}"
+    );
+    drop(server); // SIGKILL: no chance to send anything on the way out
+
+    let (receiver, _) = Receiver::start_on(&format!("127.0.0.1:{port}"), 0).await;
+    let _restarted = tokio::task::block_in_place(|| crate::binary::start(&dir.0, &env))
+        .unwrap_or_else(|log| panic!("server did not restart: {log}"));
+    let delivered = receiver.wait_for(1).await;
+    assert!(
+        delivered
+            .iter()
+            .any(|mail| mail.to.iter().any(|to| to.contains(&email))),
+        "the email queued before the kill arrived"
     );
 }

@@ -10,6 +10,7 @@ pub mod data_keys;
 pub mod kyc_reviews;
 pub mod login_backoff_locks;
 pub mod login_failures;
+pub mod mail_outbox;
 pub mod mfa_challenges;
 pub mod recovery_codes;
 pub mod refresh_tokens;
