@@ -43,6 +43,12 @@ impl Server {
         assert!(status.success());
     }
 
+    /// Kills the process at once (SIGKILL), as a crash or `kill -9` would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Waits (at most `limit`) for the process to end; its exit status, if it did.
     pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
         let started = std::time::Instant::now();

@@ -14,6 +14,7 @@ mod data_protection;
 mod errors;
 mod first_hour;
 mod http_spec;
+mod instances;
 mod keys;
 mod limits;
 mod mfa;

@@ -1,0 +1,254 @@
+//! Two instances of the real binary on one PostgreSQL database and one Redis, as a deployment
+//! runs them: what one does, the other knows at once, and killing one loses nothing it
+//! acknowledged.
+
+use std::collections::HashSet;
+
+use futures::StreamExt;
+use reqwest::Client;
+use serde_json::{Value, json};
+
+use crate::{
+    binary::{self, Server, TempDir},
+    helpers::{PASSWORD, REFRESH, REGISTER, new_client, registration, unique_email},
+};
+
+async fn graphql(
+    address: &str,
+    client: &Client,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Value {
+    let mut request = client
+        .post(format!("{address}/graphql"))
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    match request.send().await {
+        Ok(response) => response.json().await.unwrap_or(Value::Null),
+        Err(_) => Value::Null,
+    }
+}
+
+fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("")
+}
+
+fn start(dir: &TempDir, env: &[(&str, &str)]) -> Server {
+    tokio::task::block_in_place(|| binary::start(&dir.0, env))
+        .unwrap_or_else(|log| panic!("server did not start: {log}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_share_everything_and_a_kill_loses_nothing() {
+    let (Ok(admin_url), Ok(redis)) = (
+        std::env::var("TEST_DATABASE_URL"),
+        std::env::var("TEST_REDIS_URL"),
+    ) else {
+        eprintln!(
+            "TEST_DATABASE_URL and TEST_REDIS_URL are needed: the two-instance test is skipped"
+        );
+        return;
+    };
+    let dir = TempDir::new("custodian-instances");
+    let database = crate::helpers::create_postgres_database(&admin_url).await;
+    let key = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        uuid::Uuid::new_v4().as_bytes().repeat(2),
+    );
+    let env = [
+        ("CUSTODIAN_DATABASE_URL", database.as_str()),
+        ("CUSTODIAN_ENCRYPTION_KEY", key.as_str()),
+        ("CUSTODIAN_PUBLIC_URL", "http://localhost:8080"),
+        ("CUSTODIAN_RATE_LIMIT_BACKEND", "redis"),
+        ("CUSTODIAN_REDIS_URL", redis.as_str()),
+        // Only the per-email limit is under test; the per-address ones would count every run.
+        (
+            "CUSTODIAN_RATE_LIMITS",
+            "register_ip=100000/3600,login_ip=100000/60,refresh_ip=100000/60,refresh_session=100000/60",
+        ),
+    ];
+    let a = start(&dir, &env);
+    let mut b = start(&dir, &env);
+    let (first, second) = (a.address.clone(), b.address.clone());
+
+    // A session made on one refreshes on the other.
+    let browser = new_client();
+    let email = unique_email();
+    let registered = graphql(
+        &first,
+        &browser,
+        None,
+        REGISTER,
+        json!({ "input": registration(&email) }),
+    )
+    .await;
+    let token = registered["data"]["register"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refreshed = graphql(&second, &browser, None, REFRESH, json!({})).await;
+    let fresh = refreshed["data"]["refreshToken"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{refreshed}"))
+        .to_owned();
+
+    // Fifty refreshes of one token, split over both at once, mint one successor.
+    let jar = browser.clone();
+    let refreshes = (0..50).map(|index| {
+        let address = if index % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
+        let client = jar.clone();
+        async move {
+            graphql(
+                &address,
+                &client,
+                None,
+                "mutation { refreshToken { session { id } accessToken } }",
+                json!({}),
+            )
+            .await
+        }
+    });
+    let answers = futures::future::join_all(refreshes).await;
+    let sessions: HashSet<String> = answers
+        .iter()
+        .filter_map(|body| {
+            body["data"]["refreshToken"]["session"]["id"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(sessions.len(), 1, "one session throughout: {answers:?}");
+    let me = graphql(
+        &first,
+        &new_client(),
+        Some(&fresh),
+        "{ me { id } }",
+        json!({}),
+    )
+    .await;
+    assert!(
+        me["errors"].is_null(),
+        "the session survived the burst: {me}"
+    );
+
+    // Logout on one refuses the token on the other at once.
+    let latest = answers
+        .iter()
+        .find_map(|body| body["data"]["refreshToken"]["accessToken"].as_str())
+        .unwrap()
+        .to_owned();
+    graphql(
+        &first,
+        &browser,
+        Some(&latest),
+        "mutation { logout }",
+        json!({}),
+    )
+    .await;
+    let refused = graphql(
+        &second,
+        &new_client(),
+        Some(&latest),
+        "{ me { id } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(code(&refused), "UNAUTHENTICATED", "{refused}");
+    let old = graphql(
+        &second,
+        &new_client(),
+        Some(&token),
+        "{ me { id } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(code(&old), "UNAUTHENTICATED", "{old}");
+
+    // The per-email limit is one limit across both.
+    let target = unique_email();
+    let mut limited = 0;
+    for index in 0..14 {
+        let address = if index % 2 == 0 { &first } else { &second };
+        let body = graphql(
+            address,
+            &new_client(),
+            None,
+            "mutation($input: LoginInput!) { login(input: $input) { __typename } }",
+            json!({ "input": { "email": target, "password": "not the password at all" } }),
+        )
+        .await;
+        if code(&body) == "RATE_LIMITED" {
+            limited += 1;
+        }
+    }
+    assert!(
+        limited >= 4,
+        "10 a minute per email across both: {limited} refused of 14"
+    );
+
+    // Kill -9 one instance during 200 registrations: every acknowledged account is there.
+    let registrations = futures::stream::iter((0..200).map(|index| {
+        let address = if index % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
+        async move {
+            let email = unique_email();
+            let body = graphql(
+                &address,
+                &new_client(),
+                None,
+                REGISTER,
+                json!({ "input": registration(&email) }),
+            )
+            .await;
+            body["data"]["register"]["accessToken"]
+                .is_string()
+                .then_some(email)
+        }
+    }))
+    .buffer_unordered(16)
+    .collect::<Vec<_>>();
+    let killer = async {
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        b.kill();
+    };
+    let (acknowledged, ()) = tokio::join!(registrations, killer);
+    let acknowledged: Vec<String> = acknowledged.into_iter().flatten().collect();
+    assert!(
+        acknowledged.len() >= 100,
+        "the survivor kept serving: {}",
+        acknowledged.len()
+    );
+    for email in &acknowledged {
+        let login = graphql(
+            &first,
+            &new_client(),
+            None,
+            "mutation($input: LoginInput!) { login(input: $input) { __typename } }",
+            json!({ "input": { "email": email, "password": PASSWORD } }),
+        )
+        .await;
+        assert_eq!(
+            login["data"]["login"]["__typename"], "AuthPayload",
+            "{email}: {login}"
+        );
+    }
+    drop(a);
+    let verified = binary::run(&dir.0, &env, &["audit", "verify"]);
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+}
