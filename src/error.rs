@@ -59,6 +59,9 @@ pub enum AppError {
     /// Too much work queued (the password-hashing queue is full): try again in a moment.
     #[error("the service is busy; try again in a moment")]
     Overloaded,
+    /// The database cannot be reached right now: nothing was changed; try again shortly.
+    #[error("the service cannot reach its database; try again shortly")]
+    DatabaseUnavailable,
     /// Anything unexpected: logged in full, answered as `INTERNAL` with the request id only.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -89,7 +92,7 @@ impl AppError {
             Self::RateLimited { .. } | Self::LimiterUnavailable { .. } => "RATE_LIMITED",
             Self::Conflict { .. } => "CONFLICT",
             Self::NotFound => "NOT_FOUND",
-            Self::Overloaded => "SERVICE_UNAVAILABLE",
+            Self::Overloaded | Self::DatabaseUnavailable => "SERVICE_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -107,6 +110,7 @@ impl AppError {
         match self {
             Self::Unauthenticated => Some("AUTHENTICATION_REQUIRED"),
             Self::Overloaded => Some("OVERLOADED"),
+            Self::DatabaseUnavailable => Some("DATABASE_UNAVAILABLE"),
             Self::TokenRejected(rejection) => Some(rejection.reason()),
             Self::Forbidden(denial) => Some(denial.reason()),
             Self::EmailNotVerified => Some("EMAIL_NOT_VERIFIED"),
@@ -125,6 +129,7 @@ impl AppError {
             } => Some(*retry_after_secs),
             Self::LimiterUnavailable { .. } => Some(5),
             Self::Overloaded => Some(1),
+            Self::DatabaseUnavailable => Some(2),
             _ => None,
         }
     }
@@ -209,8 +214,31 @@ impl fmt::Debug for AppError {
 }
 
 impl From<sea_orm::DbErr> for AppError {
+    /// A database that cannot be reached is the service's condition, said as such (and
+    /// retried by clients); anything else is a fault, logged in full.
     fn from(err: sea_orm::DbErr) -> Self {
+        if unreachable(&err) {
+            tracing::warn!(error = %err, "database unreachable");
+            return Self::DatabaseUnavailable;
+        }
         Self::Internal(anyhow::Error::new(err).context("database"))
+    }
+}
+
+/// Whether `err` says the database could not be reached (no connection to be had, or one lost
+/// under the query), as opposed to a query it refused.
+fn unreachable(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr, sqlx::Error};
+    match err {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(inner))
+        | DbErr::Exec(RuntimeErr::SqlxError(inner))
+        | DbErr::Query(RuntimeErr::SqlxError(inner)) => matches!(
+            inner.as_ref(),
+            Error::Io(_) | Error::PoolTimedOut | Error::PoolClosed | Error::WorkerCrashed
+        ),
+        DbErr::Conn(_) => true,
+        _ => false,
     }
 }
 

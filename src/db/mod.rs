@@ -46,7 +46,9 @@ pub async fn connect(url: &SecretString) -> anyhow::Result<DatabaseConnection> {
         .sqlx_logging(false)
         .max_connections(MAX_CONNECTIONS)
         .min_connections(1)
-        .acquire_timeout(Duration::from_secs(10))
+        // Short: when the database is down, requests answer SERVICE_UNAVAILABLE rather than
+        // pile up waiting for a connection that will not come.
+        .acquire_timeout(Duration::from_secs(3))
         .map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)

@@ -45,7 +45,7 @@ pub fn app_error_response(err: &AppError, request_id: &RequestId) -> Response {
         }
         AppError::Conflict { .. } => StatusCode::CONFLICT,
         AppError::NotFound => StatusCode::NOT_FOUND,
-        AppError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::Overloaded | AppError::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
     let mut extra = Vec::new();

@@ -10,7 +10,10 @@ use serde_json::{Value, json};
 
 use crate::{
     binary::{self, Server, TempDir},
-    helpers::{PASSWORD, REFRESH, REGISTER, new_client, registration, unique_email},
+    helpers::{
+        PASSWORD, REFRESH, REGISTER, cookie_value, new_client, registration, set_cookie,
+        unique_email,
+    },
 };
 
 async fn graphql(
@@ -77,60 +80,74 @@ async fn two_instances_share_everything_and_a_kill_loses_nothing() {
     let (first, second) = (a.address.clone(), b.address.clone());
 
     // A session made on one refreshes on the other.
-    let browser = new_client();
     let email = unique_email();
-    let registered = graphql(
-        &first,
-        &browser,
-        None,
-        REGISTER,
-        json!({ "input": registration(&email) }),
-    )
-    .await;
+    let response = Client::new()
+        .post(format!("{first}/graphql"))
+        .json(&json!({ "query": REGISTER, "variables": { "input": registration(&email) } }))
+        .send()
+        .await
+        .unwrap();
+    let issued = cookie_value(&set_cookie(&response, "custodian_refresh").expect("refresh cookie"));
+    let registered: Value = response.json().await.unwrap();
     let token = registered["data"]["register"]["accessToken"]
         .as_str()
         .unwrap()
         .to_owned();
-    let refreshed = graphql(&second, &browser, None, REFRESH, json!({})).await;
-    let fresh = refreshed["data"]["refreshToken"]["accessToken"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{refreshed}"))
-        .to_owned();
+    let rotated = Client::new()
+        .post(format!("{second}/graphql"))
+        .header("cookie", format!("custodian_refresh={issued}"))
+        .json(&json!({ "query": REFRESH }))
+        .send()
+        .await
+        .unwrap();
+    let current = cookie_value(&set_cookie(&rotated, "custodian_refresh").expect("rotated"));
+    let refreshed: Value = rotated.json().await.unwrap();
+    assert!(
+        refreshed["data"]["refreshToken"]["accessToken"].is_string(),
+        "{refreshed}"
+    );
 
     // Fifty refreshes of one token, split over both at once, mint one successor.
-    let jar = browser.clone();
     let refreshes = (0..50).map(|index| {
         let address = if index % 2 == 0 {
             first.clone()
         } else {
             second.clone()
         };
-        let client = jar.clone();
+        let current = current.clone();
         async move {
-            graphql(
-                &address,
-                &client,
-                None,
-                "mutation { refreshToken { session { id } accessToken } }",
-                json!({}),
-            )
-            .await
+            let response = Client::new()
+                .post(format!("{address}/graphql"))
+                .header("cookie", format!("custodian_refresh={current}"))
+                .json(&json!({ "query": "mutation { refreshToken { accessToken } }" }))
+                .send()
+                .await
+                .unwrap();
+            let successor =
+                set_cookie(&response, "custodian_refresh").map(|line| cookie_value(&line));
+            let body: Value = response.json().await.unwrap();
+            (successor, body)
         }
     });
     let answers = futures::future::join_all(refreshes).await;
-    let sessions: HashSet<String> = answers
+    let successors: HashSet<String> = answers
         .iter()
-        .filter_map(|body| {
-            body["data"]["refreshToken"]["session"]["id"]
-                .as_str()
-                .map(str::to_owned)
-        })
+        .filter_map(|(cookie, _)| cookie.clone())
         .collect();
-    assert_eq!(sessions.len(), 1, "one session throughout: {answers:?}");
+    assert_eq!(
+        successors.len(),
+        1,
+        "one successor for fifty refreshes: {answers:?}"
+    );
+    let latest = answers
+        .iter()
+        .find_map(|(_, body)| body["data"]["refreshToken"]["accessToken"].as_str())
+        .unwrap()
+        .to_owned();
     let me = graphql(
         &first,
         &new_client(),
-        Some(&fresh),
+        Some(&latest),
         "{ me { id } }",
         json!({}),
     )
@@ -141,14 +158,9 @@ async fn two_instances_share_everything_and_a_kill_loses_nothing() {
     );
 
     // Logout on one refuses the token on the other at once.
-    let latest = answers
-        .iter()
-        .find_map(|body| body["data"]["refreshToken"]["accessToken"].as_str())
-        .unwrap()
-        .to_owned();
     graphql(
         &first,
-        &browser,
+        &new_client(),
         Some(&latest),
         "mutation { logout }",
         json!({}),

@@ -19,6 +19,7 @@ mod keys;
 mod limits;
 mod mfa;
 mod observability;
+mod outage;
 mod profile;
 mod recovery;
 mod rest;
