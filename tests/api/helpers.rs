@@ -242,6 +242,27 @@ impl TestApp {
     }
 }
 
+/// A GraphQL request to the instance at `address` (another process, a sibling) with `client`
+/// and, when given, a bearer token; `null` when the instance cannot be reached (killed).
+pub async fn graphql_at(
+    address: &str,
+    client: &Client,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Value {
+    let mut request = client
+        .post(format!("{address}/graphql"))
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    match request.send().await {
+        Ok(response) => response.json().await.unwrap_or(Value::Null),
+        Err(_) => Value::Null,
+    }
+}
+
 pub fn registration(email: &str) -> Value {
     json!({ "email": email, "password": PASSWORD, "firstName": "Ada", "lastName": "Lovelace" })
 }

@@ -11,29 +11,10 @@ use serde_json::{Value, json};
 use crate::{
     binary::{self, Server, TempDir},
     helpers::{
-        PASSWORD, REFRESH, REGISTER, cookie_value, new_client, registration, set_cookie,
-        unique_email,
+        PASSWORD, REFRESH, REGISTER, cookie_value, graphql_at, new_client, registration,
+        set_cookie, unique_email,
     },
 };
-
-async fn graphql(
-    address: &str,
-    client: &Client,
-    token: Option<&str>,
-    query: &str,
-    variables: Value,
-) -> Value {
-    let mut request = client
-        .post(format!("{address}/graphql"))
-        .json(&json!({ "query": query, "variables": variables }));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    match request.send().await {
-        Ok(response) => response.json().await.unwrap_or(Value::Null),
-        Err(_) => Value::Null,
-    }
-}
 
 fn code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"]
@@ -144,7 +125,7 @@ async fn two_instances_share_everything_and_a_kill_loses_nothing() {
         .find_map(|(_, body)| body["data"]["refreshToken"]["accessToken"].as_str())
         .unwrap()
         .to_owned();
-    let me = graphql(
+    let me = graphql_at(
         &first,
         &new_client(),
         Some(&latest),
@@ -158,7 +139,7 @@ async fn two_instances_share_everything_and_a_kill_loses_nothing() {
     );
 
     // Logout on one refuses the token on the other at once.
-    graphql(
+    graphql_at(
         &first,
         &new_client(),
         Some(&latest),
@@ -166,7 +147,7 @@ async fn two_instances_share_everything_and_a_kill_loses_nothing() {
         json!({}),
     )
     .await;
-    let refused = graphql(
+    let refused = graphql_at(
         &second,
         &new_client(),
         Some(&latest),
@@ -175,7 +156,7 @@ async fn two_instances_share_everything_and_a_kill_loses_nothing() {
     )
     .await;
     assert_eq!(code(&refused), "UNAUTHENTICATED", "{refused}");
-    let old = graphql(
+    let old = graphql_at(
         &second,
         &new_client(),
         Some(&token),
@@ -190,7 +171,7 @@ async fn two_instances_share_everything_and_a_kill_loses_nothing() {
     let mut limited = 0;
     for index in 0..14 {
         let address = if index % 2 == 0 { &first } else { &second };
-        let body = graphql(
+        let body = graphql_at(
             address,
             &new_client(),
             None,
@@ -216,7 +197,7 @@ async fn two_instances_share_everything_and_a_kill_loses_nothing() {
         };
         async move {
             let email = unique_email();
-            let body = graphql(
+            let body = graphql_at(
                 &address,
                 &new_client(),
                 None,
@@ -243,7 +224,7 @@ async fn two_instances_share_everything_and_a_kill_loses_nothing() {
         acknowledged.len()
     );
     for email in &acknowledged {
-        let login = graphql(
+        let login = graphql_at(
             &first,
             &new_client(),
             None,

@@ -2,7 +2,6 @@
 //! master destroyed, and nothing lost; `keys rotate-data` while a server runs.
 
 use base64::{Engine, engine::general_purpose::STANDARD};
-use reqwest::Client;
 use serde_json::{Value, json};
 use totp_rs::{Algorithm, Builder, Secret};
 use uuid::Uuid;
@@ -10,7 +9,10 @@ use uuid::Uuid;
 use crate::{
     binary::{self, TempDir},
     binary_test, db_test,
-    helpers::{PASSWORD, REFRESH, TestApp, assert_no_errors, error_code, new_client, unique_email},
+    helpers::{
+        PASSWORD, REFRESH, TestApp, assert_no_errors, error_code, graphql_at, new_client,
+        unique_email,
+    },
 };
 
 const SSN: &str = "536-22-8147";
@@ -51,22 +53,6 @@ fn totp(secret: &str, steps_ahead: u64) -> String {
     totp.generate(now + 30 * steps_ahead).to_string()
 }
 
-async fn graphql(
-    address: &str,
-    client: &Client,
-    token: Option<&str>,
-    query: &str,
-    variables: Value,
-) -> Value {
-    let mut request = client
-        .post(format!("{address}/graphql"))
-        .json(&json!({ "query": query, "variables": variables }));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    request.send().await.unwrap().json().await.unwrap()
-}
-
 fn registration(email: &str) -> Value {
     json!({ "input": {
         "email": email, "password": PASSWORD, "firstName": "Ada", "lastName": "Lovelace",
@@ -77,7 +63,7 @@ fn registration(email: &str) -> Value {
 /// Signs in with the password and finishes with `code`; the access token.
 async fn sign_in_with_code(address: &str, email: &str, code: &str) -> String {
     let client = new_client();
-    let challenge = graphql(
+    let challenge = graphql_at(
         address,
         &client,
         None,
@@ -89,7 +75,7 @@ async fn sign_in_with_code(address: &str, email: &str, code: &str) -> String {
         challenge["data"]["login"]["__typename"], "MfaChallenge",
         "{challenge}"
     );
-    let verified = graphql(
+    let verified = graphql_at(
         address,
         &client,
         None,
@@ -109,7 +95,7 @@ async fn sign_in_with_code(address: &str, email: &str, code: &str) -> String {
 }
 
 async fn birth_date(address: &str, token: &str) -> Value {
-    let body = graphql(address, &new_client(), Some(token), BIRTH_DATE, json!({})).await;
+    let body = graphql_at(address, &new_client(), Some(token), BIRTH_DATE, json!({})).await;
     assert_no_errors(&body);
     body["data"]["me"]["dateOfBirth"].clone()
 }
@@ -136,7 +122,7 @@ async fn a_new_master_key_replaces_the_old_one_without_losing_anything(
     let server = start(&k1, "").unwrap();
     let browser = new_client();
     let email = unique_email();
-    let registered = graphql(
+    let registered = graphql_at(
         &server.address,
         &browser,
         None,
@@ -149,13 +135,13 @@ async fn a_new_master_key_replaces_the_old_one_without_losing_anything(
         .as_str()
         .unwrap()
         .to_owned();
-    let setup = graphql(&server.address, &browser, Some(&token), ENABLE, json!({})).await;
+    let setup = graphql_at(&server.address, &browser, Some(&token), ENABLE, json!({})).await;
     assert_no_errors(&setup);
     let secret = setup["data"]["enableMfa"]["secret"]
         .as_str()
         .unwrap()
         .to_owned();
-    let confirmed = graphql(
+    let confirmed = graphql_at(
         &server.address,
         &browser,
         Some(&token),
@@ -190,7 +176,7 @@ async fn a_new_master_key_replaces_the_old_one_without_losing_anything(
 
     // ...so K1 can be destroyed: K2 alone now serves every promise.
     let server = start(&k2, "").unwrap();
-    let refreshed = graphql(&server.address, &browser, None, REFRESH, json!({})).await;
+    let refreshed = graphql_at(&server.address, &browser, None, REFRESH, json!({})).await;
     assert_no_errors(&refreshed);
     let fresh = refreshed["data"]["refreshToken"]["accessToken"]
         .as_str()
@@ -201,7 +187,7 @@ async fn a_new_master_key_replaces_the_old_one_without_losing_anything(
         "the birth date reads"
     );
 
-    let again = graphql(
+    let again = graphql_at(
         &server.address,
         &new_client(),
         None,
@@ -447,7 +433,7 @@ async fn data_written_before_envelope_encryption_is_adopted(app: TestApp) {
     // A new instance of this version starts on it.
     let sibling = app.spawn_sibling().await;
     assert_eq!(birth_date(&sibling, &token).await, BIRTH);
-    let again = graphql(
+    let again = graphql_at(
         &sibling,
         &new_client(),
         None,
@@ -511,7 +497,7 @@ fn kid_of(token: &str) -> String {
 }
 
 async fn sign_in(address: &str, email: &str) -> String {
-    let body = graphql(
+    let body = graphql_at(
         address,
         &new_client(),
         None,
@@ -553,7 +539,7 @@ async fn signing_keys_rotate_and_revoke_across_instances(database_url: &str, dir
     let second = tokio::task::block_in_place(|| binary::start(&dir.0, &env)).unwrap();
     let (a, b) = (first.address.as_str(), second.address.as_str());
     let email = unique_email();
-    let body = graphql(
+    let body = graphql_at(
         a,
         &new_client(),
         None,
@@ -589,7 +575,7 @@ async fn signing_keys_rotate_and_revoke_across_instances(database_url: &str, dir
 
     let said = succeeded(&binary::run(&dir.0, &env, &["keys", "revoke", &old]));
     let me = async |address: &str, token: &str| {
-        graphql(
+        graphql_at(
             address,
             &new_client(),
             Some(token),
