@@ -1,6 +1,8 @@
 //! Custodian: identity and account service for finance applications, served as GraphQL.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+/// Short-lived in-process caches on the authenticated read path.
+pub mod cache;
 /// Command line: `serve`, `migrate`, `schema`, `admin create`, `audit verify`, `keys rotate`.
 pub mod cli;
 /// Clock abstraction so tests can move past expiries without sleeping.

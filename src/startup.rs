@@ -14,6 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 
 use crate::{
+    cache::{sessions::ActiveSessions, tokens::VerifiedTokens},
     clock::SharedClock,
     config::Settings,
     crypto::{EncryptionKey, envelope::MasterKeys, passwords::PasswordHasher},
@@ -27,7 +28,7 @@ use crate::{
     limits::Limits,
     mail::Mailer,
     metrics::Metrics,
-    services::{audit, data_keys, outbox, retention, signing_keys},
+    services::{audit, data_keys, outbox, retention, session_changes, signing_keys},
     state::{AppState, Inner},
 };
 
@@ -80,6 +81,7 @@ impl Application {
         let reloader = tokio::spawn(reload_keys(self.state.clone()));
         let eraser = tokio::spawn(erase_expired_client_data(self.state.clone()));
         let mail = tokio::spawn(outbox::run(self.state.clone()));
+        let sessions = tokio::spawn(session_changes::follow(self.state.clone()));
         let (began, draining) = tokio::sync::oneshot::channel::<()>();
         let state = self.state.clone();
         let signalled = async move {
@@ -113,6 +115,7 @@ impl Application {
         reloader.abort();
         eraser.abort();
         mail.abort();
+        sessions.abort();
         result
     }
 }
@@ -204,6 +207,7 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
     .context("cannot load token-signing keys")?;
     let mailer = Mailer::start(&settings)?;
     let limits = Limits::new(&settings.limits).await?;
+    let single_instance = db.get_database_backend() == sea_orm::DbBackend::Sqlite;
     Ok(AppState::new(Inner {
         settings,
         db,
@@ -214,6 +218,10 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
         metrics: Metrics::new(),
         mailer,
         limits,
+        // Changes made by other instances are heard through PostgreSQL's notifications: the
+        // cache stays off until the listener runs. SQLite has one instance, which hears all.
+        sessions: ActiveSessions::new(single_instance),
+        tokens: VerifiedTokens::default(),
         draining: AtomicBool::new(false),
     }))
 }

@@ -6,6 +6,7 @@ use std::sync::{
 use sea_orm::DatabaseConnection;
 
 use crate::{
+    cache::{sessions::ActiveSessions, tokens::VerifiedTokens},
     clock::SharedClock,
     config::Settings,
     crypto::{envelope::DataKeys, keyring::Keyring, passwords::PasswordHasher},
@@ -29,6 +30,10 @@ pub struct Inner {
     pub metrics: Metrics,
     pub mailer: Mailer,
     pub limits: Limits,
+    /// Sessions known to be active: most authenticated requests need no session lookup.
+    pub sessions: ActiveSessions,
+    /// Access tokens whose signature was checked: one verification per token, not per request.
+    pub tokens: VerifiedTokens,
     /// Set when shutdown begins: `/readyz` then answers 503 so load balancers move on.
     pub draining: AtomicBool,
 }

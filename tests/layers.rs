@@ -27,6 +27,7 @@ const AREAS: &[(&str, &str)] = &[
     ("db", "storage"),
     ("domain", "domain"),
     ("crypto", "side"),
+    ("cache", "side"),
     ("mail", "side"),
     ("limits", "side"),
     ("metrics", "side"),

@@ -12,6 +12,7 @@ pub mod mail_outbox;
 pub mod mfa;
 pub mod refresh_tokens;
 pub mod retention;
+pub mod session_changes;
 pub mod sessions;
 pub mod signing_keys;
 pub mod ssn_reveals;

@@ -156,24 +156,14 @@ async fn execute(
         .schema
         .execute(request.data(Arc::clone(&context)))
         .await;
-    // Errors raised before execution (syntax, validation, variable coercion, limits) carry no
-    // path and leave no data; a field error always has the path of its field.
-    let request_error = response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|error| error.path.is_empty());
-    let mut body = serde_json::to_value(&response).unwrap_or_else(|_| json!({}));
-    complete_errors(&mut body, &request_id, &arguments);
-    let status = if request_error {
-        if media == ResponseMediaType::GraphqlResponseJson
-            && let Some(body) = body.as_object_mut()
-        {
-            body.remove("data");
-        }
-        request_error_status(media)
+    let (status, body) = if response.errors.is_empty() {
+        // The common case, written straight from the engine's answer in one pass.
+        (StatusCode::OK, serde_json::to_vec(&response))
     } else {
-        StatusCode::OK
+        with_errors(&response, media, &request_id, &arguments)
     };
-    let mut http_response = (status, axum::Json(body)).into_response();
+    let body = body.unwrap_or_else(|_| b"{}".to_vec());
+    let mut http_response = (status, body).into_response();
     http_response
         .headers_mut()
         .insert(header::CONTENT_TYPE, media.content_type());
@@ -186,6 +176,32 @@ async fn execute(
         );
     }
     http_response
+}
+
+/// An answer with errors, each completed with its code (and field, and request id where
+/// they apply). Errors raised before execution (syntax, validation, variable coercion, limits)
+/// carry no path and leave no data; a field error always has the path of its field.
+fn with_errors(
+    response: &async_graphql::Response,
+    media: ResponseMediaType,
+    request_id: &str,
+    arguments: &[(async_graphql::Pos, String)],
+) -> (StatusCode, serde_json::Result<Vec<u8>>) {
+    let request_error = response.data == async_graphql::Value::Null
+        && response.errors.iter().all(|error| error.path.is_empty());
+    let mut body = serde_json::to_value(response).unwrap_or_else(|_| json!({}));
+    complete_errors(&mut body, request_id, arguments);
+    let status = if request_error {
+        if media == ResponseMediaType::GraphqlResponseJson
+            && let Some(body) = body.as_object_mut()
+        {
+            body.remove("data");
+        }
+        request_error_status(media)
+    } else {
+        StatusCode::OK
+    };
+    (status, serde_json::to_vec(&body))
 }
 
 /// A document that did not parse or validate: 400 for clients of the new media type, the

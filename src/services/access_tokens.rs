@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::signing_keys;
 use crate::{
+    cache::tokens::VerifiedToken,
     domain::{AccountId, Role, SessionId},
     error::{AppError, AppResult, TokenRejection},
     state::AppState,
@@ -101,8 +102,33 @@ pub fn issue(
 }
 
 /// Checks signature, type, issuer, audience and lifetime. A token past its `exp` is
-/// `TOKEN_EXPIRED` (refresh it), any other failure `TOKEN_INVALID`.
+/// `TOKEN_EXPIRED` (refresh it), any other failure `TOKEN_INVALID`. A token seen before skips
+/// the signature check while its key is still trusted; its lifetime is checked every time.
 pub async fn verify(state: &AppState, token: &str) -> AppResult<TokenClaims> {
+    let now = state.clock.now().timestamp();
+    if let Some(known) = state.tokens.get(token)
+        && state.keyring.verifier(&known.kid).is_some()
+    {
+        check_lifetime(known.issued_at, known.expires_at, now)?;
+        return Ok(TokenClaims {
+            account: known.account,
+            session: known.session,
+            role: known.role,
+        });
+    }
+    let verified = verify_signed(state, token).await?;
+    check_lifetime(verified.issued_at, verified.expires_at, now)?;
+    let claims = TokenClaims {
+        account: verified.account,
+        session: verified.session,
+        role: verified.role,
+    };
+    state.tokens.keep(token, verified, now);
+    Ok(claims)
+}
+
+/// What the token says, if it is one of ours: signature, type, issuer and audience.
+async fn verify_signed(state: &AppState, token: &str) -> AppResult<VerifiedToken> {
     let invalid = || AppError::TokenRejected(TokenRejection::Invalid);
     let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
     if header.alg != Algorithm::EdDSA || header.typ.as_deref() != Some(TOKEN_TYPE) {
@@ -120,17 +146,24 @@ pub async fn verify(state: &AppState, token: &str) -> AppResult<TokenClaims> {
     let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation)
         .map_err(|_| invalid())?
         .claims;
-    let now = state.clock.now().timestamp();
-    if claims.iat - LEEWAY_SECS > now {
-        return Err(invalid());
-    }
-    if claims.exp + LEEWAY_SECS <= now {
-        return Err(AppError::TokenRejected(TokenRejection::Expired));
-    }
     let role = Role::parse(&claims.role).ok_or_else(invalid)?;
-    Ok(TokenClaims {
+    Ok(VerifiedToken {
         account: AccountId(claims.sub),
         session: SessionId(claims.sid),
         role,
+        kid: kid.into(),
+        issued_at: claims.iat,
+        expires_at: claims.exp,
     })
+}
+
+/// Issued no later than now and not yet expired, give or take the clocks' difference.
+fn check_lifetime(issued_at: i64, expires_at: i64, now: i64) -> AppResult<()> {
+    if issued_at - LEEWAY_SECS > now {
+        return Err(AppError::TokenRejected(TokenRejection::Invalid));
+    }
+    if expires_at + LEEWAY_SECS <= now {
+        return Err(AppError::TokenRejected(TokenRejection::Expired));
+    }
+    Ok(())
 }

@@ -13,6 +13,7 @@ use super::{
     unit_of_work::Work,
 };
 use crate::{
+    cache::sessions::SessionChange,
     db::{
         self,
         account_tokens::Purpose,
@@ -494,6 +495,7 @@ pub async fn delete(
     }
     db::sessions::revoke_all_except(work.txn(), id, None, RevokeReason::AccountDeleted, now)
         .await?;
+    work.sessions_changed(SessionChange::Account(id)).await?;
     db::sessions::erase_client_details(work.txn(), id).await?;
     db::audit_events::erase_client_data_of(work.txn(), id.0).await?;
     db::mfa::delete_recovery_codes(work.txn(), id).await?;

@@ -23,6 +23,7 @@ use super::{
     unit_of_work::Work,
 };
 use crate::{
+    cache::sessions::SessionChange,
     crypto::{
         TokenHash,
         envelope::{DataKeys, HashPurpose},
@@ -193,8 +194,10 @@ pub async fn confirm(
         return Err(already_on());
     }
     db::sessions::mark_mfa_verified(work.txn(), principal.session).await?;
+    work.sessions_changed(SessionChange::Session(principal.session))
+        .await?;
     rotate_security_stamp(&work, principal.account).await?;
-    let (codes, ended) = renew_recovery_codes(state, &work, principal).await?;
+    let (codes, ended) = renew_recovery_codes(state, &mut work, principal).await?;
     let event = Event::new(Kind::MfaEnabled)
         .by_principal(principal)
         .client(client)
@@ -239,7 +242,7 @@ fn recovery_codes(keys: &DataKeys) -> (Vec<SecretString>, Vec<String>) {
 /// how many sessions ended.
 async fn renew_recovery_codes(
     state: &AppState,
-    work: &Work<'_>,
+    work: &mut Work<'_>,
     principal: &Principal,
 ) -> AppResult<(Vec<SecretString>, u64)> {
     let (codes, hashes) = recovery_codes(&state.keys);
@@ -251,6 +254,10 @@ async fn renew_recovery_codes(
         work.now(),
     )
     .await?;
+    if ended > 0 {
+        work.sessions_changed(SessionChange::Account(principal.account))
+            .await?;
+    }
     Ok((codes, ended))
 }
 
@@ -492,6 +499,8 @@ pub async fn disable(
         now,
     )
     .await?;
+    work.sessions_changed(SessionChange::Account(principal.account))
+        .await?;
     let event = Event::new(Kind::MfaDisabled)
         .by_principal(principal)
         .client(client)
@@ -535,9 +544,9 @@ pub async fn regenerate_recovery_codes(
         refused(state, principal, client, "code").await?;
         return Err(wrong_code());
     }
-    let work = Work::begin(state).await?;
+    let mut work = Work::begin(state).await?;
     rotate_security_stamp(&work, principal.account).await?;
-    let (codes, ended) = renew_recovery_codes(state, &work, principal).await?;
+    let (codes, ended) = renew_recovery_codes(state, &mut work, principal).await?;
     let event = Event::new(Kind::RecoveryCodesRegenerated)
         .by_principal(principal)
         .client(client)

@@ -14,6 +14,7 @@ pub mod profile;
 pub mod reauth;
 pub mod recovery;
 pub mod retention;
+pub mod session_changes;
 pub mod sessions;
 pub mod signing_keys;
 pub mod throttle;

@@ -11,6 +11,7 @@ use super::{
     unit_of_work::Work,
 };
 use crate::{
+    cache::sessions::SessionChange,
     crypto::{TokenHash, random_token},
     db::{self, account_tokens::Purpose, sessions::RevokeReason},
     domain::{AccountId, Email, NewPassword, OpaqueToken, PasswordAttempt},
@@ -135,6 +136,7 @@ pub async fn reset(
     let ended =
         db::sessions::revoke_all_except(work.txn(), id, None, RevokeReason::PasswordReset, now)
             .await?;
+    work.sessions_changed(SessionChange::Account(id)).await?;
     let event = Event::new(Kind::PasswordResetCompleted)
         .subject(id)
         .client(client)
@@ -202,6 +204,8 @@ pub async fn change(
         now,
     )
     .await?;
+    work.sessions_changed(SessionChange::Account(principal.account))
+        .await?;
     let event = Event::new(Kind::PasswordChanged)
         .by_principal(principal)
         .client(client)

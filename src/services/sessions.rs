@@ -27,6 +27,7 @@ use super::{
     unit_of_work::Work,
 };
 use crate::{
+    cache::sessions::{ActiveSession, SessionChange},
     crypto::{TokenHash, envelope::HashPurpose, random_token},
     db::{
         self,
@@ -308,6 +309,7 @@ async fn reuse_detected(
             now,
         )
         .await?;
+        work.sessions_changed(SessionChange::Session(id)).await?;
         let event = Event::new(Kind::RefreshTokenReused)
             .subject(account)
             .session(id)
@@ -342,22 +344,40 @@ fn successor_of(state: &AppState, presented: &SecretString) -> SecretString {
     URL_SAFE_NO_PAD.encode(mac).into()
 }
 
-/// Verifies an access token and that its session is still active: the one indexed lookup
-/// that makes logout and revocation take effect at once, on every instance.
+/// Verifies an access token and that its session is still active. The session is looked up
+/// once and then trusted from the cache until anything ends or changes it, which every
+/// instance hears at once (see `cache::sessions`): logout and revocation still take effect
+/// on the next request, on every instance.
 pub async fn authenticate(state: &AppState, access_token: &str) -> AppResult<Principal> {
     let claims = access_tokens::verify(state, access_token).await?;
-    let session = db::sessions::find_active(&state.db, claims.session, state.clock.now())
-        .await?
-        .ok_or(AppError::TokenRejected(TokenRejection::SessionEnded))?;
-    if session.account_id != claims.account.0 {
+    let session = active_session(state, claims.session).await?;
+    if session.account != claims.account {
         return Err(AppError::TokenRejected(TokenRejection::Invalid));
     }
     Ok(Principal {
         account: claims.account,
         session: claims.session,
         role: claims.role,
-        second_factor: session.mfa_verified,
+        second_factor: session.second_factor,
     })
+}
+
+async fn active_session(state: &AppState, id: SessionId) -> AppResult<ActiveSession> {
+    let now = state.clock.now();
+    if let Some(known) = state.sessions.get(id, now) {
+        return Ok(known);
+    }
+    let ticket = state.sessions.ticket();
+    let row = db::sessions::find_active(&state.db, id, now)
+        .await?
+        .ok_or(AppError::TokenRejected(TokenRejection::SessionEnded))?;
+    let session = ActiveSession {
+        account: AccountId(row.account_id),
+        second_factor: row.mfa_verified,
+    };
+    let ends = row.expires_at.min(row.absolute_expires_at);
+    state.sessions.keep(ticket, id, session, now, ends);
+    Ok(session)
 }
 
 /// Who a request's access token names: nobody (no token), a caller, or a token that was
@@ -436,7 +456,7 @@ pub async fn revoke(
     client: &ClientInfo,
 ) -> AppResult<()> {
     let now = state.clock.now();
-    let work = Work::begin(state).await?;
+    let mut work = Work::begin(state).await?;
     let revoked = db::sessions::revoke(
         work.txn(),
         principal.account,
@@ -448,6 +468,7 @@ pub async fn revoke(
     if !revoked {
         return Err(AppError::NotFound);
     }
+    work.sessions_changed(SessionChange::Session(id)).await?;
     let event = Event::new(Kind::SessionRevoked)
         .by(principal.account)
         .session(id)
@@ -465,7 +486,7 @@ pub async fn revoke_others(
     client: &ClientInfo,
 ) -> AppResult<u64> {
     let now = state.clock.now();
-    let work = Work::begin(state).await?;
+    let mut work = Work::begin(state).await?;
     let ended = db::sessions::revoke_all_except(
         work.txn(),
         principal.account,
@@ -475,6 +496,8 @@ pub async fn revoke_others(
     )
     .await?;
     if ended > 0 {
+        work.sessions_changed(SessionChange::Account(principal.account))
+            .await?;
         let event = Event::new(Kind::SessionRevoked)
             .by_principal(principal)
             .client(client)
@@ -504,8 +527,10 @@ pub async fn logout(
     let Some((account, session)) = target else {
         return Ok(());
     };
-    let work = Work::begin(state).await?;
+    let mut work = Work::begin(state).await?;
     if db::sessions::revoke(work.txn(), account, session, RevokeReason::Logout, now).await? {
+        work.sessions_changed(SessionChange::Session(session))
+            .await?;
         let event = Event::new(Kind::LoggedOut)
             .by(account)
             .session(session)

@@ -8,7 +8,13 @@ use super::{
     audit::{self, Event},
     outbox,
 };
-use crate::{db::entities::accounts, error::AppResult, mail::Mail, state::AppState};
+use crate::{
+    cache::sessions::SessionChange,
+    db::{self, entities::accounts},
+    error::AppResult,
+    mail::Mail,
+    state::AppState,
+};
 
 /// Mail waiting for the commit: the address, the name to greet, the message.
 struct Outgoing {
@@ -23,6 +29,8 @@ pub struct Work<'a> {
     txn: DatabaseTransaction,
     now: DateTime<Utc>,
     outgoing: Vec<Outgoing>,
+    /// Sessions this work ended or changed: forgotten by this instance's cache on commit.
+    changed_sessions: Vec<SessionChange>,
 }
 
 impl<'a> Work<'a> {
@@ -32,6 +40,7 @@ impl<'a> Work<'a> {
             txn: state.db.begin().await?,
             now: state.clock.now(),
             outgoing: Vec::new(),
+            changed_sessions: Vec::new(),
         })
     }
 
@@ -59,6 +68,14 @@ impl<'a> Work<'a> {
         });
     }
 
+    /// Says that this work ends or changes sessions: every instance stops trusting what it
+    /// knew of them once the work commits (this one at once, the others when told).
+    pub async fn sessions_changed(&mut self, change: SessionChange) -> AppResult<()> {
+        db::session_changes::announce(&self.txn, &change.encode()).await?;
+        self.changed_sessions.push(change);
+        Ok(())
+    }
+
     /// Writes the mail to the outbox inside the transaction, commits, then wakes the worker:
     /// the change and its emails are kept together or not at all.
     pub async fn commit(self) -> AppResult<()> {
@@ -73,7 +90,12 @@ impl<'a> Work<'a> {
             )
             .await?;
         }
-        self.txn.commit().await?;
+        let committed = self.txn.commit().await;
+        // Forgotten even when the commit's outcome is unknown: forgetting is always safe.
+        for change in self.changed_sessions {
+            self.state.sessions.forget(change);
+        }
+        committed?;
         if !self.outgoing.is_empty() {
             self.state.mailer.wake();
         }

@@ -25,6 +25,7 @@ mod recovery;
 mod rest;
 mod retention;
 mod schema;
+mod session_cache;
 mod sessions;
 mod shutdown;
 mod smtp;
