@@ -36,21 +36,21 @@ pub async fn insert(
         .map(|_| ())
 }
 
-/// Marks the token used if it is unused and unexpired. Exactly one of any number of
-/// concurrent callers gets `true`: the database decides, not a read before the write.
+/// Marks the token used if it is unused and unexpired, and answers it. Exactly one of any
+/// number of concurrent callers gets it: the database decides, not a read before the write.
 pub async fn claim(
     db: &impl ConnectionTrait,
     hash: &TokenHash,
     now: DateTime<Utc>,
-) -> Result<bool, sea_orm::DbErr> {
-    let result = Entity::update_many()
+) -> Result<Option<Model>, sea_orm::DbErr> {
+    let claimed = Entity::update_many()
         .col_expr(Column::UsedAt, Expr::value(now))
         .filter(Column::TokenHash.eq(hash.as_str()))
         .filter(Column::UsedAt.is_null())
         .filter(Column::ExpiresAt.gt(now))
-        .exec(db)
+        .exec_with_returning(db)
         .await?;
-    Ok(result.rows_affected == 1)
+    Ok(claimed.into_iter().next())
 }
 
 pub async fn find_by_hash(

@@ -74,23 +74,23 @@ pub async fn find_active(
         .await
 }
 
-/// Moves the idle expiry forward if, and only if, the session is still active. As a
-/// conditional update it also takes the row lock that orders a refresh against a concurrent
+/// Moves the idle expiry forward if, and only if, the session is still active, and answers
+/// the session as it now is. As a conditional update it also takes the row lock that orders a refresh against a concurrent
 /// logout: whichever commits first wins, and the other finds nothing to do.
 pub async fn extend_if_active(
     db: &impl ConnectionTrait,
     id: SessionId,
     now: DateTime<Utc>,
     idle_expiry: DateTime<Utc>,
-) -> Result<bool, sea_orm::DbErr> {
-    let result = Entity::update_many()
+) -> Result<Option<Model>, sea_orm::DbErr> {
+    let extended = Entity::update_many()
         .col_expr(Column::LastActiveAt, Expr::value(now))
         .col_expr(Column::ExpiresAt, Expr::value(idle_expiry))
         .filter(Column::Id.eq(id.0))
         .filter(active_at(now))
-        .exec(db)
+        .exec_with_returning(db)
         .await?;
-    Ok(result.rows_affected == 1)
+    Ok(extended.into_iter().next())
 }
 
 pub async fn find(

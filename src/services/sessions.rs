@@ -202,9 +202,12 @@ pub async fn refresh(
     let work = Work::begin(state).await?;
     // Write first: on SQLite this takes the write lock before any read, so the reads below see
     // every rotation that committed before ours.
-    let claimed = db::refresh_tokens::claim(work.txn(), &hash, now).await?;
-    let Some(row) = db::refresh_tokens::find_by_hash(work.txn(), &hash).await? else {
-        return Err(AppError::InvalidRefreshToken);
+    let (row, claimed) = match db::refresh_tokens::claim(work.txn(), &hash, now).await? {
+        Some(row) => (row, true),
+        None => match db::refresh_tokens::find_by_hash(work.txn(), &hash).await? {
+            Some(row) => (row, false),
+            None => return Err(AppError::InvalidRefreshToken),
+        },
     };
     let Some(session) = db::sessions::find(work.txn(), SessionId(row.session_id)).await? else {
         return Err(AppError::InvalidRefreshToken);
@@ -234,9 +237,9 @@ pub async fn refresh(
         }
     }
     let idle = (now + delta(state.settings.sessions.idle_ttl)?).min(session.absolute_expires_at);
-    if !db::sessions::extend_if_active(work.txn(), session_id, now, idle).await? {
-        return Err(AppError::InvalidRefreshToken);
-    }
+    let session = db::sessions::extend_if_active(work.txn(), session_id, now, idle)
+        .await?
+        .ok_or(AppError::InvalidRefreshToken)?;
     if claimed {
         db::refresh_tokens::insert(
             work.txn(),
@@ -251,9 +254,6 @@ pub async fn refresh(
         .await?;
     }
     let account = db::accounts::find(work.txn(), AccountId(session.account_id))
-        .await?
-        .ok_or(AppError::InvalidRefreshToken)?;
-    let session = db::sessions::find(work.txn(), session_id)
         .await?
         .ok_or(AppError::InvalidRefreshToken)?;
     let mut event = Event::new(Kind::TokenRefreshed)
