@@ -84,6 +84,8 @@ pub struct Metrics {
     graphql_latency: LatencyFamily<OperationLabels>,
     logins: Family<OutcomeLabels, Counter>,
     refresh_reuse: Counter,
+    session_checks: Family<OutcomeLabels, Counter>,
+    session_channel: Gauge,
     rate_limited: Family<RuleLabels, Counter>,
     mail: Family<OutcomeLabels, Counter>,
     retention_deleted: Family<TableLabels, Counter>,
@@ -140,6 +142,18 @@ impl Metrics {
             "Rotated refresh tokens presented again (each revoked a session)",
             refresh_reuse.clone(),
         );
+        let session_checks = Family::default();
+        registry.register(
+            "session_checks",
+            "Checks that an access token's session is active, by where the answer came from (cache or database)",
+            session_checks.clone(),
+        );
+        let session_channel = Gauge::default();
+        registry.register(
+            "session_channel_heard",
+            "1 while this instance hears every session change (always on SQLite; on PostgreSQL while its channel carries its pings) and so answers session checks from its cache; 0 while it asks the database",
+            session_channel.clone(),
+        );
         let rate_limited = Family::default();
         registry.register(
             "rate_limit_rejections",
@@ -194,6 +208,8 @@ impl Metrics {
             graphql_latency,
             logins,
             refresh_reuse,
+            session_checks,
+            session_channel,
             rate_limited,
             mail,
             retention_deleted,
@@ -241,6 +257,18 @@ impl Metrics {
         self.retention_deleted
             .get_or_create(&TableLabels { table })
             .inc_by(rows);
+    }
+
+    /// A session check answered from the cache (`true`) or the database.
+    pub fn session_check(&self, cached: bool) {
+        let outcome = if cached { "cache" } else { "database" };
+        self.session_checks
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+    }
+
+    pub fn session_channel_heard(&self, heard: bool) {
+        self.session_channel.set(i64::from(heard));
     }
 
     pub fn refresh_reuse_detected(&self) {

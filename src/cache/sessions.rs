@@ -159,6 +159,15 @@ impl ActiveSessions {
         }
     }
 
+    pub fn is_on(&self) -> bool {
+        self.on.load(Ordering::Acquire)
+    }
+
+    /// Drops everything, on or off.
+    pub fn forget_all(&self) {
+        self.set_on(self.is_on());
+    }
+
     /// Turns the cache on (changes from elsewhere are heard) or off (they may not be), dropping
     /// everything either way.
     pub fn set_on(&self, on: bool) {

@@ -365,8 +365,10 @@ pub async fn authenticate(state: &AppState, access_token: &str) -> AppResult<Pri
 async fn active_session(state: &AppState, id: SessionId) -> AppResult<ActiveSession> {
     let now = state.clock.now();
     if let Some(known) = state.sessions.get(id, now) {
+        state.metrics.session_check(true);
         return Ok(known);
     }
+    state.metrics.session_check(false);
     let ticket = state.sessions.ticket();
     let row = db::sessions::find_active(&state.db, id, now)
         .await?

@@ -224,6 +224,28 @@ async fn an_ended_session_is_refused_on_another_instance_within_a_second() {
         elapsed.is_some(),
         "a password change on B reached A within {limit:?}"
     );
+
+    // The refusals came through the channel: both instances answered from their caches.
+    for address in [&a, &b] {
+        let metrics = reqwest::get(format!("{address}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            metrics.contains("custodian_session_channel_heard 1"),
+            "{metrics}"
+        );
+        let cached = metrics
+            .lines()
+            .find_map(|line| {
+                line.strip_prefix("custodian_session_checks_total{outcome=\"cache\"} ")
+            })
+            .and_then(|count| count.parse::<u64>().ok())
+            .unwrap_or(0);
+        assert!(cached > 0, "{metrics}");
+    }
     let kept = graphql_at(&a, &new_client(), Some(&phone), ME, json!({})).await;
     assert!(
         kept["errors"].is_null(),
