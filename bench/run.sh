@@ -57,6 +57,7 @@ progress() { printf '.. %s\n' "$*"; }
 echo ".. building release (custodian and the floor)"
 cargo build --release --quiet -p custodian -p custodian-bench-floor
 CUSTODIAN=target/release/custodian
+LOAD_AT_START=$(cut -d' ' -f1 /proc/loadavg)
 FLOOR_BIN=target/release/custodian-bench-floor
 
 # ---- helpers ---------------------------------------------------------------------------
@@ -306,6 +307,8 @@ echo
 echo "Custodian benchmark, commit $COMMIT, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "machine: $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $CORES cores," \
   "$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo) RAM; $(wrk -v 2>&1 | head -n 1 | awk '{print $1, $2}')"
+echo "load average (1 min): $LOAD_AT_START at the start, $(cut -d' ' -f1 /proc/loadavg) at the end;" \
+  "anything else running on the machine skews every figure"
 echo "loads: ${D}s each (requestPasswordReset ${RESET_SECS}s), 2 wrk threads unless said; servers one at a time on 127.0.0.1, sharing the cores with wrk"
 echo "hashing bound: $CORES cores / the median single-thread password check (Argon2id m=19 MiB t=2 p=1," \
   "through Custodian's pool: bench/floor hash-time), the faster of two measures just before and after each login load"
