@@ -62,6 +62,14 @@ FLOOR_BIN=target/release/custodian-bench-floor
 
 # ---- helpers ---------------------------------------------------------------------------
 
+# Nothing may answer on a port before its server starts: a leftover would be measured instead.
+port_free() { # BASE
+  if curl -fs -m 2 "$1/healthz" >/dev/null 2>&1; then
+    echo "error: something already answers on $1; stop it or set BENCH_PORT" >&2
+    exit 1
+  fi
+}
+
 wait_healthy() { # BASE PID LOG
   for _ in $(seq 1 300); do
     curl -fs "$1/healthz" >/dev/null 2>&1 && return 0
@@ -185,6 +193,7 @@ bench_custodian() { # NAME DATABASE-URL PORT; leaves the server running
   R[$name.port]=$port
   mkdir -p "$dir"
   progress "Custodian on $name: starting, registering $USERS users"
+  port_free "$base"
   CUSTODIAN_LISTEN="127.0.0.1:$port" CUSTODIAN_PUBLIC_URL="$base" \
     CUSTODIAN_DATABASE_URL="$url" CUSTODIAN_DATA_DIR="$dir" CUSTODIAN_COOKIE_SECURE=false \
     CUSTODIAN_TRUSTED_PROXIES="$TRUSTED_PROXIES" CUSTODIAN_HASH_QUEUE="$HASH_QUEUE" \
@@ -259,6 +268,7 @@ FBASE="http://127.0.0.1:$FPORT"
 CBASE="http://127.0.0.1:${R[$LAST.port]}"
 progress "floor: starting (JWKS from Custodian on $LAST, the same $USERS users)"
 awk '{print $1, $2}' "$WORK/$LAST/users" >"$WORK/floor-users"
+port_free "$FBASE"
 "$FLOOR_BIN" serve --listen "127.0.0.1:$FPORT" --jwks "$CBASE/.well-known/jwks.json" \
   --issuer "$CBASE" --users "$WORK/floor-users" --password "$PASSWORD" \
   --hash-queue "$HASH_QUEUE" >"$WORK/floor.log" 2>&1 &
