@@ -8,6 +8,8 @@ FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY migration migration
+# A workspace member: cargo reads its manifest even when building only the server.
+COPY bench/floor bench/floor
 COPY src src
 # The GraphiQL playground is compiled into the binary from its checked-in build.
 COPY playground/dist playground/dist
