@@ -38,6 +38,8 @@ const RETENTION_PASS: Duration = Duration::from_secs(3600);
 const SIGNING_KEY_RELOAD: Duration = Duration::from_secs(5);
 /// How often data keys are re-read, in signing-key re-reads: a minute.
 const DATA_KEY_RELOAD_EVERY: u64 = 12;
+/// How long the last sealing pass at shutdown may take.
+const FINAL_SEAL: Duration = Duration::from_secs(5);
 
 /// A bound, ready-to-serve Custodian.
 pub struct Application {
@@ -80,6 +82,7 @@ impl Application {
         let reloader = tokio::spawn(reload_keys(self.state.clone()));
         let eraser = tokio::spawn(erase_expired_client_data(self.state.clone()));
         let mail = tokio::spawn(outbox::run(self.state.clone()));
+        let sealer = tokio::spawn(audit::sealer::run(self.state.clone()));
         let (began, draining) = tokio::sync::oneshot::channel::<()>();
         let state = self.state.clone();
         let signalled = async move {
@@ -113,6 +116,16 @@ impl Application {
         reloader.abort();
         eraser.abort();
         mail.abort();
+        sealer.abort();
+        // The events of the last requests, sealed now rather than by the next instance.
+        if tokio::time::timeout(FINAL_SEAL, audit::seal_now(&self.state))
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "the last audit events were not sealed in time; the next instance seals them"
+            );
+        }
         result
     }
 }
@@ -193,6 +206,9 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
     audit::key_legacy_trail(&db, &keys, clock.now())
         .await
         .context("cannot key the audit trail")?;
+    db::audit_events::check_may_seal(&db).await.context(
+        "cannot seal audit events: the database role needs UPDATE on audit_events (seq, prev_hash, hash), as the README grants",
+    )?;
     let passwords = PasswordHasher::new(settings.server.hash_queue).await?;
     let keyring = signing_keys::load(
         &db,
@@ -214,6 +230,7 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
         metrics: Metrics::new(),
         mailer,
         limits,
+        sealer: audit::Sealer::default(),
         draining: AtomicBool::new(false),
     }))
 }

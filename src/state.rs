@@ -12,6 +12,7 @@ use crate::{
     limits::Limits,
     mail::Mailer,
     metrics::Metrics,
+    services::audit::Sealer,
 };
 
 /// Everything a request needs, cheap to clone (one `Arc`).
@@ -29,6 +30,8 @@ pub struct Inner {
     pub metrics: Metrics,
     pub mailer: Mailer,
     pub limits: Limits,
+    /// Chains pending audit events: woken after commits that recorded some.
+    pub sealer: Sealer,
     /// Set when shutdown begins: `/readyz` then answers 503 so load balancers move on.
     pub draining: AtomicBool,
 }

@@ -1,5 +1,6 @@
-//! One write, done one way: a transaction, the audit events recorded inside it, and mail that
-//! leaves only once it has committed, so no email ever announces a change that rolled back.
+//! One write, done one way: a transaction, the audit events recorded inside it (sealed into the
+//! chain once it commits), and mail that leaves only once it has committed, so no email ever
+//! announces a change that rolled back.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseTransaction, TransactionTrait};
@@ -59,8 +60,9 @@ impl<'a> Work<'a> {
         });
     }
 
-    /// Writes the mail to the outbox inside the transaction, commits, then wakes the worker:
-    /// the change and its emails are kept together or not at all.
+    /// Writes the mail to the outbox inside the transaction, commits, then wakes the mail
+    /// worker and the audit sealer: the change, its events and its emails are kept together or
+    /// not at all.
     pub async fn commit(self) -> AppResult<()> {
         for outgoing in &self.outgoing {
             outbox::enqueue(
@@ -74,6 +76,7 @@ impl<'a> Work<'a> {
             .await?;
         }
         self.txn.commit().await?;
+        self.state.sealer.wake();
         if !self.outgoing.is_empty() {
             self.state.mailer.wake();
         }
