@@ -118,13 +118,15 @@ impl Application {
         mail.abort();
         sealer.abort();
         // The events of the last requests, sealed now rather than by the next instance.
-        if tokio::time::timeout(FINAL_SEAL, audit::seal_now(&self.state))
-            .await
-            .is_err()
-        {
-            tracing::warn!(
-                "the last audit events were not sealed in time; the next instance seals them"
-            );
+        match tokio::time::timeout(FINAL_SEAL, audit::seal_now(&self.state)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(err)) => tracing::warn!(
+                error = format!("{err:#}"),
+                "cannot seal the last audit events; another instance, or the next, seals them"
+            ),
+            Err(_) => tracing::warn!(
+                "the last audit events were not sealed in time; another instance, or the next, seals them"
+            ),
         }
         result
     }
@@ -230,7 +232,8 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
         metrics: Metrics::new(),
         mailer,
         limits,
-        sealer: audit::Sealer::default(),
+        seal_wanted: tokio::sync::Notify::new(),
+        sealing: tokio::sync::Mutex::new(()),
         draining: AtomicBool::new(false),
     }))
 }

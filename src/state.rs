@@ -12,7 +12,6 @@ use crate::{
     limits::Limits,
     mail::Mailer,
     metrics::Metrics,
-    services::audit::Sealer,
 };
 
 /// Everything a request needs, cheap to clone (one `Arc`).
@@ -30,8 +29,11 @@ pub struct Inner {
     pub metrics: Metrics,
     pub mailer: Mailer,
     pub limits: Limits,
-    /// Chains pending audit events: woken after commits that recorded some.
-    pub sealer: Sealer,
+    /// Wakes this instance's audit sealer: a commit recorded events.
+    pub seal_wanted: tokio::sync::Notify,
+    /// Held by the pass that seals audit events on this instance, so passes do not queue on
+    /// the chain head.
+    pub sealing: tokio::sync::Mutex<()>,
     /// Set when shutdown begins: `/readyz` then answers 503 so load balancers move on.
     pub draining: AtomicBool,
 }

@@ -3,13 +3,18 @@
 //! announces a change that rolled back.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{DatabaseTransaction, TransactionTrait};
+use sea_orm::DatabaseTransaction;
 
 use super::{
     audit::{self, Event},
     outbox,
 };
-use crate::{db::entities::accounts, error::AppResult, mail::Mail, state::AppState};
+use crate::{
+    db::{self, entities::accounts},
+    error::AppResult,
+    mail::Mail,
+    state::AppState,
+};
 
 /// Mail waiting for the commit: the address, the name to greet, the message.
 struct Outgoing {
@@ -30,7 +35,7 @@ impl<'a> Work<'a> {
     pub async fn begin(state: &'a AppState) -> AppResult<Self> {
         Ok(Self {
             state,
-            txn: state.db.begin().await?,
+            txn: db::begin_write(&state.db).await?,
             now: state.clock.now(),
             outgoing: Vec::new(),
         })
@@ -76,7 +81,7 @@ impl<'a> Work<'a> {
             .await?;
         }
         self.txn.commit().await?;
-        self.state.sealer.wake();
+        self.state.seal_wanted.notify_one();
         if !self.outgoing.is_empty() {
             self.state.mailer.wake();
         }

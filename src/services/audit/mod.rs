@@ -13,14 +13,14 @@ mod kind;
 pub mod sealer;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use sea_orm::{DatabaseTransaction, TransactionTrait};
+use sea_orm::DatabaseTransaction;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
 pub use chain::{Anchor, ChainBreak, ChainReport, verify};
 pub use keying::key_legacy_trail;
 pub use kind::{Kind, Outcome};
-pub use sealer::{Sealed, Sealer, seal, seal_now};
+pub use sealer::{Sealed, seal, seal_now};
 
 use super::{ClientInfo, Principal};
 use crate::{
@@ -151,10 +151,10 @@ pub async fn record(
 /// Records an event that changes nothing else (a failed login, a refused request) in a
 /// transaction of its own.
 pub async fn record_alone(state: &AppState, event: Event) -> AppResult<()> {
-    let txn = state.db.begin().await?;
+    let txn = db::begin_write(&state.db).await?;
     record(&txn, &state.keys, state.clock.now(), event).await?;
     txn.commit().await?;
-    state.sealer.wake();
+    state.seal_wanted.notify_one();
     Ok(())
 }
 

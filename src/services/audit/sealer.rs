@@ -15,13 +15,11 @@
 
 use std::{
     collections::HashSet,
-    sync::Mutex as StdMutex,
     time::{Duration, Instant},
 };
 
 use anyhow::bail;
-use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
-use tokio::sync::{Mutex, Notify};
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use uuid::Uuid;
 
 use super::chain::{self, ChainBreak};
@@ -48,52 +46,34 @@ pub struct Sealed {
     pub refused: Vec<Uuid>,
 }
 
-/// An instance's sealer: woken by commits that recorded events; one pass at a time.
+/// What the background sealer has said: each refused event once, and a failure once a minute
+/// while it lasts.
 #[derive(Default)]
-pub struct Sealer {
-    work: Notify,
-    pass: Mutex<()>,
-    refused: StdMutex<HashSet<Uuid>>,
-    last_error: StdMutex<Option<(String, Instant)>>,
+struct Reports {
+    refused: HashSet<Uuid>,
+    last_error: Option<(String, Instant)>,
 }
 
-impl Sealer {
-    /// Asks for a pass soon: after a commit that recorded events.
-    pub fn wake(&self) {
-        self.work.notify_one();
-    }
-
-    async fn wait_for_work(&self) {
-        let _ = tokio::time::timeout(POLL, self.work.notified()).await;
-    }
-
-    /// Logs each refused event once, and a failure once a minute while it lasts.
-    fn report(&self, result: &anyhow::Result<Sealed>) {
+impl Reports {
+    fn report(&mut self, result: &anyhow::Result<Sealed>) {
         match result {
             Ok(sealed) => {
-                let mut known = self.refused.lock().unwrap_or_else(|err| err.into_inner());
                 for id in &sealed.refused {
-                    if known.insert(*id) {
+                    if self.refused.insert(*id) {
                         tracing::error!(event = %id, "a pending audit event does not match its MAC: it was not written by this service, and is not sealed");
                     }
                 }
-                *self
-                    .last_error
-                    .lock()
-                    .unwrap_or_else(|err| err.into_inner()) = None;
+                self.last_error = None;
             }
             Err(err) => {
                 let text = format!("{err:#}");
-                let mut last = self
+                let repeat = self
                     .last_error
-                    .lock()
-                    .unwrap_or_else(|err| err.into_inner());
-                let repeat = last
                     .as_ref()
                     .is_some_and(|(previous, at)| *previous == text && at.elapsed() < REPEAT_ERROR);
                 if !repeat {
                     tracing::error!(error = text, "cannot seal the audit trail");
-                    *last = Some((text, Instant::now()));
+                    self.last_error = Some((text, Instant::now()));
                 }
             }
         }
@@ -101,19 +81,18 @@ impl Sealer {
 }
 
 /// Seals every event that committed before the call (and any after), unless the head does not
-/// verify. Readers call it before they list events.
-pub async fn seal_now(state: &AppState) -> anyhow::Result<()> {
-    let _pass = state.sealer.pass.lock().await;
-    let result = seal(&state.db, &state.keys).await;
-    state.sealer.report(&result);
-    result.map(|_| ())
+/// verify; one pass at a time on this instance. Readers call it before they list events.
+pub async fn seal_now(state: &AppState) -> anyhow::Result<Sealed> {
+    let _pass = state.sealing.lock().await;
+    seal(&state.db, &state.keys).await
 }
 
-/// Seals until the process ends: when woken by a commit, and every [`POLL`].
+/// Seals until the process ends: when a commit recorded events, and every [`POLL`].
 pub async fn run(state: AppState) {
+    let mut reports = Reports::default();
     loop {
-        let _ = seal_now(&state).await;
-        state.sealer.wait_for_work().await;
+        reports.report(&seal_now(&state).await);
+        let _ = tokio::time::timeout(POLL, state.seal_wanted.notified()).await;
     }
 }
 
@@ -126,7 +105,7 @@ pub async fn seal(db: &DatabaseConnection, keys: &DataKeys) -> anyhow::Result<Se
         if !db::audit_events::any_pending(db, after).await? {
             return Ok(sealed);
         }
-        let txn = db.begin().await?;
+        let txn = db::begin_write(db).await?;
         let head = db::audit_events::lock_head(&txn).await?;
         check_head(&txn, keys, &head).await?;
         let mut at = (head.seq, head.hash);
