@@ -85,14 +85,15 @@ enum AdminAction {
 
 #[derive(Subcommand)]
 enum AuditAction {
-    /// Check every link with the key, the head and its seal, and each checkpoint given; exit
-    /// non-zero naming the first event that was altered, removed or inserted.
+    /// Seal the events awaiting sealing, then check every link with the key, the head and its
+    /// seal, each checkpoint given, and the MAC of every event still awaiting sealing; exit
+    /// non-zero naming the first event that was altered, removed, inserted or forged.
     Verify {
         /// A file of checkpoints from `audit checkpoint`, one per line; may be repeated.
         #[arg(long = "anchor", value_name = "FILE")]
         anchors: Vec<std::path::PathBuf>,
     },
-    /// Verify the trail and print a signed checkpoint of its head, to keep elsewhere.
+    /// Seal and verify the trail and print a signed checkpoint of its head, to keep elsewhere.
     Checkpoint,
 }
 
@@ -246,8 +247,17 @@ async fn create_admin(
     let id = auth::create_admin(&state, registration)
         .await
         .map_err(|err| anyhow::anyhow!("{err}"))?;
+    if let Err(err) = audit::seal_now(&state).await {
+        warn_unsealed(&err);
+    }
     println!("created administrator {id}");
     Ok(())
+}
+
+/// A command's own events stay pending when it cannot seal them: a running server seals them
+/// within a second.
+fn warn_unsealed(err: &anyhow::Error) {
+    eprintln!("the audit events of this command await sealing by a running server: {err:#}");
 }
 
 /// The first line of standard input, so the password never appears in `ps` or shell history.
@@ -279,13 +289,27 @@ async fn audit_command(action: AuditAction) -> anyhow::Result<()> {
                     .with_context(|| format!("cannot read {}", path.display()))?;
                 checkpoints.extend(audit::checkpoint::read(&db, &text).await?);
             }
+            // Sealing first chains what is pending, so the report covers every event
+            // committed so far. A database this command may not write is verified as it is.
+            if let Err(err) = audit::seal(&db, &keys).await {
+                eprintln!("did not seal the pending events first: {err:#}");
+            }
             match audit::verify(&db, &keys, &checkpoints).await? {
-                Ok(report) => println!(
-                    "audit trail intact: {} events, {} checkpoints held; head link {}",
-                    report.events,
-                    checkpoints.len(),
-                    report.head_hash
-                ),
+                Ok(report) => {
+                    print!(
+                        "audit trail intact: {} events, {} checkpoints held; head link {}",
+                        report.events,
+                        checkpoints.len(),
+                        report.head_hash
+                    );
+                    if report.pending > 0 {
+                        print!(
+                            "; {} newer events await sealing, each matching its MAC",
+                            report.pending
+                        );
+                    }
+                    println!();
+                }
                 Err(broken) => bail!("audit trail broken: {broken}"),
             }
         }
@@ -316,10 +340,25 @@ async fn keys(action: KeysAction) -> anyhow::Result<()> {
     let db = db::connect_migrated(&settings.database_url).await?;
     let masters = startup::master_keys(&settings)?;
     let now = SystemClock.now();
+    keys_action(&db, masters, action, now).await?;
+    // The command's audit event, sealed before it exits, under the data keys as they are now.
+    let keys = data_keys::load(&db, startup::master_keys(&settings)?, now).await?;
+    if let Err(err) = audit::seal(&db, &keys).await {
+        warn_unsealed(&err);
+    }
+    Ok(())
+}
+
+async fn keys_action(
+    db: &sea_orm::DatabaseConnection,
+    masters: crate::crypto::envelope::MasterKeys,
+    action: KeysAction,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
     match action {
         KeysAction::Rotate { now: immediately } => {
-            let keys = data_keys::load(&db, masters, now).await?;
-            let rotation = signing_keys::rotate(&db, &keys, now, immediately).await?;
+            let keys = data_keys::load(db, masters, now).await?;
+            let rotation = signing_keys::rotate(db, &keys, now, immediately).await?;
             println!(
                 "new signing key {}: published now, signing from {}",
                 rotation.kid,
@@ -327,15 +366,15 @@ async fn keys(action: KeysAction) -> anyhow::Result<()> {
             );
         }
         KeysAction::Revoke { kid } => {
-            let keys = data_keys::load(&db, masters, now).await?;
-            match signing_keys::revoke(&db, &keys, &kid, now).await? {
+            let keys = data_keys::load(db, masters, now).await?;
+            match signing_keys::revoke(db, &keys, &kid, now).await? {
                 Some(new) => println!("revoked signing key {kid}; new signing key {new} signs now"),
                 None => println!("revoked signing key {kid}"),
             }
             println!("every instance refuses its tokens within 5 seconds");
         }
         KeysAction::Rewrap => {
-            let rewrap = data_keys::rewrap(&db, masters, now).await?;
+            let rewrap = data_keys::rewrap(db, masters, now).await?;
             println!(
                 "re-sealed {} data keys under master key {}; every data key is now sealed under it, \
                  so CUSTODIAN_PREVIOUS_ENCRYPTION_KEYS can be emptied once every instance runs \
@@ -344,7 +383,7 @@ async fn keys(action: KeysAction) -> anyhow::Result<()> {
             );
         }
         KeysAction::RotateData { batch_size } => {
-            let rotation = data_keys::rotate(&db, masters, batch_size, now).await?;
+            let rotation = data_keys::rotate(db, masters, batch_size, now).await?;
             let what = if rotation.added {
                 "added data key"
             } else {

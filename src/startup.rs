@@ -39,6 +39,8 @@ const RETENTION_PASS: Duration = Duration::from_secs(3600);
 const SIGNING_KEY_RELOAD: Duration = Duration::from_secs(5);
 /// How often data keys are re-read, in signing-key re-reads: a minute.
 const DATA_KEY_RELOAD_EVERY: u64 = 12;
+/// How long the last sealing pass at shutdown may take.
+const FINAL_SEAL: Duration = Duration::from_secs(5);
 
 /// A bound, ready-to-serve Custodian.
 pub struct Application {
@@ -82,6 +84,7 @@ impl Application {
         let eraser = tokio::spawn(erase_expired_client_data(self.state.clone()));
         let mail = tokio::spawn(outbox::run(self.state.clone()));
         let sessions = tokio::spawn(session_changes::follow(self.state.clone()));
+        let sealer = tokio::spawn(audit::sealer::run(self.state.clone()));
         let (began, draining) = tokio::sync::oneshot::channel::<()>();
         let state = self.state.clone();
         let signalled = async move {
@@ -116,6 +119,18 @@ impl Application {
         eraser.abort();
         mail.abort();
         sessions.abort();
+        sealer.abort();
+        // The events of the last requests, sealed now rather than by the next instance.
+        match tokio::time::timeout(FINAL_SEAL, audit::seal_now(&self.state)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(err)) => tracing::warn!(
+                error = format!("{err:#}"),
+                "cannot seal the last audit events; another instance, or the next, seals them"
+            ),
+            Err(_) => tracing::warn!(
+                "the last audit events were not sealed in time; another instance, or the next, seals them"
+            ),
+        }
         result
     }
 }
@@ -196,6 +211,9 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
     audit::key_legacy_trail(&db, &keys, clock.now())
         .await
         .context("cannot key the audit trail")?;
+    db::audit_events::check_may_seal(&db).await.context(
+        "cannot seal audit events: the database role needs UPDATE on audit_events (seq, prev_hash, hash), as the README grants",
+    )?;
     let passwords = PasswordHasher::new(settings.server.hash_queue).await?;
     let keyring = signing_keys::load(
         &db,
@@ -222,6 +240,8 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
         // cache stays off until the listener runs. SQLite has one instance, which hears all.
         sessions: ActiveSessions::new(single_instance),
         tokens: VerifiedTokens::default(),
+        seal_wanted: tokio::sync::Notify::new(),
+        sealing: tokio::sync::Mutex::new(()),
         draining: AtomicBool::new(false),
     }))
 }

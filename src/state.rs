@@ -34,6 +34,11 @@ pub struct Inner {
     pub sessions: ActiveSessions,
     /// Access tokens whose signature was checked: one verification per token, not per request.
     pub tokens: VerifiedTokens,
+    /// Wakes this instance's audit sealer: a commit recorded events.
+    pub seal_wanted: tokio::sync::Notify,
+    /// Held by the pass that seals audit events on this instance, so passes do not queue on
+    /// the chain head.
+    pub sealing: tokio::sync::Mutex<()>,
     /// Set when shutdown begins: `/readyz` then answers 503 so load balancers move on.
     pub draining: AtomicBool,
 }

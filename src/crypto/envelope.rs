@@ -62,6 +62,9 @@ pub enum HashPurpose {
     AuditChain,
     /// The audit trail's commitments to client addresses and agents, which are erasable.
     AuditClient,
+    /// The MAC of an audit event appended pending: only this service can write one the sealer
+    /// chains.
+    AuditEvent,
 }
 
 impl HashPurpose {
@@ -74,6 +77,7 @@ impl HashPurpose {
             Self::RecoveryCode => "recovery-code",
             Self::AuditChain => "audit-chain",
             Self::AuditClient => "audit-client",
+            Self::AuditEvent => "audit-event",
         }
     }
 }

@@ -22,7 +22,8 @@ use std::{path::Path, time::Duration};
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DbBackend,
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 use secrecy::{ExposeSecret, SecretString};
@@ -73,6 +74,22 @@ pub async fn connect_migrated(url: &SecretString) -> anyhow::Result<DatabaseConn
         .await
         .context("cannot close the migration connections")?;
     connect(url).await
+}
+
+/// A transaction that is going to write. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`), waiting its turn: a deferred one that reads first is refused outright
+/// (not made to wait) when another writer, such as the audit sealer right after a commit,
+/// commits between its first read and its first write. On PostgreSQL, a plain `BEGIN`.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        })
+        .await
+    } else {
+        db.begin().await
+    }
 }
 
 /// Applies every pending migration. With none pending it writes nothing, so a role that may

@@ -446,6 +446,7 @@ pub async fn export(
         subject: Some(id.0),
         ..Filter::default()
     };
+    audit::seal_before_reading(state).await;
     let events = db::audit_events::search(&state.db, &filter, EXPORT_EVENTS).await?;
     let event = Event::new(Kind::AccountExported)
         .by(id)

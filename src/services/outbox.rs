@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, TimeDelta, Utc};
-use sea_orm::{DatabaseTransaction, TransactionTrait};
+use sea_orm::DatabaseTransaction;
 use uuid::Uuid;
 
 use crate::{
@@ -82,7 +82,7 @@ pub async fn run(state: AppState) {
 async fn deliver_due(state: &AppState) -> anyhow::Result<()> {
     loop {
         let now = state.clock.now();
-        let txn = state.db.begin().await?;
+        let txn = db::begin_write(&state.db).await?;
         let due = db::mail_outbox::claim_due(&txn, now, now + LEASE, BATCH).await?;
         txn.commit().await?;
         if due.is_empty() {

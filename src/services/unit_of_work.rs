@@ -1,8 +1,9 @@
-//! One write, done one way: a transaction, the audit events recorded inside it, and mail that
-//! leaves only once it has committed, so no email ever announces a change that rolled back.
+//! One write, done one way: a transaction, the audit events recorded inside it (sealed into the
+//! chain once it commits), and mail that leaves only once it has committed, so no email ever
+//! announces a change that rolled back.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{DatabaseTransaction, TransactionTrait};
+use sea_orm::DatabaseTransaction;
 
 use super::{
     audit::{self, Event},
@@ -37,7 +38,7 @@ impl<'a> Work<'a> {
     pub async fn begin(state: &'a AppState) -> AppResult<Self> {
         Ok(Self {
             state,
-            txn: state.db.begin().await?,
+            txn: db::begin_write(&state.db).await?,
             now: state.clock.now(),
             outgoing: Vec::new(),
             changed_sessions: Vec::new(),
@@ -76,8 +77,9 @@ impl<'a> Work<'a> {
         Ok(())
     }
 
-    /// Writes the mail to the outbox inside the transaction, commits, then wakes the worker:
-    /// the change and its emails are kept together or not at all.
+    /// Writes the mail to the outbox inside the transaction, commits, then wakes the mail
+    /// worker and the audit sealer: the change, its events and its emails are kept together or
+    /// not at all.
     pub async fn commit(self) -> AppResult<()> {
         for outgoing in &self.outgoing {
             outbox::enqueue(
@@ -96,6 +98,7 @@ impl<'a> Work<'a> {
             self.state.sessions.forget(change);
         }
         committed?;
+        self.state.seal_wanted.notify_one();
         if !self.outgoing.is_empty() {
             self.state.mailer.wake();
         }

@@ -348,9 +348,10 @@ async fn verify_passes_on_an_intact_trail_written_concurrently(app: TestApp) {
 db_test!(verify_passes_on_an_intact_trail_written_concurrently);
 
 /// A connection as the database's owner would use it, with the append-only triggers out of
-/// the way: what an attacker with full access does first. (The triggers refuse the change
+/// the way (and every event sealed): what an attacker with full access does first. (The triggers refuse the change
 /// otherwise, which is checked here too.)
 async fn as_attacker(app: &TestApp) -> sea_orm::DatabaseConnection {
+    app.seal().await;
     let db = app.database().await;
     let refused = db
         .execute_unprepared("UPDATE audit_events SET kind = 'logout' WHERE seq = 1")
@@ -403,8 +404,108 @@ async fn verify_names_a_removed_event(app: TestApp) {
     let (ok, text) = verify(&app);
     assert!(!ok, "{text}");
     assert!(text.contains("chain head (#6)"), "{text}");
+
+    // Events written after that are not sealed onto the cut trail, which would give it a
+    // head that verifies: they wait, and the break stays named.
+    some_history(&app).await;
+    let (ok, text) = verify(&app);
+    assert!(!ok, "{text}");
+    assert!(text.contains("chain head (#6)"), "{text}");
+    assert_eq!(pending_events(&db).await, 6);
 }
 db_test!(verify_names_a_removed_event);
+
+async fn pending_events(db: &sea_orm::DatabaseConnection) -> i64 {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM audit_events WHERE seq IS NULL",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<i64>("", "n").unwrap()
+}
+
+async fn a_forged_pending_event_is_never_sealed_and_verify_names_it(app: TestApp) {
+    some_history(&app).await;
+    app.seal().await;
+    // Someone who may insert into the table appends events for the sealer to chain: one made
+    // up, one a copy of a real event (its MAC too) under a new id.
+    let db = app.database().await;
+    let new_id = match db.get_database_backend() {
+        sea_orm::DbBackend::Sqlite => "randomblob(16)",
+        _ => "gen_random_uuid()",
+    };
+    db.execute_unprepared(&format!(
+        "INSERT INTO audit_events (id, at, kind, outcome, details, event_mac) \
+         SELECT {new_id}, at, 'login.succeeded', 'success', '{{}}', '{}' \
+         FROM audit_events WHERE seq = 1",
+        "ab".repeat(32)
+    ))
+    .await
+    .unwrap();
+    db.execute_unprepared(&format!(
+        "INSERT INTO audit_events (id, at, kind, outcome, actor_id, subject_id, session_id, \
+           ip_address, user_agent, request_id, details, client_commitment, event_mac) \
+         SELECT {new_id}, at, kind, outcome, actor_id, subject_id, session_id, ip_address, \
+           user_agent, request_id, details, client_commitment, event_mac \
+         FROM audit_events WHERE seq = 5"
+    ))
+    .await
+    .unwrap();
+    // Real events written after them are sealed all the same; the forged ones stay pending.
+    some_history(&app).await;
+    let (ok, text) = verify(&app);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("awaiting sealing, does not match its MAC"),
+        "{text}"
+    );
+    assert_eq!(pending_events(&db).await, 2);
+    let head = custodian::db::audit_events::head(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(head.seq, 12);
+}
+db_test!(a_forged_pending_event_is_never_sealed_and_verify_names_it);
+
+async fn appends_do_not_wait_for_the_chain_head(app: TestApp) {
+    let db = app.database().await;
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        // SQLite has one writer at a time anyway.
+        return;
+    }
+    // The chain head, held as a sealer holds it, for as long as the requests take: sign-ins
+    // and refreshes do not wait for it.
+    let holder = sea_orm::TransactionTrait::begin(&db).await.unwrap();
+    holder
+        .execute_unprepared("SELECT seq FROM audit_chain_head FOR UPDATE")
+        .await
+        .unwrap();
+    let history = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        join_all((0..4).map(|_| some_history(&app))),
+    )
+    .await;
+    assert!(history.is_ok(), "appends waited for the chain head");
+    assert_eq!(pending_events(&db).await, 24);
+    holder.rollback().await.unwrap();
+    // Released, the sealer chains them within moments.
+    let mut pending = -1;
+    for _ in 0..50 {
+        pending = pending_events(&db).await;
+        if pending == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(pending, 0);
+    let (ok, text) = verify(&app);
+    assert!(ok && text.contains("intact: 24 events"), "{text}");
+}
+db_test!(appends_do_not_wait_for_the_chain_head);
 
 async fn verify_names_an_inserted_event(app: TestApp) {
     some_history(&app).await;
@@ -435,6 +536,7 @@ db_test!(verify_names_an_inserted_event);
 
 async fn verify_names_altered_client_data_and_allows_its_erasure(app: TestApp) {
     some_history(&app).await;
+    app.seal().await;
     // Erasing an address is the one change the trail allows, and it verifies after.
     app.database()
         .await
@@ -530,7 +632,7 @@ async fn rewrite_as_before_keying(db: &sea_orm::DatabaseConnection) -> (i64, Str
         let hash = custodian::crypto::sha256_hex(format!("{prev}\n{record}").as_bytes());
         db.execute_unprepared(&format!(
             "UPDATE audit_events SET prev_hash = '{prev}', hash = '{hash}', client_commitment = NULL WHERE seq = {}",
-            event.seq
+            event.seq.unwrap()
         ))
         .await
         .unwrap();

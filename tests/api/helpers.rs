@@ -324,6 +324,16 @@ impl TestApp {
             .expect("database")
     }
 
+    /// Seals the events awaiting sealing, as the app's sealer does within moments: for checks
+    /// that read the chain directly.
+    pub async fn seal(&self) {
+        let sealed =
+            custodian::services::audit::seal(&self.database().await, &self.data_keys().await)
+                .await
+                .expect("the pending events seal");
+        assert!(sealed.refused.is_empty(), "{sealed:?}");
+    }
+
     /// The data keys this app encrypts and hashes with (the test chose its master key).
     pub async fn data_keys(&self) -> custodian::crypto::envelope::DataKeys {
         let masters = custodian::startup::master_keys(&self.settings).expect("master keys");

@@ -190,7 +190,7 @@ async fn checkpoints_catch_a_rewrite_and_a_truncation(store: Store, dir: TempDir
         let hash = custodian::crypto::sha256_hex(format!("{prev}\n{record}").as_bytes());
         db.execute_unprepared(&format!(
             "UPDATE audit_events SET prev_hash = '{prev}', hash = '{hash}' WHERE seq = {}",
-            event.seq
+            event.seq.unwrap()
         ))
         .await
         .unwrap();
@@ -332,13 +332,33 @@ async fn the_readme_insert_only_role_serves_and_cannot_rewrite() {
     let server = tokio::task::block_in_place(|| binary::start(&dir.0, &env))
         .unwrap_or_else(|log| panic!("the service does not start under the role: {log}"));
     some_activity(&server.address).await;
-    drop(server);
-
     let app = custodian::db::connect(&secrecy::SecretString::from(app_url))
         .await
         .unwrap();
+    // The server, under the role, seals its events within moments.
+    let mut pending = -1;
+    for _ in 0..50 {
+        let row = app
+            .query_one_raw(sea_orm::Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT COUNT(*) AS n FROM audit_events WHERE seq IS NULL",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        pending = row.try_get::<i64>("", "n").unwrap();
+        if pending == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(pending, 0, "the role seals");
+    drop(server);
+
     for refused in [
         "UPDATE audit_events SET kind = 'logout' WHERE seq = 1",
+        "UPDATE audit_events SET seq = seq + 1000 WHERE seq = 1",
+        "UPDATE audit_events SET prev_hash = hash WHERE seq = 1",
         "DELETE FROM audit_events WHERE seq = 1",
         "TRUNCATE audit_events",
         "INSERT INTO audit_maintenance (id) VALUES (1)",

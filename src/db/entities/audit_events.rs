@@ -5,8 +5,10 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
+    /// The position in the chain: 1, 2, 3… with no gaps; `None` while the event is pending
+    /// (appended, not yet sealed into the chain).
     #[sea_orm(unique)]
-    pub seq: i64,
+    pub seq: Option<i64>,
     pub at: DateTimeUtc,
     pub kind: String,
     pub outcome: String,
@@ -19,11 +21,15 @@ pub struct Model {
     pub user_agent: Option<String>,
     pub request_id: Option<String>,
     pub details: String,
-    pub prev_hash: String,
-    /// The event's link: a keyed hash of `prev_hash` and the record.
-    pub hash: String,
+    /// The link of the event before; `None` while pending.
+    pub prev_hash: Option<String>,
+    /// The event's link: a keyed hash of `prev_hash` and the record; `None` while pending.
+    pub hash: Option<String>,
     /// A keyed hash of the IP address and user agent as recorded; `None` when there were none.
     pub client_commitment: Option<String>,
+    /// A keyed MAC over the record, written with it, which the sealer checks before chaining
+    /// the event; `None` on events written before events were appended pending.
+    pub event_mac: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -3,13 +3,17 @@
 //!
 //! Event `n` stores `prev_hash` (the link of event `n − 1`, or 64 zeros for the first) and its
 //! link `hash = HMAC(chain key, prev_hash ‖ "\n" ‖ canonical(event))`, where `canonical` is a
-//! JSON array of the event's columns in a fixed order. The client's IP address and user agent
-//! enter only as a keyed commitment, so they can be erased (closure, retention) and the chain
-//! still verifies. The chain key is a sub-key of the index data key, sealed under the master
-//! key: without the master key no link can be recomputed, so an edit, a removal or an
-//! insertion anywhere shows. The head holds the last position and link and a keyed seal over
-//! both, so a trail cut short shows too. A signed checkpoint of (position, link), kept
-//! elsewhere, shows a year later that nothing up to it changed, whoever held the key meanwhile.
+//! JSON array of the event's columns in a fixed order. An event is appended pending, without
+//! position or links, carrying `event_mac = HMAC(event key, canonical(event) without its
+//! position)`; the sealer (see [`super::sealer`]) checks that MAC before it gives the event its
+//! position and links, so a pending row written by anyone without the key is never chained,
+//! and `verify` names it. The client's IP address and user agent enter only as a keyed
+//! commitment, so they can be erased (closure, retention) and the chain still verifies. The
+//! chain key is a sub-key of the index data key, sealed under the master key: without the
+//! master key no link can be recomputed, so an edit, a removal or an insertion anywhere shows.
+//! The head holds the last position and link and a keyed seal over both, so a trail cut short
+//! shows too. A signed checkpoint of (position, link), kept elsewhere, shows a year later that
+//! nothing up to it changed, whoever held the key meanwhile.
 
 use std::{collections::BTreeMap, fmt};
 
@@ -49,12 +53,54 @@ fn canonical(event: &Model) -> String {
     .to_string()
 }
 
-/// The link `event` must carry, given its `prev_hash`.
-pub fn link(keys: &DataKeys, event: &Model) -> String {
+/// The record a pending event's MAC covers: the chained record without the position, which
+/// the sealer assigns.
+fn pending_record(event: &Model) -> String {
+    json!([
+        event.id,
+        timestamp(event),
+        event.kind,
+        event.outcome,
+        event.actor_id,
+        event.subject_id,
+        event.session_id,
+        event.client_commitment,
+        event.request_id,
+        event.details,
+    ])
+    .to_string()
+}
+
+/// The link `event` must carry at its position, after the link `prev`.
+pub fn link(keys: &DataKeys, prev: &str, event: &Model) -> String {
     keys.keyed_hash(
         HashPurpose::AuditChain,
-        format!("{}\n{}", event.prev_hash, canonical(event)).as_bytes(),
+        format!("{prev}\n{}", canonical(event)).as_bytes(),
     )
+}
+
+/// The MAC a pending event carries from its append on.
+pub fn event_mac(keys: &DataKeys, event: &Model) -> String {
+    keys.keyed_hash(HashPurpose::AuditEvent, pending_record(event).as_bytes())
+}
+
+/// Whether a pending event is one this service wrote: its MAC matches its record, and its
+/// client data, while held, matches the commitment.
+pub fn pending_intact(keys: &DataKeys, event: &Model) -> bool {
+    event.event_mac.as_deref() == Some(event_mac(keys, event).as_str())
+        && client_data_intact(keys, event)
+}
+
+/// Whether the event's IP address and user agent, while held, are the ones committed to.
+fn client_data_intact(keys: &DataKeys, event: &Model) -> bool {
+    let held = event.ip_address.is_some() || event.user_agent.is_some();
+    !held
+        || client_commitment(
+            keys,
+            event.id,
+            event.ip_address.as_deref(),
+            event.user_agent.as_deref(),
+        ) == event.client_commitment
 }
 
 /// The head's seal over its position and link.
@@ -96,7 +142,8 @@ pub(super) fn legacy_link(event: &Model) -> String {
         event.request_id,
         event.details,
     ]);
-    sha256_hex(format!("{}\n{record}", event.prev_hash).as_bytes())
+    let prev = event.prev_hash.as_deref().unwrap_or_default();
+    sha256_hex(format!("{prev}\n{record}").as_bytes())
 }
 
 /// A position and link the trail must still have: from a signed checkpoint.
@@ -106,11 +153,13 @@ pub struct Anchor {
     pub link: String,
 }
 
-/// An intact chain: how long it is and the link at its head.
+/// An intact chain: how long it is and the link at its head, and how many newer events await
+/// sealing (each matching its MAC).
 #[derive(Debug)]
 pub struct ChainReport {
     pub events: i64,
     pub head_hash: String,
+    pub pending: u64,
 }
 
 /// The first place the chain is broken, and how.
@@ -131,6 +180,9 @@ pub enum ChainBreak {
     Checkpoint { seq: i64 },
     /// The trail ends before a checkpoint's position: events were removed from the end.
     Short { last_seq: i64, checkpoint: i64 },
+    /// A pending event does not match its MAC (or its client data its commitment): it was
+    /// written or altered by someone without the key, and is never sealed.
+    Forged { id: String },
 }
 
 impl fmt::Display for ChainBreak {
@@ -167,6 +219,66 @@ impl fmt::Display for ChainBreak {
                 f,
                 "the trail ends at #{last_seq}, before checkpoint #{checkpoint}: events were removed from the end"
             ),
+            Self::Forged { id } => write!(
+                f,
+                "event {id}, awaiting sealing, does not match its MAC: it was forged or altered, and is not sealed"
+            ),
+        }
+    }
+}
+
+/// Where a walk of the chain stands: the next position it expects and the link before it.
+struct Walk {
+    expected: i64,
+    prev: String,
+}
+
+impl Walk {
+    fn new() -> Self {
+        Self {
+            expected: 1,
+            prev: GENESIS_HASH.to_owned(),
+        }
+    }
+
+    /// The last position walked and its link.
+    fn last(&self) -> (i64, &str) {
+        (self.expected - 1, &self.prev)
+    }
+
+    /// Walks the sealed events from where it stands to the end of the chain as it is now,
+    /// asking `check` about each event with the link before it; stops at the first break.
+    async fn walk_on(
+        &mut self,
+        db: &impl ConnectionTrait,
+        check: &mut impl FnMut(&Model, &str) -> Result<String, ChainBreak>,
+    ) -> Result<Result<(), ChainBreak>, sea_orm::DbErr> {
+        loop {
+            let page = db::audit_events::chain_page(db, self.expected, PAGE).await?;
+            let done = (page.len() as u64) < PAGE;
+            for event in page {
+                let seq = event.seq.unwrap_or_default();
+                if seq != self.expected {
+                    return Ok(Err(ChainBreak::Missing {
+                        expected: self.expected,
+                        found: seq,
+                    }));
+                }
+                if event.prev_hash.as_deref() != Some(self.prev.as_str()) {
+                    return Ok(Err(ChainBreak::Unlinked {
+                        seq,
+                        id: event.id.to_string(),
+                    }));
+                }
+                match check(&event, &self.prev) {
+                    Ok(link) => self.prev = link,
+                    Err(broken) => return Ok(Err(broken)),
+                }
+                self.expected += 1;
+            }
+            if done {
+                return Ok(Ok(()));
+            }
         }
     }
 }
@@ -175,40 +287,32 @@ impl fmt::Display for ChainBreak {
 /// answers the last position and link, or the first break.
 pub(super) async fn walk(
     db: &impl ConnectionTrait,
-    mut check: impl FnMut(&Model) -> Result<String, ChainBreak>,
+    mut check: impl FnMut(&Model, &str) -> Result<String, ChainBreak>,
 ) -> Result<Result<(i64, String), ChainBreak>, sea_orm::DbErr> {
-    let mut expected = 1;
-    let mut prev = GENESIS_HASH.to_owned();
-    loop {
-        let page = db::audit_events::chain_page(db, expected, PAGE).await?;
-        let done = (page.len() as u64) < PAGE;
-        for event in page {
-            if event.seq != expected {
-                return Ok(Err(ChainBreak::Missing {
-                    expected,
-                    found: event.seq,
-                }));
-            }
-            if event.prev_hash != prev {
-                return Ok(Err(ChainBreak::Unlinked {
-                    seq: event.seq,
-                    id: event.id.to_string(),
-                }));
-            }
-            match check(&event) {
-                Ok(link) => prev = link,
-                Err(broken) => return Ok(Err(broken)),
-            }
-            expected += 1;
-        }
-        if done {
-            return Ok(Ok((expected - 1, prev)));
-        }
+    let mut walk = Walk::new();
+    if let Err(broken) = walk.walk_on(db, &mut check).await? {
+        return Ok(Err(broken));
+    }
+    let (last, link) = walk.last();
+    Ok(Ok((last, link.to_owned())))
+}
+
+/// Whether the head's seal is the keyed seal over its position and link (a head that never
+/// moved has none).
+pub(super) fn head_sealed(keys: &DataKeys, head: &db::entities::audit_chain_head::Model) -> bool {
+    match &head.seal {
+        Some(seal_value) => *seal_value == seal(keys, head.seq, &head.hash),
+        None => head.seq == 0,
     }
 }
 
+/// How many times `verify` follows a head that moved on while it walked (a sealer running
+/// beside it) before it calls the chain broken.
+const HEAD_CHASES: usize = 20;
+
 /// Checks every link, every commitment to client data still held, the head and its seal, and
-/// that the trail still holds each anchor; reports the first break.
+/// that the trail still holds each anchor; then the MAC of every event still pending. Reports
+/// the first break.
 pub async fn verify(
     db: &impl ConnectionTrait,
     keys: &DataKeys,
@@ -218,65 +322,81 @@ pub async fn verify(
         .iter()
         .map(|anchor| (anchor.seq, anchor.link.as_str()))
         .collect();
-    let walked = walk(db, |event| {
+    let mut check = |event: &Model, prev: &str| {
+        let seq = event.seq.unwrap_or_default();
         let id = || event.id.to_string();
-        if link(keys, event) != event.hash {
-            return Err(ChainBreak::Altered {
-                seq: event.seq,
-                id: id(),
-            });
+        let hash = event.hash.as_deref().unwrap_or_default();
+        if link(keys, prev, event) != hash {
+            return Err(ChainBreak::Altered { seq, id: id() });
         }
-        let held = event.ip_address.is_some() || event.user_agent.is_some();
-        let committed = client_commitment(
-            keys,
-            event.id,
-            event.ip_address.as_deref(),
-            event.user_agent.as_deref(),
-        );
-        if held && committed != event.client_commitment {
-            return Err(ChainBreak::ClientData {
-                seq: event.seq,
-                id: id(),
-            });
+        if !client_data_intact(keys, event) {
+            return Err(ChainBreak::ClientData { seq, id: id() });
         }
-        if anchored
-            .get(&event.seq)
-            .is_some_and(|anchor| *anchor != event.hash)
-        {
-            return Err(ChainBreak::Checkpoint { seq: event.seq });
+        if anchored.get(&seq).is_some_and(|anchor| *anchor != hash) {
+            return Err(ChainBreak::Checkpoint { seq });
         }
-        Ok(event.hash.clone())
-    })
-    .await?;
-    let (last_seq, last_link) = match walked {
-        Ok(last) => last,
-        Err(broken) => return Ok(Err(broken)),
+        Ok(hash.to_owned())
     };
+    let mut walk = Walk::new();
+    let mut chases = 0;
+    let head = loop {
+        if let Err(broken) = walk.walk_on(db, &mut check).await? {
+            return Ok(Err(broken));
+        }
+        let (last_seq, _) = walk.last();
+        let head = db::audit_events::head(db).await?;
+        // A sealer that committed after the walk passed the end moved the head on: walk on
+        // to it. The head never trails the events it sealed, so behind is a break.
+        match &head {
+            Some(head) if head.seq > last_seq && chases < HEAD_CHASES => chases += 1,
+            _ => break head,
+        }
+    };
+    let (last_seq, last_link) = walk.last();
     if let Some((&checkpoint, _)) = anchored.range(last_seq + 1..).next() {
         return Ok(Err(ChainBreak::Short {
             last_seq,
             checkpoint,
         }));
     }
-    let head = db::audit_events::head(db).await?;
-    let sealed = |head: &db::entities::audit_chain_head::Model| match &head.seal {
-        Some(seal_value) => *seal_value == seal(keys, head.seq, &head.hash),
-        None => head.seq == 0,
-    };
     match head {
-        Some(head) if head.seq == last_seq && head.hash == last_link && sealed(&head) => {
-            Ok(Ok(ChainReport {
-                events: last_seq,
-                head_hash: last_link,
-            }))
+        Some(head)
+            if head.seq == last_seq && head.hash == last_link && head_sealed(keys, &head) => {}
+        Some(head) => {
+            return Ok(Err(ChainBreak::Head {
+                head_seq: head.seq,
+                last_seq,
+            }));
         }
-        Some(head) => Ok(Err(ChainBreak::Head {
-            head_seq: head.seq,
-            last_seq,
-        })),
-        None => Ok(Err(ChainBreak::Head {
-            head_seq: 0,
-            last_seq,
-        })),
+        None => {
+            return Ok(Err(ChainBreak::Head {
+                head_seq: 0,
+                last_seq,
+            }));
+        }
     }
+    let head_hash = last_link.to_owned();
+    let mut pending = 0;
+    let mut after = None;
+    loop {
+        let page = db::audit_events::pending(db, after, PAGE).await?;
+        let done = (page.len() as u64) < PAGE;
+        for event in &page {
+            if !pending_intact(keys, event) {
+                return Ok(Err(ChainBreak::Forged {
+                    id: event.id.to_string(),
+                }));
+            }
+            pending += 1;
+            after = Some(event.id);
+        }
+        if done {
+            break;
+        }
+    }
+    Ok(Ok(ChainReport {
+        events: last_seq,
+        head_hash,
+        pending,
+    }))
 }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     Event, Kind,
     chain::{self, Anchor},
-    record,
+    record, sealer,
 };
 use crate::{crypto::envelope::DataKeys, db};
 
@@ -29,8 +29,9 @@ struct Claims {
     iat: i64,
 }
 
-/// Verifies the whole trail and, if intact, answers a checkpoint of its head signed with
-/// `signer` (a kid and its key); records that a checkpoint was issued.
+/// Seals what is pending, verifies the whole trail and, if intact, answers a checkpoint of its
+/// head signed with `signer` (a kid and its key); records that a checkpoint was issued, and
+/// seals that record.
 pub async fn issue(
     db: &DatabaseConnection,
     keys: &DataKeys,
@@ -38,10 +39,12 @@ pub async fn issue(
     issuer: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<String> {
+    let sealing = sealer::seal(db, keys).await;
     let report = match chain::verify(db, keys, &[]).await? {
         Ok(report) => report,
         Err(broken) => bail!("the audit trail is broken, so no checkpoint was issued: {broken}"),
     };
+    sealing.context("cannot seal the pending audit events")?;
     let (kid, key) = signer;
     let header = Header {
         typ: Some(TYPE.into()),
@@ -62,6 +65,9 @@ pub async fn issue(
         .detail("link", claims.link);
     record(&txn, keys, now, event).await?;
     txn.commit().await?;
+    sealer::seal(db, keys)
+        .await
+        .context("cannot seal the record of the checkpoint")?;
     Ok(token)
 }
 

@@ -8,7 +8,7 @@ use sea_orm::{DatabaseConnection, TransactionTrait};
 use super::{
     Event, Kind,
     chain::{self, ChainBreak, GENESIS_HASH},
-    record,
+    record, sealer,
 };
 use crate::{crypto::envelope::DataKeys, db};
 
@@ -27,13 +27,13 @@ pub async fn key_legacy_trail(
     if head.seq == 0 || head.seal.is_some() {
         return Ok(false);
     }
-    let walked = chain::walk(&txn, |event| {
+    let walked = chain::walk(&txn, |event, _| {
         let link = chain::legacy_link(event);
-        if link == event.hash {
+        if event.hash.as_deref() == Some(link.as_str()) {
             Ok(link)
         } else {
             Err(ChainBreak::Altered {
-                seq: event.seq,
+                seq: event.seq.unwrap_or_default(),
                 id: event.id.to_string(),
             })
         }
@@ -63,22 +63,24 @@ pub async fn key_legacy_trail(
                 event.ip_address.as_deref(),
                 event.user_agent.as_deref(),
             );
-            event.prev_hash = prev;
-            event.hash = chain::link(keys, &event);
+            let link = chain::link(keys, &prev, &event);
+            event.prev_hash = Some(std::mem::replace(&mut prev, link.clone()));
+            event.hash = Some(link);
             db::audit_events::relink(&txn, &event).await?;
-            prev = event.hash;
-            from = event.seq + 1;
+            from = event.seq.unwrap_or_default() + 1;
         }
         if done {
             break;
         }
     }
-    db::audit_events::set_head(&txn, &prev, &chain::seal(keys, head.seq, &prev)).await?;
+    let seal = chain::seal(keys, head.seq, &prev);
+    db::audit_events::set_head(&txn, head.seq, &prev, &seal).await?;
     db::audit_events::end_maintenance(&txn).await?;
     let event = Event::new(Kind::AuditChainKeyed)
         .detail("previous_head_seq", head.seq)
         .detail("previous_head_hash", head.hash);
     record(&txn, keys, now, event).await?;
+    sealer::seal_locked(&txn, keys, head.seq, prev).await?;
     txn.commit().await?;
     tracing::info!(events = head.seq, "keyed the audit trail");
     Ok(true)

@@ -1,22 +1,26 @@
 //! The audit trail: who did what to which account, when, from where, and whether it worked.
 //!
-//! Events are appended to a keyed hash chain (see [`chain`]) inside the transaction of the
-//! change they record, so there is no change without its record and no record of a change that did
-//! not happen. Details hold categories and field names, never secrets or personal data.
+//! Events are appended inside the transaction of the change they record, so there is no change
+//! without its record and no record of a change that did not happen. They are appended pending,
+//! with a keyed MAC, and sealed into a keyed hash chain (see [`chain`]) shortly after they
+//! commit (see [`sealer`]), so appends never queue behind one another. Details hold categories
+//! and field names, never secrets or personal data.
 
 mod chain;
 pub mod checkpoint;
 mod keying;
 mod kind;
+pub mod sealer;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use sea_orm::{DatabaseTransaction, TransactionTrait};
+use sea_orm::DatabaseTransaction;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
 pub use chain::{Anchor, ChainBreak, ChainReport, verify};
 pub use keying::key_legacy_trail;
 pub use kind::{Kind, Outcome};
+pub use sealer::{Sealed, seal, seal_now};
 
 use super::{ClientInfo, Principal};
 use crate::{
@@ -104,14 +108,15 @@ impl Event {
     }
 }
 
-/// Appends `event` to the trail inside `txn`: it commits or rolls back with the change.
+/// Appends `event` to the trail inside `txn`, pending: it commits or rolls back with the
+/// change, and a sealer chains it once committed. Takes no lock beyond its own row, so
+/// concurrent appends do not wait for each other.
 pub async fn record(
     txn: &DatabaseTransaction,
     keys: &DataKeys,
     at: DateTime<Utc>,
     event: Event,
 ) -> AppResult<()> {
-    let (seq, prev_hash) = db::audit_events::advance_head(txn).await?;
     let id = Uuid::now_v7();
     let client_commitment = chain::client_commitment(
         keys,
@@ -121,7 +126,7 @@ pub async fn record(
     );
     let mut row = audit_events::Model {
         id,
-        seq,
+        seq: None,
         // What PostgreSQL keeps, so the hash is computed over what will be read back.
         at: at.trunc_subsecs(6),
         kind: event.kind.as_str().to_owned(),
@@ -133,12 +138,12 @@ pub async fn record(
         user_agent: event.user_agent,
         request_id: event.request_id,
         details: Value::Object(event.details).to_string(),
-        prev_hash,
-        hash: String::new(),
+        prev_hash: None,
+        hash: None,
         client_commitment,
+        event_mac: None,
     };
-    row.hash = chain::link(keys, &row);
-    db::audit_events::set_head(txn, &row.hash, &chain::seal(keys, seq, &row.hash)).await?;
+    row.event_mac = Some(chain::event_mac(keys, &row));
     db::audit_events::insert(txn, row).await?;
     Ok(())
 }
@@ -146,10 +151,23 @@ pub async fn record(
 /// Records an event that changes nothing else (a failed login, a refused request) in a
 /// transaction of its own.
 pub async fn record_alone(state: &AppState, event: Event) -> AppResult<()> {
-    let txn = state.db.begin().await?;
+    let txn = db::begin_write(&state.db).await?;
     record(&txn, &state.keys, state.clock.now(), event).await?;
     txn.commit().await?;
+    state.seal_wanted.notify_one();
     Ok(())
+}
+
+/// Seals what is pending before the trail is read, so a reader lists every event that
+/// committed before it. A trail that cannot be sealed (its head does not verify) is still
+/// listed, up to its last sealed event; the sealer has logged why.
+pub async fn seal_before_reading(state: &AppState) {
+    if let Err(err) = seal_now(state).await {
+        tracing::debug!(
+            error = format!("{err:#}"),
+            "listing the audit trail unsealed"
+        );
+    }
 }
 
 /// How many events one page holds unless asked otherwise, and at most.
@@ -180,6 +198,7 @@ pub async fn own_events(
     page: Page<'_>,
 ) -> AppResult<Vec<audit_events::Model>> {
     check_page(page.first)?;
+    seal_before_reading(state).await;
     let filter = Filter {
         subject: Some(account.0),
         before_seq: match page.after {
@@ -250,6 +269,7 @@ async fn events(
     page: Page<'_>,
 ) -> AppResult<Vec<audit_events::Model>> {
     check_page(page.first)?;
+    seal_before_reading(state).await;
     let visible = search.account.map_or(Visible::All, Visible::AboutOrBy);
     let before_seq = match page.after {
         Some(cursor) => Some(cursor_position(state, visible, cursor).await?),
@@ -292,9 +312,8 @@ async fn cursor_position(state: &AppState, visible: Visible, cursor: &str) -> Ap
         }
         Visible::All => true,
     };
-    if listed {
-        Ok(event.seq)
-    } else {
-        Err(invalid())
+    match event.seq {
+        Some(seq) if listed => Ok(seq),
+        _ => Err(invalid()),
     }
 }
