@@ -491,7 +491,26 @@ async fn appends_do_not_wait_for_the_chain_head(app: TestApp) {
     .await;
     assert!(history.is_ok(), "appends waited for the chain head");
     assert_eq!(pending_events(&db).await, 24);
+    // A reader waits a little for sealing, then lists what is sealed.
+    let email = unique_email();
+    let token = app.register(&email).await["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let listed = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        own_events(&app, &token, json!({})),
+    )
+    .await
+    .expect("a reader does not wait for the head for long");
+    assert!(listed.is_empty(), "{listed:?}");
     holder.rollback().await.unwrap();
+    // Once the head is free, the reader sees them.
+    let listed = own_events(&app, &token, json!({})).await;
+    assert_eq!(
+        kinds(&listed),
+        ["email.verification_sent", "account.registered"]
+    );
     // Released, the sealer chains them within moments.
     let mut pending = -1;
     for _ in 0..50 {
@@ -503,7 +522,7 @@ async fn appends_do_not_wait_for_the_chain_head(app: TestApp) {
     }
     assert_eq!(pending, 0);
     let (ok, text) = verify(&app);
-    assert!(ok && text.contains("intact: 24 events"), "{text}");
+    assert!(ok && text.contains("intact: 26 events"), "{text}");
 }
 db_test!(appends_do_not_wait_for_the_chain_head);
 

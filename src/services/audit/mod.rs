@@ -158,15 +158,21 @@ pub async fn record_alone(state: &AppState, event: Event) -> AppResult<()> {
     Ok(())
 }
 
+/// How long a reader waits for the pending events to be sealed before it lists what is sealed.
+const SEAL_BEFORE_READING: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Seals what is pending before the trail is read, so a reader lists every event that
-/// committed before it. A trail that cannot be sealed (its head does not verify) is still
-/// listed, up to its last sealed event; the sealer has logged why.
+/// committed before it. A trail that cannot be sealed now (its head does not verify, or the
+/// head is held too long) is still listed, up to its last sealed event; the background sealer
+/// logs why.
 pub async fn seal_before_reading(state: &AppState) {
-    if let Err(err) = seal_now(state).await {
-        tracing::debug!(
+    match tokio::time::timeout(SEAL_BEFORE_READING, seal_now(state)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(err)) => tracing::debug!(
             error = format!("{err:#}"),
             "listing the audit trail unsealed"
-        );
+        ),
+        Err(_) => tracing::warn!("listing the audit trail without waiting longer for sealing"),
     }
 }
 

@@ -9,9 +9,9 @@
 //! and named by `audit verify`; a head that does not verify is not extended (that would seal
 //! over a truncation), so the events wait, and `verify` names the break.
 //!
-//! Each instance seals when a commit of its own recorded events (woken in-process) and every
-//! [`POLL`] for the events of other instances and commands; readers of the trail seal first,
-//! so they list every event that committed before them.
+//! Each instance seals as soon as one of its commits recorded events (woken in-process), and
+//! every [`POLL`] for the events of other instances and commands; readers of the trail seal
+//! first, so they list every event that committed before them.
 
 use std::{
     collections::HashSet,
