@@ -6,7 +6,6 @@
 //! instance at a time. Audit events are never deleted.
 
 use chrono::TimeDelta;
-use sea_orm::TransactionTrait;
 
 use super::throttle::BACKOFF_WINDOW;
 use crate::{
@@ -56,7 +55,7 @@ pub async fn prune(state: &AppState) -> AppResult<Vec<(&'static str, u64)>> {
         };
         let mut total = 0;
         loop {
-            let txn = state.db.begin().await?;
+            let txn = db::begin_write(&state.db).await?;
             if !db::retention::claim(&txn).await? {
                 return Ok(deleted);
             }

@@ -7,7 +7,6 @@ use std::net::IpAddr;
 
 use chrono::TimeDelta;
 use ipnet::IpNet;
-use sea_orm::TransactionTrait;
 use uuid::Uuid;
 
 use super::{
@@ -230,7 +229,7 @@ impl SignInBackoff {
         client: &ClientInfo,
     ) -> AppResult<Reservation> {
         let now = state.clock.now();
-        let txn = state.db.begin().await?;
+        let txn = db::begin_write(&state.db).await?;
         let reserved = db::login_failures::reserve(
             &txn,
             &self.key,
