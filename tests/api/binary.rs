@@ -100,6 +100,20 @@ pub fn start(dir: &Path, env: &[(&str, &str)]) -> Result<Server, String> {
     start_limited(dir, env, None)
 }
 
+/// [`start`] from an async test: the server, or a panic with its log.
+pub fn start_in_test(dir: &TempDir, env: &[(&str, &str)]) -> Server {
+    tokio::task::block_in_place(|| start(&dir.0, env))
+        .unwrap_or_else(|log| panic!("server did not start: {log}"))
+}
+
+/// A fresh master key, for instances that must share one.
+pub fn master_key() -> String {
+    base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        Uuid::new_v4().as_bytes().repeat(2),
+    )
+}
+
 /// [`start`], with at most `open_files` file descriptors when given.
 pub fn start_limited(
     dir: &Path,

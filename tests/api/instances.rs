@@ -9,7 +9,7 @@ use reqwest::Client;
 use serde_json::{Value, json};
 
 use crate::{
-    binary::{self, Server, TempDir},
+    binary::{self, TempDir},
     helpers::{
         PASSWORD, REFRESH, REGISTER, cookie_value, graphql_at, new_client, registration,
         set_cookie, unique_email,
@@ -20,11 +20,6 @@ fn code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"]
         .as_str()
         .unwrap_or("")
-}
-
-fn start(dir: &TempDir, env: &[(&str, &str)]) -> Server {
-    tokio::task::block_in_place(|| binary::start(&dir.0, env))
-        .unwrap_or_else(|log| panic!("server did not start: {log}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -40,10 +35,7 @@ async fn two_instances_share_everything_and_a_kill_loses_nothing() {
     };
     let dir = TempDir::new("custodian-instances");
     let database = crate::helpers::create_postgres_database(&admin_url).await;
-    let key = base64::Engine::encode(
-        &base64::engine::general_purpose::STANDARD,
-        uuid::Uuid::new_v4().as_bytes().repeat(2),
-    );
+    let key = binary::master_key();
     let env = [
         ("CUSTODIAN_DATABASE_URL", database.as_str()),
         ("CUSTODIAN_ENCRYPTION_KEY", key.as_str()),
@@ -56,8 +48,8 @@ async fn two_instances_share_everything_and_a_kill_loses_nothing() {
             "register_ip=100000/3600,login_ip=100000/60,refresh_ip=100000/60,refresh_session=100000/60",
         ),
     ];
-    let a = start(&dir, &env);
-    let mut b = start(&dir, &env);
+    let a = binary::start_in_test(&dir, &env);
+    let mut b = binary::start_in_test(&dir, &env);
     let (first, second) = (a.address.clone(), b.address.clone());
 
     // A session made on one refreshes on the other.

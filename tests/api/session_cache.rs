@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::{
-    binary::{self, Server, TempDir},
+    binary::{self, TempDir},
     db_test,
     helpers::{
         LOGIN, ME, PASSWORD, REGISTER, TestApp, assert_no_errors, error_code, graphql_at,
@@ -121,11 +121,6 @@ async fn ended_sessions_are_refused_at_once_on_this_instance(app: TestApp) {
 }
 db_test!(ended_sessions_are_refused_at_once_on_this_instance);
 
-fn start(dir: &TempDir, env: &[(&str, &str)]) -> Server {
-    tokio::task::block_in_place(|| binary::start(&dir.0, env))
-        .unwrap_or_else(|log| panic!("server did not start: {log}"))
-}
-
 /// How long until `me` with `token` is refused at `address`, if it is within `limit`.
 async fn refused_within(address: &str, token: &str, limit: Duration) -> Option<Duration> {
     let began = Instant::now();
@@ -148,17 +143,14 @@ async fn an_ended_session_is_refused_on_another_instance_within_a_second() {
     };
     let dir = TempDir::new("custodian-session-cache");
     let database = crate::helpers::create_postgres_database(&admin_url).await;
-    let key = base64::Engine::encode(
-        &base64::engine::general_purpose::STANDARD,
-        uuid::Uuid::new_v4().as_bytes().repeat(2),
-    );
+    let key = binary::master_key();
     let env = [
         ("CUSTODIAN_DATABASE_URL", database.as_str()),
         ("CUSTODIAN_ENCRYPTION_KEY", key.as_str()),
         ("CUSTODIAN_PUBLIC_URL", "http://localhost:8080"),
     ];
-    let a = start(&dir, &env);
-    let b = start(&dir, &env);
+    let a = binary::start_in_test(&dir, &env);
+    let b = binary::start_in_test(&dir, &env);
     let (a, b) = (a.address.clone(), b.address.clone());
     let sign_in = |address: String, email: String| async move {
         let body = graphql_at(
