@@ -18,7 +18,7 @@
 use std::{collections::BTreeMap, fmt};
 
 use sea_orm::ConnectionTrait;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::{
     crypto::{
@@ -36,39 +36,33 @@ fn timestamp(event: &Model) -> String {
     event.at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
+/// The event's columns in a fixed order, all but its position: what its MAC covers while it
+/// is pending, and, after its position, what its link covers once sealed.
+fn columns(event: &Model) -> Vec<Value> {
+    vec![
+        json!(event.id),
+        json!(timestamp(event)),
+        json!(event.kind),
+        json!(event.outcome),
+        json!(event.actor_id),
+        json!(event.subject_id),
+        json!(event.session_id),
+        json!(event.client_commitment),
+        json!(event.request_id),
+        json!(event.details),
+    ]
+}
+
 fn canonical(event: &Model) -> String {
-    json!([
-        event.seq,
-        event.id,
-        timestamp(event),
-        event.kind,
-        event.outcome,
-        event.actor_id,
-        event.subject_id,
-        event.session_id,
-        event.client_commitment,
-        event.request_id,
-        event.details,
-    ])
-    .to_string()
+    let mut record = vec![json!(event.seq)];
+    record.extend(columns(event));
+    Value::Array(record).to_string()
 }
 
 /// The record a pending event's MAC covers: the chained record without the position, which
 /// the sealer assigns.
 fn pending_record(event: &Model) -> String {
-    json!([
-        event.id,
-        timestamp(event),
-        event.kind,
-        event.outcome,
-        event.actor_id,
-        event.subject_id,
-        event.session_id,
-        event.client_commitment,
-        event.request_id,
-        event.details,
-    ])
-    .to_string()
+    Value::Array(columns(event)).to_string()
 }
 
 /// The link `event` must carry at its position, after the link `prev`.
