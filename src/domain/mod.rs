@@ -7,6 +7,7 @@ mod password;
 mod person_name;
 mod presented;
 mod profile;
+mod reason;
 mod role;
 mod text;
 
@@ -18,4 +19,5 @@ pub use presented::{OneTimeCode, OpaqueToken};
 pub use profile::{
     AddressLine, City, CountryCode, CurrencyCode, DateOfBirth, Phone, PostalCode, Ssn, State,
 };
+pub use reason::Reason;
 pub use role::{KycStatus, Role};

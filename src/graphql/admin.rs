@@ -8,7 +8,7 @@ use super::{
     guards::HasRole, scalars::Timestamp,
 };
 use crate::{
-    domain::{AccountId, KycStatus, Role},
+    domain::{AccountId, KycStatus, Reason, Role},
     services::{
         accounts::{self, AdminRead, KycDecision},
         audit,
@@ -221,6 +221,7 @@ impl KycMutation {
                           `reason` otherwise); kept beside the event.")]
         reason: String,
     ) -> async_graphql::Result<String> {
+        let reason = Reason::parse(&reason, "reason").graphql()?;
         let principal = ctx.principal().await?;
         accounts::reveal_ssn(
             ctx.state(),

@@ -23,7 +23,7 @@ use crate::{
         kyc_reviews::NewReview,
         sessions::RevokeReason,
     },
-    domain::{AccountId, KycStatus, PasswordAttempt, PersonName, SessionId},
+    domain::{AccountId, KycStatus, PasswordAttempt, PersonName, Reason, SessionId},
     error::{AppError, AppResult, Denial, TokenRejection},
     mail::Mail,
     state::AppState,
@@ -373,9 +373,6 @@ pub async fn set_kyc_status(
     AccountInfo::open(state, &updated).await
 }
 
-/// How long a reason to read a full SSN must be, in characters.
-const REVEAL_REASON_CHARS: std::ops::RangeInclusive<usize> = 10..=500;
-
 /// `revealSsn`: an administrator reads a person's full SSN (to verify it against documents),
 /// after re-authenticating and saying why. The reason is kept beside the `ssn.revealed` event,
 /// which the person sees in their own trail.
@@ -383,17 +380,9 @@ pub async fn reveal_ssn(
     state: &AppState,
     reviewer: &Principal,
     id: AccountId,
-    reason: &str,
+    reason: &Reason,
     client: &ClientInfo,
 ) -> AppResult<String> {
-    let reason = reason.trim();
-    let length = reason.chars().count();
-    if !REVEAL_REASON_CHARS.contains(&length) || reason.chars().any(char::is_control) {
-        return Err(AppError::bad_input(
-            "reason",
-            "must say why, in 10 to 500 characters of text",
-        ));
-    }
     super::sessions::require_recent_authentication(state, reviewer).await?;
     Limit::ssn_reveal()
         .spend(state, client, Some(reviewer.account))
@@ -403,7 +392,13 @@ pub async fn reveal_ssn(
     let ssn = profile::ssn(&state.keys, id, account.ssn.as_deref())?.ok_or(AppError::NotFound)?;
     let work = Work::begin(state).await?;
     let reveal =
-        db::ssn_reveals::insert(work.txn(), id, reviewer.account, reason, work.now()).await?;
+        db::ssn_reveals::insert(
+        work.txn(),
+        id,
+        reviewer.account,
+        reason.as_str(),
+        work.now(),
+    ).await?;
     let event = Event::new(Kind::SsnRevealed)
         .actor(reviewer.account)
         .subject(id)
