@@ -184,8 +184,12 @@ impl TokenRejection {
 pub enum Denial {
     /// The field needs a role the caller does not hold (administrator fields).
     RoleRequired,
-    /// Administrators do not decide their own KYC review.
+    /// Administrators do not decide their own KYC review, suspend themselves or change their
+    /// own role.
     OwnAccount,
+    /// The right password of an account support has frozen: sign-in is refused until it is
+    /// reactivated. Only said to someone who proved the password.
+    AccountSuspended,
 }
 
 impl Denial {
@@ -193,6 +197,7 @@ impl Denial {
         match self {
             Self::RoleRequired => "ROLE_REQUIRED",
             Self::OwnAccount => "OWN_ACCOUNT",
+            Self::AccountSuspended => "ACCOUNT_SUSPENDED",
         }
     }
 
@@ -200,6 +205,7 @@ impl Denial {
         match self {
             Self::RoleRequired => "not allowed: this needs an administrator",
             Self::OwnAccount => "not allowed on your own account: another administrator decides",
+            Self::AccountSuspended => "this account is suspended: contact support",
         }
     }
 }

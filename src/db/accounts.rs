@@ -8,7 +8,7 @@ use sea_orm::{
 };
 
 use super::entities::accounts::{ActiveModel, Column, Entity, Model};
-use crate::domain::{AccountId, Email, KycStatus, PersonName, Role};
+use crate::domain::{AccountId, AccountStatus, Email, KycStatus, PersonName, Role};
 
 /// Profile columns as stored: normalised text, and ciphertexts for the sensitive ones.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -371,22 +371,150 @@ pub async fn set_kyc_status(
     Ok(result.rows_affected == 1)
 }
 
-/// Accounts (not closed), oldest first, optionally of one KYC status, after the cursor id.
-pub async fn page(
+/// What administrators search accounts by; the parts given must all match.
+#[derive(Default)]
+pub struct Search<'a> {
+    /// The address, canonical: an exact match that ignores case.
+    pub email: Option<&'a Email>,
+    /// A prefix of the family name, in any case (ASCII letters; others as typed).
+    pub last_name_prefix: Option<&'a str>,
+    pub ssn_last4: Option<&'a str>,
+    pub kyc_status: Option<KycStatus>,
+    /// Open accounts (active or suspended) when not given.
+    pub status: Option<AccountStatus>,
+}
+
+/// `text` with the wildcards of `LIKE` escaped by `\`, lower case, followed by `%`.
+fn prefix_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 1);
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// Accounts that match `search`, oldest first, after the cursor id.
+pub async fn search(
     db: &impl ConnectionTrait,
-    kyc_status: Option<KycStatus>,
+    search: &Search<'_>,
     after: Option<AccountId>,
     limit: u64,
 ) -> Result<Vec<Model>, sea_orm::DbErr> {
-    use sea_orm::{QueryOrder, QuerySelect};
-    let mut query = Entity::find().filter(Column::DeletedAt.is_null());
-    if let Some(status) = kyc_status {
+    use sea_orm::{
+        QueryOrder, QuerySelect,
+        sea_query::{Func, LikeExpr},
+    };
+    let mut query = Entity::find();
+    query = match search.status {
+        None => query.filter(Column::DeletedAt.is_null()),
+        Some(AccountStatus::Active) => query
+            .filter(Column::DeletedAt.is_null())
+            .filter(Column::SuspendedAt.is_null()),
+        Some(AccountStatus::Suspended) => query
+            .filter(Column::DeletedAt.is_null())
+            .filter(Column::SuspendedAt.is_not_null()),
+        Some(AccountStatus::Closed) => query.filter(Column::DeletedAt.is_not_null()),
+    };
+    if let Some(email) = search.email {
+        query = query.filter(Column::Email.eq(email.as_str()));
+    }
+    if let Some(prefix) = search.last_name_prefix {
+        let pattern = LikeExpr::new(prefix_pattern(prefix)).escape('\\');
+        query = query.filter(Expr::expr(Func::lower(Expr::col(Column::LastName))).like(pattern));
+    }
+    if let Some(last4) = search.ssn_last4 {
+        query = query.filter(Column::SsnLast4.eq(last4));
+    }
+    if let Some(status) = search.kyc_status {
         query = query.filter(Column::KycStatus.eq(status));
     }
     if let Some(after) = after {
         query = query.filter(Column::Id.gt(after.0));
     }
     query.order_by_asc(Column::Id).limit(limit).all(db).await
+}
+
+/// Freezes an open account that is not frozen yet; `false` otherwise.
+pub async fn suspend(
+    db: &impl ConnectionTrait,
+    id: AccountId,
+    now: DateTime<Utc>,
+) -> Result<bool, sea_orm::DbErr> {
+    let result = Entity::update_many()
+        .col_expr(Column::SuspendedAt, Expr::value(now))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(id.0))
+        .filter(Column::DeletedAt.is_null())
+        .filter(Column::SuspendedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Unfreezes a suspended open account; `false` when it was not suspended.
+pub async fn reactivate(
+    db: &impl ConnectionTrait,
+    id: AccountId,
+    now: DateTime<Utc>,
+) -> Result<bool, sea_orm::DbErr> {
+    let result = Entity::update_many()
+        .col_expr(
+            Column::SuspendedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(id.0))
+        .filter(Column::DeletedAt.is_null())
+        .filter(Column::SuspendedAt.is_not_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Gives an open account `to` if it still holds `from`; `false` otherwise.
+pub async fn set_role(
+    db: &impl ConnectionTrait,
+    id: AccountId,
+    from: Role,
+    to: Role,
+    now: DateTime<Utc>,
+) -> Result<bool, sea_orm::DbErr> {
+    let result = Entity::update_many()
+        .col_expr(Column::Role, Expr::value(to))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(id.0))
+        .filter(Column::DeletedAt.is_null())
+        .filter(Column::Role.eq(from))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Holds every administrator's row until the transaction ends, so changes that could leave
+/// no administrator take turns (PostgreSQL; SQLite serialises writers already). Answers the
+/// administrators who can act: open and not suspended.
+pub async fn hold_administrators(
+    db: &impl ConnectionTrait,
+) -> Result<Vec<AccountId>, sea_orm::DbErr> {
+    use sea_orm::QuerySelect;
+    type Row = (uuid::Uuid, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+    let rows: Vec<Row> = Entity::find()
+        .select_only()
+        .columns([Column::Id, Column::DeletedAt, Column::SuspendedAt])
+        .filter(Column::Role.eq(Role::Admin))
+        .lock_exclusive()
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, closed, suspended)| closed.is_none() && suspended.is_none())
+        .map(|(id, _, _)| AccountId(id))
+        .collect())
 }
 
 /// Closes the account: every personal value erased, the login made impossible, the row kept

@@ -1,6 +1,7 @@
 //! The database: connection set-up, entities and one query module per table. Every query
 //! runs on SQLite and PostgreSQL alike.
 
+pub mod account_actions;
 pub mod account_tokens;
 pub mod accounts;
 pub mod audit_events;

@@ -21,6 +21,9 @@ pub enum RevokeReason {
     PasswordReset,
     AccountDeleted,
     MfaChanged,
+    AccountSuspended,
+    EndedByAdministrator,
+    RoleChanged,
 }
 
 impl RevokeReason {
@@ -33,6 +36,9 @@ impl RevokeReason {
             Self::PasswordReset => "password_reset",
             Self::AccountDeleted => "account_deleted",
             Self::MfaChanged => "mfa_changed",
+            Self::AccountSuspended => "account_suspended",
+            Self::EndedByAdministrator => "ended_by_administrator",
+            Self::RoleChanged => "role_changed",
         }
     }
 }

@@ -10,8 +10,9 @@ pub enum Role {
     /// A person with their own account: every account made by `register`.
     #[sea_orm(string_value = "USER")]
     User,
-    /// An administrator: reviews identities and reads any account and the whole audit trail.
-    /// Made from the command line, never through the API.
+    /// An administrator: reviews identities, reads any account and the whole audit trail,
+    /// and runs support's account lifecycle. Made with `custodian admin create`, or by
+    /// another administrator through `setRole`.
     #[sea_orm(string_value = "ADMIN")]
     Admin,
 }

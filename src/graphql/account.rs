@@ -11,7 +11,7 @@ use super::{
     scalars::Timestamp, sessions::SessionView,
 };
 use crate::{
-    domain::{KycStatus, PasswordAttempt, Role, Ssn},
+    domain::{AccountStatus, KycStatus, PasswordAttempt, Role, Ssn},
     error::{AppError, AppResult},
     http::cookies::CookieUpdate,
     services::{
@@ -73,6 +73,9 @@ pub struct AccountView {
     pub mfa_enabled: bool,
     /// What the account may do.
     pub role: Role,
+    /// Whether the account can be used: `ACTIVE`, `SUSPENDED` by support, or `CLOSED` by its
+    /// owner.
+    pub status: AccountStatus,
     /// When the account was registered.
     pub created_at: Timestamp,
     /// When the account last changed.
@@ -101,6 +104,7 @@ impl From<AccountInfo> for AccountView {
             profile_version: account.profile_version,
             mfa_enabled: account.mfa_enabled,
             role: account.role,
+            status: account.status,
             created_at: account.created_at.into(),
             updated_at: account.updated_at.into(),
         }

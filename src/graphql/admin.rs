@@ -1,4 +1,4 @@
-//! What administrators do: list and read accounts, decide on KYC, search the audit trail.
+//! What administrators do: search and read accounts, decide on KYC, search the audit trail.
 
 use async_graphql::{Context, InputObject, Object};
 use uuid::Uuid;
@@ -8,7 +8,9 @@ use super::{
     guards::HasRole, scalars::Timestamp,
 };
 use crate::{
-    domain::{AccountId, KycStatus, Reason, Role},
+    db::accounts::Search,
+    domain::{AccountId, AccountStatus, Email, KycStatus, PersonName, Reason, Role, SsnLast4},
+    error::{AppError, AppResult},
     services::{
         accounts::{self, AdminRead, KycDecision},
         audit,
@@ -42,15 +44,95 @@ fn personal_fields<'a>(ctx: &'a Context<'a>) -> Vec<&'a str> {
     fields
 }
 
+/// What administrators search accounts by; every part is optional, and the parts given must
+/// all match. A search that selects personal fields is recorded, with which parts it used
+/// (never their values), as `personal_data.viewed` for each person found.
+#[derive(InputObject, Default)]
+pub struct AccountFilter {
+    /// The sign-in address, exactly, in any case (`BAD_USER_INPUT` on `filter.email` when it
+    /// is not an address).
+    email: Option<String>,
+    /// The start of the family name, in any case (`BAD_USER_INPUT` on `filter.lastName` when
+    /// it could not start a name).
+    last_name: Option<String>,
+    /// The last four digits of the SSN (`BAD_USER_INPUT` on `filter.ssnLast4` otherwise).
+    ssn_last4: Option<String>,
+    /// Where identity verification stands.
+    kyc_status: Option<KycStatus>,
+    /// Whether the account can be used; open accounts (`ACTIVE` and `SUSPENDED`) when left
+    /// out. `CLOSED` accounts hold no personal data any more.
+    status: Option<AccountStatus>,
+}
+
+/// An [`AccountFilter`] parsed into domain types.
+struct ParsedFilter {
+    email: Option<Email>,
+    last_name: Option<PersonName>,
+    ssn_last4: Option<SsnLast4>,
+    kyc_status: Option<KycStatus>,
+    status: Option<AccountStatus>,
+}
+
+impl ParsedFilter {
+    fn parse(filter: AccountFilter, kyc_status: Option<KycStatus>) -> AppResult<Self> {
+        if kyc_status.is_some() && filter.kyc_status.is_some() {
+            return Err(AppError::bad_input(
+                "kycStatus",
+                "give the KYC status once, in filter.kycStatus",
+            ));
+        }
+        Ok(Self {
+            email: filter
+                .email
+                .map(|email| Email::parse(&email, "filter.email"))
+                .transpose()?,
+            last_name: filter
+                .last_name
+                .map(|name| PersonName::parse(&name, "filter.lastName"))
+                .transpose()?,
+            ssn_last4: filter
+                .ssn_last4
+                .map(|digits| SsnLast4::parse(&digits, "filter.ssnLast4"))
+                .transpose()?,
+            kyc_status: filter.kyc_status.or(kyc_status),
+            status: filter.status,
+        })
+    }
+
+    fn search(&self) -> Search<'_> {
+        Search {
+            email: self.email.as_ref(),
+            last_name_prefix: self.last_name.as_ref().map(PersonName::as_str),
+            ssn_last4: self.ssn_last4.as_ref().map(SsnLast4::as_str),
+            kyc_status: self.kyc_status,
+            status: self.status,
+        }
+    }
+
+    /// The parts of the filter given, as the API names them.
+    fn criteria(&self) -> Vec<&'static str> {
+        [
+            (self.email.is_some(), "email"),
+            (self.last_name.is_some(), "lastName"),
+            (self.ssn_last4.is_some(), "ssnLast4"),
+            (self.kyc_status.is_some(), "kycStatus"),
+            (self.status.is_some(), "status"),
+        ]
+        .into_iter()
+        .filter_map(|(given, name)| given.then_some(name))
+        .collect()
+    }
+}
+
 #[derive(Default)]
 pub struct AdminAccountQuery;
 
 #[Object]
 impl AdminAccountQuery {
-    /// Open accounts in creation order, optionally of one KYC status. ADMIN only: `FORBIDDEN`
-    /// otherwise, with `extensions.reason` `MFA_REQUIRED` where administrators must have
-    /// passed a second factor. Reading another person's personal fields records
-    /// `personal_data.viewed`, which they see.
+    /// Accounts in creation order, open ones unless `filter.status` says otherwise. ADMIN
+    /// only: `FORBIDDEN` otherwise, with `extensions.reason` `MFA_REQUIRED` where
+    /// administrators must have passed a second factor. Reading another person's personal
+    /// fields records `personal_data.viewed`, which they see.
     #[graphql(
         guard = "HasRole(Role::Admin)",
         complexity = "(first.unwrap_or(20).clamp(1, 100) as usize).div_ceil(10) * child_complexity + 1"
@@ -58,7 +140,14 @@ impl AdminAccountQuery {
     async fn accounts(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Only accounts of this KYC status; all when left out.")]
+        #[graphql(desc = "Which accounts; all open ones when left out.")] filter: Option<
+            AccountFilter,
+        >,
+        #[graphql(
+            desc = "Only accounts of this KYC status; as `filter.kycStatus`, which it may not \
+                    be given with.",
+            deprecation = "Use `filter.kycStatus`."
+        )]
         kyc_status: Option<KycStatus>,
         #[graphql(default = 20, desc = "How many accounts to return, 1–100.")] first: Option<i32>,
         #[graphql(
@@ -67,16 +156,19 @@ impl AdminAccountQuery {
         )]
         after: Option<Uuid>,
     ) -> async_graphql::Result<Vec<AccountView>> {
+        let filter = ParsedFilter::parse(filter.unwrap_or_default(), kyc_status).graphql()?;
         let principal = ctx.principal().await?;
         let fields = personal_fields(ctx);
+        let criteria = filter.criteria();
         let read = AdminRead {
             viewer: &principal,
             fields: &fields,
+            criteria: &criteria,
             client: ctx.request().client(),
         };
         let list = accounts::list(
             ctx.state(),
-            kyc_status,
+            &filter.search(),
             first.unwrap_or(20),
             after.map(AccountId),
             read,
@@ -99,6 +191,7 @@ impl AdminAccountQuery {
         let read = AdminRead {
             viewer: &principal,
             fields: &fields,
+            criteria: &[],
             client: ctx.request().client(),
         };
         accounts::find(ctx.state(), AccountId(id), read)

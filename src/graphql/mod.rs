@@ -9,6 +9,7 @@ pub mod auth;
 pub mod context;
 mod errors;
 mod guards;
+mod lifecycle;
 mod metrics;
 mod mfa;
 mod query_limits;

@@ -7,6 +7,7 @@ use super::{
     admin::{AdminAccountQuery, AdminAuditQuery, KycMutation},
     audit::AuditQuery,
     auth::AuthMutation,
+    lifecycle::LifecycleMutation,
     metrics::OperationMetrics,
     mfa::MfaMutation,
     query_limits::QueryLimits,
@@ -28,7 +29,7 @@ pub struct Query(
 );
 
 /// What can be done: sign-up and sign-in, sessions, passwords and email, the profile, KYC
-/// decisions, two-step sign-in. Send mutations by `POST` only.
+/// decisions, support's account lifecycle, two-step sign-in. Send mutations by `POST` only.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     AuthMutation,
@@ -36,6 +37,7 @@ pub struct Mutation(
     RecoveryMutation,
     ProfileMutation,
     KycMutation,
+    LifecycleMutation,
     ClosureMutation,
     MfaMutation,
 );

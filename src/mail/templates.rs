@@ -51,6 +51,16 @@ pub enum Mail {
     SecondFactorLocked {
         minutes: i64,
     },
+    /// Support froze the account.
+    AccountSuspended,
+    /// Support unfroze the account.
+    AccountReactivated,
+    /// Support signed the account out everywhere.
+    SessionsEndedBySupport,
+    /// An administrator gave the account another role.
+    RoleChanged {
+        role: &'static str,
+    },
 }
 
 /// A rendered message.
@@ -80,6 +90,10 @@ impl Mail {
             Self::NewSignIn { .. } => "new_sign_in",
             Self::RefreshTokenReused => "refresh_token_reused",
             Self::SecondFactorLocked { .. } => "second_factor_locked",
+            Self::AccountSuspended => "account_suspended",
+            Self::AccountReactivated => "account_reactivated",
+            Self::SessionsEndedBySupport => "sessions_ended_by_support",
+            Self::RoleChanged { .. } => "role_changed",
         }
     }
 
@@ -192,6 +206,36 @@ impl Mail {
                     "Your {product} account was closed and the personal data it held was erased. Records the law requires us to keep, such as the security log, remain."
                 ),
             ),
+            Self::AccountSuspended => notice(
+                format!("Your {product} account is suspended"),
+                &format!(
+                    "Our support team suspended your {product} account and signed it out everywhere. Until it is reactivated, nobody can sign in to it or reset its password. Please contact support to find out more."
+                ),
+            ),
+            Self::AccountReactivated => notice(
+                format!("Your {product} account is active again"),
+                &format!(
+                    "Our support team reactivated your {product} account: you can sign in again. If you did not expect this, contact support."
+                ),
+            ),
+            Self::SessionsEndedBySupport => notice(
+                format!("You were signed out of {product} everywhere"),
+                &format!(
+                    "Our support team signed your {product} account out on every device. Sign in again to continue. If you did not expect this, contact support."
+                ),
+            ),
+            Self::RoleChanged { role } => {
+                let what = match *role {
+                    "ADMIN" => "an administrator",
+                    _ => "a regular user",
+                };
+                notice(
+                    format!("Your {product} account's role changed"),
+                    &format!(
+                        "An administrator made your {product} account {what}, and signed it out everywhere so the change takes effect. Sign in again to continue. If you did not expect this, contact support."
+                    ),
+                )
+            }
         }
     }
 }

@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::{data_keys, profile};
 use crate::{
     db::entities::accounts,
-    domain::{AccountId, KycStatus, Role},
+    domain::{AccountId, AccountStatus, KycStatus, Role},
     error::AppResult,
     state::AppState,
 };
@@ -33,6 +33,7 @@ pub struct AccountInfo {
     pub profile_version: i32,
     pub mfa_enabled: bool,
     pub role: Role,
+    pub status: AccountStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -63,6 +64,7 @@ impl AccountInfo {
             profile_version: model.profile_version,
             mfa_enabled: model.mfa_enabled,
             role: model.role,
+            status: AccountStatus::of(model.deleted_at.is_some(), model.suspended_at.is_some()),
             created_at: model.created_at,
             updated_at: model.updated_at,
         })

@@ -17,7 +17,7 @@ use crate::{
     db::{
         self,
         account_tokens::Purpose,
-        accounts::{ProfileWrite, StoredProfile},
+        accounts::{ProfileWrite, Search, StoredProfile},
         audit_events::Filter,
         entities::{accounts, audit_events, kyc_reviews, sessions},
         kyc_reviews::NewReview,
@@ -39,6 +39,8 @@ pub async fn me(state: &AppState, id: AccountId) -> AppResult<AccountInfo> {
 pub struct AdminRead<'a> {
     pub viewer: &'a Principal,
     pub fields: &'a [&'a str],
+    /// What the administrator searched by, as the API names it (never the values).
+    pub criteria: &'a [&'a str],
     pub client: &'a ClientInfo,
 }
 
@@ -63,12 +65,15 @@ async fn record_views(state: &AppState, read: &AdminRead<'_>, ids: &[AccountId])
     }
     let work = Work::begin(state).await?;
     for id in ids.iter().filter(|id| **id != read.viewer.account) {
-        let event = Event::new(Kind::PersonalDataViewed)
+        let mut event = Event::new(Kind::PersonalDataViewed)
             .actor(read.viewer.account)
             .subject(*id)
             .session(read.viewer.session)
             .client(read.client)
             .detail("fields", read.fields.to_vec());
+        if !read.criteria.is_empty() {
+            event = event.detail("search", read.criteria.to_vec());
+        }
         work.record(event).await?;
     }
     work.commit().await
@@ -80,11 +85,11 @@ async fn find_open(state: &AppState, id: AccountId) -> AppResult<Option<accounts
         .filter(|account| account.deleted_at.is_none()))
 }
 
-/// Open accounts in creation order, optionally of one KYC status: `first` after the account
-/// `after` (the id of the last one of the previous page).
+/// Accounts that match `search` in creation order: `first` after the account `after` (the id
+/// of the last one of the previous page).
 pub async fn list(
     state: &AppState,
-    kyc_status: Option<KycStatus>,
+    search: &Search<'_>,
     first: i32,
     after: Option<AccountId>,
     read: AdminRead<'_>,
@@ -93,7 +98,7 @@ pub async fn list(
         return Err(AppError::bad_input("first", "must be between 1 and 100"));
     }
     let limit = u64::try_from(first).unwrap_or(1);
-    let page = db::accounts::page(&state.db, kyc_status, after, limit).await?;
+    let page = db::accounts::search(&state.db, search, after, limit).await?;
     let ids: Vec<AccountId> = page.iter().map(|account| AccountId(account.id)).collect();
     record_views(state, &read, &ids).await?;
     let mut accounts = Vec::with_capacity(page.len());
@@ -391,14 +396,14 @@ pub async fn reveal_ssn(
     data_keys::ensure_readable(state, &[account.ssn.as_deref()]).await?;
     let ssn = profile::ssn(&state.keys, id, account.ssn.as_deref())?.ok_or(AppError::NotFound)?;
     let work = Work::begin(state).await?;
-    let reveal =
-        db::ssn_reveals::insert(
+    let reveal = db::ssn_reveals::insert(
         work.txn(),
         id,
         reviewer.account,
         reason.as_str(),
         work.now(),
-    ).await?;
+    )
+    .await?;
     let event = Event::new(Kind::SsnRevealed)
         .actor(reviewer.account)
         .subject(id)

@@ -21,7 +21,7 @@ use crate::{
         accounts::{NewAccount, StoredProfile},
     },
     domain::{AccountId, Email, NewPassword, PasswordAttempt, PersonName, Role, SessionId},
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, Denial},
     mail::Mail,
     state::AppState,
 };
@@ -315,6 +315,9 @@ pub async fn login(
     if needs_rehash {
         rehash(state, account, &attempt).await;
     }
+    if account.suspended_at.is_some() {
+        return Err(refuse_suspended(state, account, client).await);
+    }
     if state.settings.sessions.require_verified_email && !account.email_verified {
         return Err(refuse_unverified(state, account, client).await);
     }
@@ -359,6 +362,22 @@ async fn refuse_unverified(
     .await;
     match result {
         Ok(_) => AppError::EmailNotVerified,
+        Err(err) => err,
+    }
+}
+
+/// The password was right but support has frozen the account: said only now, so a wrong
+/// password on a suspended account still reads as any other wrong password.
+async fn refuse_suspended(
+    state: &AppState,
+    account: &db::entities::accounts::Model,
+    client: &ClientInfo,
+) -> AppError {
+    let event = Event::new(Kind::LoginSuspended)
+        .subject(AccountId(account.id))
+        .client(client);
+    match audit::record_alone(state, event).await {
+        Ok(()) => AppError::Forbidden(Denial::AccountSuspended),
         Err(err) => err,
     }
 }

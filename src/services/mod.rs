@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod data_keys;
 pub mod devices;
+pub mod lifecycle;
 pub mod mfa;
 pub mod outbox;
 pub mod profile;

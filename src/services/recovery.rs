@@ -15,7 +15,7 @@ use crate::{
     crypto::{TokenHash, random_token},
     db::{self, account_tokens::Purpose, sessions::RevokeReason},
     domain::{AccountId, Email, NewPassword, OpaqueToken, PasswordAttempt},
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, Denial},
     mail::Mail,
     state::AppState,
 };
@@ -47,6 +47,10 @@ async fn send_reset(state: &AppState, email: &Email, client: &ClientInfo) -> App
         return audit::record_alone(state, event).await;
     };
     let id = AccountId(account.id);
+    if account.suspended_at.is_some() {
+        tracing::info!(account = %id, "password reset asked for a suspended account; nothing sent");
+        return Ok(());
+    }
     let settings = state.mailer.settings();
     let ttl = TimeDelta::from_std(settings.password_reset_ttl)
         .map_err(|err| AppError::Internal(err.into()))?;
@@ -108,6 +112,9 @@ pub async fn reset(
     let account = db::accounts::find(&state.db, id)
         .await?
         .ok_or_else(invalid)?;
+    if account.suspended_at.is_some() {
+        return Err(AppError::Forbidden(Denial::AccountSuspended));
+    }
     let password = NewPassword::parse(
         new_password.expose_secret(),
         "newPassword",

@@ -253,8 +253,11 @@ pub async fn refresh(
         )
         .await?;
     }
+    // Suspension and closure end every session, so this holds already; checked anyway, as
+    // the one place a refresh could outlive them.
     let account = db::accounts::find(work.txn(), AccountId(session.account_id))
         .await?
+        .filter(|account| account.deleted_at.is_none() && account.suspended_at.is_none())
         .ok_or(AppError::InvalidRefreshToken)?;
     let mut event = Event::new(Kind::TokenRefreshed)
         .by(AccountId(account.id))

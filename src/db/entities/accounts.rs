@@ -53,6 +53,8 @@ pub struct Model {
     pub mfa_locked_until: Option<DateTimeUtc>,
     /// Moves with every change to a field KYC reviews (names, date of birth, SSN, address).
     pub profile_version: i32,
+    /// Set while support has frozen the account: no sign-in, refresh or recovery.
+    pub suspended_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

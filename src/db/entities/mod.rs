@@ -2,6 +2,7 @@
 //! lives in the per-table query modules and the services, and no entity is ever exposed in the
 //! API (the edge builds the public shapes).
 
+pub mod account_actions;
 pub mod account_tokens;
 pub mod accounts;
 pub mod audit_chain_head;

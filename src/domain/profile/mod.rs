@@ -15,5 +15,5 @@ pub use currency::CurrencyCode;
 pub use date_of_birth::DateOfBirth;
 pub use phone::Phone;
 pub use postal_code::PostalCode;
-pub use ssn::Ssn;
+pub use ssn::{Ssn, SsnLast4};
 pub use state::State;

@@ -89,6 +89,28 @@ impl Ssn {
     }
 }
 
+/// The last four digits of an SSN, as administrators search by them (and as accounts show
+/// them, masked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsnLast4(String);
+
+impl SsnLast4 {
+    pub fn parse(input: &str, field: &str) -> Result<Self, AppError> {
+        let digits = input.trim();
+        if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(AppError::bad_input(
+                field,
+                "must be the last 4 digits of an SSN",
+            ));
+        }
+        Ok(Self(digits.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -136,6 +136,18 @@ kinds! {
     DataKeysResealed => "data_keys.resealed", Success;
     /// A signed-in caller asked for something their role does not allow; `operation`.
     AccessDenied => "access.denied", Failure;
+    /// An administrator froze the account; every session ended (`sessions_ended`);
+    /// `action`: the id of the reason on file.
+    AccountSuspended => "account.suspended", Success;
+    /// An administrator unfroze the account; `action`: the id of the reason on file.
+    AccountReactivated => "account.reactivated", Success;
+    /// The right password of a suspended account: no session.
+    LoginSuspended => "login.refused_suspended", Failure;
+    /// An administrator ended every session of the account; `count`, and `action`: the id of
+    /// the reason on file.
+    SessionsEndedByAdministrator => "sessions.ended_by_administrator", Success;
+    /// An administrator changed the account's role (`from`, `to`); its sessions ended.
+    RoleChanged => "role.changed", Success;
 }
 
 impl Kind {
