@@ -504,6 +504,7 @@ pub async fn delete(
     db::account_tokens::void_all(work.txn(), id, Purpose::EmailVerification, now).await?;
     db::kyc_reviews::erase_reasons(work.txn(), id).await?;
     db::ssn_reveals::erase_reasons(work.txn(), id).await?;
+    db::account_actions::erase_reasons(work.txn(), id).await?;
     rotate_security_stamp(&work, id).await?;
     let event = Event::new(Kind::AccountDeleted)
         .by(id)

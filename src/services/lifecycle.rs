@@ -31,11 +31,19 @@ async fn open_account(work: &Work<'_>, id: AccountId) -> AppResult<Account> {
         .ok_or(AppError::NotFound)
 }
 
-/// Administrators who can act, held until `work` ends; the caller must still be one of
-/// them, and at least one must remain. Called before and after a change that could remove
-/// one, so two administrators removing each other at once cannot leave none.
-async fn hold_administrators(work: &Work<'_>, actor: &Principal) -> AppResult<()> {
+/// After a change that could remove an administrator, made while holding them all (see
+/// `db::accounts::hold_administrators`): at least one must still be able to act, and the
+/// caller must be one of them. So two administrators removing each other at once cannot
+/// leave none: the second to commit finds itself alone or removed.
+async fn check_administrators_remain(
+    work: &Work<'_>,
+    actor: &Principal,
+    field: &str,
+) -> AppResult<()> {
     let administrators = db::accounts::hold_administrators(work.txn()).await?;
+    if administrators.is_empty() {
+        return Err(would_leave_no_administrator(field));
+    }
     if !administrators.contains(&actor.account) {
         return Err(AppError::Forbidden(Denial::RoleRequired));
     }
@@ -68,7 +76,7 @@ pub async fn suspend(
     let now = work.now();
     let account = open_account(&work, id).await?;
     if account.role == Role::Admin {
-        hold_administrators(&work, admin).await?;
+        db::accounts::hold_administrators(work.txn()).await?;
     }
     if !db::accounts::suspend(work.txn(), id, now).await? {
         return Err(AppError::Conflict {
@@ -76,12 +84,8 @@ pub async fn suspend(
             message: "the account is already suspended".into(),
         });
     }
-    if account.role == Role::Admin
-        && db::accounts::hold_administrators(work.txn())
-            .await?
-            .is_empty()
-    {
-        return Err(would_leave_no_administrator("accountId"));
+    if account.role == Role::Admin {
+        check_administrators_remain(&work, admin, "accountId").await?;
     }
     let ended =
         db::sessions::revoke_all_except(work.txn(), id, None, RevokeReason::AccountSuspended, now)
@@ -221,19 +225,14 @@ pub async fn set_role(
     if from == role {
         return AccountInfo::open(state, &account).await;
     }
-    hold_administrators(&work, admin).await?;
+    db::accounts::hold_administrators(work.txn()).await?;
     if !db::accounts::set_role(work.txn(), id, from, role, now).await? {
         return Err(AppError::Conflict {
             field: "role".into(),
             message: "the role changed meanwhile; reload and try again".into(),
         });
     }
-    if db::accounts::hold_administrators(work.txn())
-        .await?
-        .is_empty()
-    {
-        return Err(would_leave_no_administrator("role"));
-    }
+    check_administrators_remain(&work, admin, "role").await?;
     let ended =
         db::sessions::revoke_all_except(work.txn(), id, None, RevokeReason::RoleChanged, now)
             .await?;

@@ -16,6 +16,7 @@ mod first_hour;
 mod http_spec;
 mod instances;
 mod keys;
+mod lifecycle;
 mod limits;
 mod mfa;
 mod observability;
