@@ -118,6 +118,22 @@ async fn ended_sessions_are_refused_at_once_on_this_instance(app: TestApp) {
     assert_no_errors(&closed);
     refused(app.me(&first).await);
     refused(app.me(&second).await);
+
+    // Support suspending the account ends them all.
+    let admin = app.admin_token().await;
+    let (first, second, _) = two_devices(&app).await;
+    let id = app.me(&first).await["data"]["me"]["id"].clone();
+    let suspended = app
+        .graphql_as(
+            &new_client(),
+            Some(&admin),
+            "mutation($id: UUID!) { suspendAccount(accountId: $id, reason: \"reported stolen phone\") { status } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_no_errors(&suspended);
+    refused(app.me(&first).await);
+    refused(app.me(&second).await);
 }
 db_test!(ended_sessions_are_refused_at_once_on_this_instance);
 
