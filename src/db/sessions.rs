@@ -21,6 +21,8 @@ pub enum RevokeReason {
     PasswordReset,
     AccountDeleted,
     MfaChanged,
+    /// Administrators turned the second factor off.
+    MfaReset,
 }
 
 impl RevokeReason {
@@ -33,6 +35,7 @@ impl RevokeReason {
             Self::PasswordReset => "password_reset",
             Self::AccountDeleted => "account_deleted",
             Self::MfaChanged => "mfa_changed",
+            Self::MfaReset => "mfa_reset",
         }
     }
 }
