@@ -184,8 +184,10 @@ impl TokenRejection {
 pub enum Denial {
     /// The field needs a role the caller does not hold (administrator fields).
     RoleRequired,
-    /// Administrators do not decide their own KYC review.
+    /// Administrators do not act on their own account (KYC review, second-factor reset).
     OwnAccount,
+    /// A second-factor reset needs two administrators: its requester cannot approve it.
+    SecondAdministratorRequired,
 }
 
 impl Denial {
@@ -193,6 +195,7 @@ impl Denial {
         match self {
             Self::RoleRequired => "ROLE_REQUIRED",
             Self::OwnAccount => "OWN_ACCOUNT",
+            Self::SecondAdministratorRequired => "SECOND_ADMINISTRATOR_REQUIRED",
         }
     }
 
@@ -200,6 +203,9 @@ impl Denial {
         match self {
             Self::RoleRequired => "not allowed: this needs an administrator",
             Self::OwnAccount => "not allowed on your own account: another administrator decides",
+            Self::SecondAdministratorRequired => {
+                "not allowed: you requested this reset, so another administrator must approve it"
+            }
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod data_keys;
 pub mod devices;
 pub mod mfa;
+pub mod mfa_reset;
 pub mod outbox;
 pub mod profile;
 pub mod reauth;
