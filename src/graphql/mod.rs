@@ -11,6 +11,7 @@ mod errors;
 mod guards;
 mod metrics;
 mod mfa;
+mod mfa_reset;
 mod query_limits;
 mod recovery;
 mod scalars;

@@ -9,6 +9,7 @@ use super::{
     auth::AuthMutation,
     metrics::OperationMetrics,
     mfa::MfaMutation,
+    mfa_reset::{MfaResetMutation, MfaResetQuery},
     query_limits::QueryLimits,
     recovery::RecoveryMutation,
     sessions::{SessionMutation, SessionQuery},
@@ -25,6 +26,7 @@ pub struct Query(
     SessionQuery,
     AuditQuery,
     AdminAuditQuery,
+    MfaResetQuery,
 );
 
 /// What can be done: sign-up and sign-in, sessions, passwords and email, the profile, KYC
@@ -38,6 +40,7 @@ pub struct Mutation(
     KycMutation,
     ClosureMutation,
     MfaMutation,
+    MfaResetMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
