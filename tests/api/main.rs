@@ -18,6 +18,7 @@ mod instances;
 mod keys;
 mod limits;
 mod mfa;
+mod mfa_reset;
 mod observability;
 mod outage;
 mod profile;
