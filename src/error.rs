@@ -184,12 +184,14 @@ impl TokenRejection {
 pub enum Denial {
     /// The field needs a role the caller does not hold (administrator fields).
     RoleRequired,
-    /// Administrators do not decide their own KYC review, suspend themselves or change their
-    /// own role.
+    /// Administrators do not act on their own account (KYC review, suspension, role,
+    /// second-factor reset).
     OwnAccount,
     /// The right password of an account support has frozen: sign-in is refused until it is
     /// reactivated. Only said to someone who proved the password.
     AccountSuspended,
+    /// A second-factor reset needs two administrators: its requester cannot approve it.
+    SecondAdministratorRequired,
 }
 
 impl Denial {
@@ -198,6 +200,7 @@ impl Denial {
             Self::RoleRequired => "ROLE_REQUIRED",
             Self::OwnAccount => "OWN_ACCOUNT",
             Self::AccountSuspended => "ACCOUNT_SUSPENDED",
+            Self::SecondAdministratorRequired => "SECOND_ADMINISTRATOR_REQUIRED",
         }
     }
 
@@ -206,6 +209,9 @@ impl Denial {
             Self::RoleRequired => "not allowed: this needs an administrator",
             Self::OwnAccount => "not allowed on your own account: another administrator decides",
             Self::AccountSuspended => "this account is suspended: contact support",
+            Self::SecondAdministratorRequired => {
+                "not allowed: you requested this reset, so another administrator must approve it"
+            }
         }
     }
 }

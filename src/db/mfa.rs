@@ -175,6 +175,22 @@ pub async fn count_failure(db: &impl ConnectionTrait, id: Uuid) -> Result<(), Db
         .map(|_| ())
 }
 
+/// Ends every open challenge of the account: a sign-in half done cannot finish.
+pub async fn void_challenges(
+    db: &impl ConnectionTrait,
+    account: AccountId,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    mfa_challenges::Entity::update_many()
+        .col_expr(mfa_challenges::Column::UsedAt, Expr::value(now))
+        .filter(mfa_challenges::Column::AccountId.eq(account.0))
+        .filter(mfa_challenges::Column::UsedAt.is_null())
+        .filter(mfa_challenges::Column::ExpiresAt.gt(now))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
 /// Replaces the account's recovery codes with these hashes.
 pub async fn replace_recovery_codes(
     db: &impl ConnectionTrait,

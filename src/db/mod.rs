@@ -11,6 +11,7 @@ pub mod kyc_reviews;
 pub mod login_failures;
 pub mod mail_outbox;
 pub mod mfa;
+pub mod mfa_reset_requests;
 pub mod refresh_tokens;
 pub mod retention;
 pub mod session_changes;

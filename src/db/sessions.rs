@@ -24,6 +24,8 @@ pub enum RevokeReason {
     AccountSuspended,
     EndedByAdministrator,
     RoleChanged,
+    /// Administrators turned the second factor off.
+    MfaReset,
 }
 
 impl RevokeReason {
@@ -39,6 +41,7 @@ impl RevokeReason {
             Self::AccountSuspended => "account_suspended",
             Self::EndedByAdministrator => "ended_by_administrator",
             Self::RoleChanged => "role_changed",
+            Self::MfaReset => "mfa_reset",
         }
     }
 }

@@ -12,6 +12,7 @@ mod guards;
 mod lifecycle;
 mod metrics;
 mod mfa;
+mod mfa_reset;
 mod query_limits;
 mod recovery;
 mod scalars;

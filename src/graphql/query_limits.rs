@@ -227,6 +227,8 @@ const SENSITIVE: &[&str] = &[
     "deleteAccount",
     "reauthenticate",
     "revealSsn",
+    "requestMfaReset",
+    "approveMfaReset",
 ];
 
 /// At most this many sensitive fields (aliases included) per request.

@@ -10,6 +10,7 @@ use super::{
     lifecycle::LifecycleMutation,
     metrics::OperationMetrics,
     mfa::MfaMutation,
+    mfa_reset::{MfaResetMutation, MfaResetQuery},
     query_limits::QueryLimits,
     recovery::RecoveryMutation,
     sessions::{SessionMutation, SessionQuery},
@@ -26,6 +27,7 @@ pub struct Query(
     SessionQuery,
     AuditQuery,
     AdminAuditQuery,
+    MfaResetQuery,
 );
 
 /// What can be done: sign-up and sign-in, sessions, passwords and email, the profile, KYC
@@ -40,6 +42,7 @@ pub struct Mutation(
     LifecycleMutation,
     ClosureMutation,
     MfaMutation,
+    MfaResetMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

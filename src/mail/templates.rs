@@ -61,6 +61,10 @@ pub enum Mail {
     RoleChanged {
         role: &'static str,
     },
+    /// An administrator asked to turn off two-step sign-in; a second one must approve.
+    MfaResetRequested,
+    /// Two administrators turned off two-step sign-in; every session was signed out.
+    MfaResetApproved,
 }
 
 /// A rendered message.
@@ -94,6 +98,8 @@ impl Mail {
             Self::AccountReactivated => "account_reactivated",
             Self::SessionsEndedBySupport => "sessions_ended_by_support",
             Self::RoleChanged { .. } => "role_changed",
+            Self::MfaResetRequested => "mfa_reset_requested",
+            Self::MfaResetApproved => "mfa_reset_approved",
         }
     }
 
@@ -198,6 +204,18 @@ impl Mail {
                 format!("Too many sign-in attempts with wrong codes on your {product} account"),
                 &format!(
                     "Ten codes in a row were wrong for your {product} account, so codes are refused for the next {minutes} minutes. If someone else is trying your password, change it now."
+                ),
+            ),
+            Self::MfaResetRequested => notice(
+                format!("A reset of two-step sign-in was requested for your {product} account"),
+                &format!(
+                    "Our support team was asked to turn off two-step sign-in for your {product} account, as when a phone is lost. Nothing has changed yet: a second administrator must approve it first."
+                ),
+            ),
+            Self::MfaResetApproved => notice(
+                format!("Support turned off two-step sign-in for your {product} account"),
+                &format!(
+                    "Two administrators of {product} turned off two-step sign-in for your account; your recovery codes no longer work and every session was signed out. Sign in with your password, then turn two-step sign-in on again with your authenticator app."
                 ),
             ),
             Self::AccountClosed => notice(

@@ -505,6 +505,7 @@ pub async fn delete(
     db::kyc_reviews::erase_reasons(work.txn(), id).await?;
     db::ssn_reveals::erase_reasons(work.txn(), id).await?;
     db::account_actions::erase_reasons(work.txn(), id).await?;
+    db::mfa_reset_requests::erase_for_closure(work.txn(), id, now).await?;
     rotate_security_stamp(&work, id).await?;
     let event = Event::new(Kind::AccountDeleted)
         .by(id)

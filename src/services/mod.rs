@@ -10,6 +10,7 @@ pub mod data_keys;
 pub mod devices;
 pub mod lifecycle;
 pub mod mfa;
+pub mod mfa_reset;
 pub mod outbox;
 pub mod profile;
 pub mod reauth;

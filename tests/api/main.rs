@@ -19,6 +19,7 @@ mod keys;
 mod lifecycle;
 mod limits;
 mod mfa;
+mod mfa_reset;
 mod observability;
 mod outage;
 mod profile;

@@ -13,6 +13,7 @@ pub mod login_backoff_locks;
 pub mod login_failures;
 pub mod mail_outbox;
 pub mod mfa_challenges;
+pub mod mfa_reset_requests;
 pub mod recovery_codes;
 pub mod refresh_tokens;
 pub mod sessions;

@@ -112,6 +112,14 @@ kinds! {
     RecoveryCodesRegenerated => "recovery_codes.regenerated", Success;
     /// Ten wrong second-factor codes in a row: codes are refused for `minutes`.
     MfaLocked => "mfa.locked", Failure;
+    /// An administrator asked to turn off this person's second factor; `request`: the id of
+    /// the request on file, with its reason. A second administrator must approve it.
+    MfaResetRequested => "mfa.reset_requested", Success;
+    /// A second administrator approved the request: MFA off, recovery codes void, every
+    /// session ended; `request`, `requested_by`, `sessions_ended`.
+    MfaResetApproved => "mfa.reset_approved", Success;
+    /// An administrator stopped a pending request; `request`.
+    MfaResetCancelled => "mfa.reset_cancelled", Success;
     /// The session proved the password (and code) again, for sensitive changes.
     SessionReauthenticated => "session.reauthenticated", Success;
     /// `reauthenticate` refused (`reason`: `password` or `code`).
