@@ -153,7 +153,6 @@ pub async fn approve(
         .session(approver.session)
         .client(client)
         .detail("request", request.id.to_string())
-        .detail("requested_by", request.requested_by.to_string())
         .detail("sessions_ended", ended);
     work.record(event).await?;
     work.mail(&account, Mail::MfaResetApproved);

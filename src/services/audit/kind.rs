@@ -116,7 +116,7 @@ kinds! {
     /// the request on file, with its reason. A second administrator must approve it.
     MfaResetRequested => "mfa.reset_requested", Success;
     /// A second administrator approved the request: MFA off, recovery codes void, every
-    /// session ended; `request`, `requested_by`, `sessions_ended`.
+    /// session ended; `request` (whose requester is the actor of `mfa.reset_requested`), `sessions_ended`.
     MfaResetApproved => "mfa.reset_approved", Success;
     /// An administrator stopped a pending request; `request`.
     MfaResetCancelled => "mfa.reset_cancelled", Success;
