@@ -20,6 +20,7 @@ mod m20261129_000015_signing_key_schedule;
 mod m20261129_000016_keyed_audit_chain;
 mod m20261130_000017_create_mail_outbox;
 mod m20261201_000018_unlocked_audit_appends;
+mod m20261202_000020_create_email_changes;
 
 /// The ordered list of migrations, applied by `custodian migrate up` and at every start.
 pub struct Migrator;
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000016_keyed_audit_chain::Migration),
             Box::new(m20261130_000017_create_mail_outbox::Migration),
             Box::new(m20261201_000018_unlocked_audit_appends::Migration),
+            Box::new(m20261202_000020_create_email_changes::Migration),
         ]
     }
 }

@@ -21,6 +21,8 @@ pub enum RevokeReason {
     PasswordReset,
     AccountDeleted,
     MfaChanged,
+    EmailChanged,
+    EmailChangeReverted,
 }
 
 impl RevokeReason {
@@ -33,6 +35,8 @@ impl RevokeReason {
             Self::PasswordReset => "password_reset",
             Self::AccountDeleted => "account_deleted",
             Self::MfaChanged => "mfa_changed",
+            Self::EmailChanged => "email_changed",
+            Self::EmailChangeReverted => "email_change_reverted",
         }
     }
 }
