@@ -136,6 +136,18 @@ kinds! {
     DataKeysResealed => "data_keys.resealed", Success;
     /// A signed-in caller asked for something their role does not allow; `operation`.
     AccessDenied => "access.denied", Failure;
+    /// The person asked to move their account to another address; a confirmation link went
+    /// to it, unless another account holds it. The same record either way: the person's own
+    /// trail must not say which.
+    EmailChangeRequested => "email.change_requested", Success;
+    /// Someone asked to move their account to this account's address; nothing changed, the
+    /// holder was told.
+    EmailChangeToTakenEmail => "email.change_to_taken_email", Failure;
+    /// The link sent to the new address moved the account to it; the old address was sent a
+    /// link that undoes it. `sessions_ended`.
+    EmailChanged => "email.changed", Success;
+    /// The link sent to the old address put it back; every session ended (`sessions_ended`).
+    EmailChangeReverted => "email.change_reverted", Success;
 }
 
 impl Kind {
