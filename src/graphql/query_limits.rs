@@ -227,6 +227,9 @@ const SENSITIVE: &[&str] = &[
     "deleteAccount",
     "reauthenticate",
     "revealSsn",
+    "requestEmailChange",
+    "confirmEmailChange",
+    "revertEmailChange",
 ];
 
 /// At most this many sensitive fields (aliases included) per request.

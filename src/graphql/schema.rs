@@ -7,6 +7,7 @@ use super::{
     admin::{AdminAccountQuery, AdminAuditQuery, KycMutation},
     audit::AuditQuery,
     auth::AuthMutation,
+    email_change::EmailChangeMutation,
     metrics::OperationMetrics,
     mfa::MfaMutation,
     query_limits::QueryLimits,
@@ -38,6 +39,7 @@ pub struct Mutation(
     KycMutation,
     ClosureMutation,
     MfaMutation,
+    EmailChangeMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
