@@ -21,6 +21,7 @@ mod m20261129_000016_keyed_audit_chain;
 mod m20261130_000017_create_mail_outbox;
 mod m20261201_000018_unlocked_audit_appends;
 mod m20261202_000019_account_lifecycle;
+mod m20261202_000020_create_email_changes;
 mod m20261202_000021_create_mfa_reset_requests;
 
 /// The ordered list of migrations, applied by `custodian migrate up` and at every start.
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000017_create_mail_outbox::Migration),
             Box::new(m20261201_000018_unlocked_audit_appends::Migration),
             Box::new(m20261202_000019_account_lifecycle::Migration),
+            Box::new(m20261202_000020_create_email_changes::Migration),
             Box::new(m20261202_000021_create_mfa_reset_requests::Migration),
         ]
     }

@@ -138,6 +138,8 @@ pub struct MailSettings {
     pub reset_link_template: String,
     pub verify_email_link_template: String,
     pub sessions_link_template: String,
+    pub email_change_link_template: String,
+    pub email_change_revert_link_template: String,
     pub password_reset_ttl: Duration,
     pub email_verification_ttl: Duration,
 }
@@ -438,6 +440,14 @@ impl MailSettings {
                 "CUSTODIAN_VERIFY_EMAIL_LINK_TEMPLATE",
                 &raw.verify_email_link_template,
             ),
+            (
+                "CUSTODIAN_EMAIL_CHANGE_LINK_TEMPLATE",
+                &raw.email_change_link_template,
+            ),
+            (
+                "CUSTODIAN_EMAIL_CHANGE_REVERT_LINK_TEMPLATE",
+                &raw.email_change_revert_link_template,
+            ),
         ] {
             if !template.contains("{token}") {
                 return Err(invalid(name, "must contain {token}"));
@@ -481,6 +491,8 @@ impl MailSettings {
             reset_link_template: raw.reset_link_template.clone(),
             verify_email_link_template: raw.verify_email_link_template.clone(),
             sessions_link_template: raw.sessions_link_template.clone(),
+            email_change_link_template: raw.email_change_link_template.clone(),
+            email_change_revert_link_template: raw.email_change_revert_link_template.clone(),
             password_reset_ttl: Duration::from_secs(raw.password_reset_ttl_secs),
             email_verification_ttl: Duration::from_secs(raw.email_verification_ttl_secs),
         })

@@ -74,6 +74,12 @@ pub(super) struct RawSettings {
     /// `CUSTODIAN_SESSIONS_LINK_TEMPLATE`: the page where people review and end their sessions,
     /// linked from new-sign-in emails; `{public_url}` is filled in.
     pub(super) sessions_link_template: String,
+    /// `CUSTODIAN_EMAIL_CHANGE_LINK_TEMPLATE`: the link, sent to a new address, that moves the
+    /// account to it.
+    pub(super) email_change_link_template: String,
+    /// `CUSTODIAN_EMAIL_CHANGE_REVERT_LINK_TEMPLATE`: the link, sent to the address an account
+    /// left, that takes it back.
+    pub(super) email_change_revert_link_template: String,
     /// `CUSTODIAN_PASSWORD_RESET_TTL_SECS`: how long a reset link works.
     pub(super) password_reset_ttl_secs: u64,
     /// `CUSTODIAN_EMAIL_VERIFICATION_TTL_SECS`: how long a verification link works.
@@ -151,6 +157,9 @@ impl Default for RawSettings {
             reset_link_template: "{public_url}/reset-password?token={token}".into(),
             verify_email_link_template: "{public_url}/verify-email?token={token}".into(),
             sessions_link_template: "{public_url}/sessions".into(),
+            email_change_link_template: "{public_url}/confirm-email-change?token={token}".into(),
+            email_change_revert_link_template: "{public_url}/revert-email-change?token={token}"
+                .into(),
             password_reset_ttl_secs: 30 * 60,
             email_verification_ttl_secs: 24 * 3600,
             require_verified_email: false,

@@ -294,6 +294,29 @@ pub async fn mark_email_verified(
     Ok(result.rows_affected == 1)
 }
 
+/// Gives an open account the address `to`, confirmed. With `from`, only while the account
+/// still has that address. `false` when the account is closed or its address moved meanwhile;
+/// a `to` that another account holds surfaces as a unique violation.
+pub async fn replace_email(
+    db: &impl ConnectionTrait,
+    id: AccountId,
+    from: Option<&str>,
+    to: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, sea_orm::DbErr> {
+    let mut update = Entity::update_many()
+        .col_expr(Column::Email, Expr::value(to))
+        .col_expr(Column::EmailVerified, Expr::value(true))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(id.0))
+        .filter(Column::DeletedAt.is_null());
+    if let Some(from) = from {
+        update = update.filter(Column::Email.eq(from));
+    }
+    let result = update.exec(db).await?;
+    Ok(result.rows_affected == 1)
+}
+
 fn profile_columns(profile: StoredProfile) -> ActiveModel {
     ActiveModel {
         phone: Set(profile.phone),

@@ -6,6 +6,7 @@ pub mod account_tokens;
 pub mod accounts;
 pub mod audit_events;
 pub mod data_keys;
+pub mod email_changes;
 pub mod entities;
 pub mod kyc_reviews;
 pub mod login_failures;

@@ -8,8 +8,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::entities::{
-    account_tokens, login_backoff_locks, login_failures, mail_outbox, mfa_challenges,
-    refresh_tokens, sessions,
+    account_tokens, email_changes, login_backoff_locks, login_failures, mail_outbox,
+    mfa_challenges, refresh_tokens, sessions,
 };
 
 /// The advisory-lock key of a retention pass on PostgreSQL: any fixed number all instances
@@ -48,10 +48,13 @@ pub enum Table {
     BackoffLocks,
     /// Delivered email (undeliverable stays, for inspection).
     MailOutbox,
+    /// Changes of address none of whose links can work any more, with the addresses they
+    /// held.
+    EmailChanges,
 }
 
 impl Table {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::RefreshTokens,
         Self::Sessions,
         Self::MfaChallenges,
@@ -59,6 +62,7 @@ impl Table {
         Self::LoginFailures,
         Self::BackoffLocks,
         Self::MailOutbox,
+        Self::EmailChanges,
     ];
 
     pub fn name(self) -> &'static str {
@@ -70,6 +74,7 @@ impl Table {
             Self::LoginFailures => "login_failures",
             Self::BackoffLocks => "login_backoff_locks",
             Self::MailOutbox => "mail_outbox",
+            Self::EmailChanges => "email_changes",
         }
     }
 }
@@ -143,6 +148,23 @@ pub async fn delete_batch(
                     .await?;
             mail_outbox::Entity::delete_many()
                 .filter(mail_outbox::Column::Id.is_in(ids))
+                .exec(db)
+                .await?
+        }
+        Table::EmailChanges => {
+            use email_changes::Column;
+            let over = Condition::any()
+                .add(Column::VoidedAt.lt(cutoff))
+                .add(Column::RevertedAt.lt(cutoff))
+                .add(Column::RevertExpiresAt.lt(cutoff))
+                .add(
+                    Condition::all()
+                        .add(Column::ConfirmedAt.is_null())
+                        .add(Column::ExpiresAt.lt(cutoff)),
+                );
+            let ids = ids::<email_changes::Entity, Uuid>(db, Column::Id, over, limit).await?;
+            email_changes::Entity::delete_many()
+                .filter(Column::Id.is_in(ids))
                 .exec(db)
                 .await?
         }

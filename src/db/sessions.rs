@@ -26,6 +26,8 @@ pub enum RevokeReason {
     RoleChanged,
     /// Administrators turned the second factor off.
     MfaReset,
+    EmailChanged,
+    EmailChangeReverted,
 }
 
 impl RevokeReason {
@@ -42,6 +44,8 @@ impl RevokeReason {
             Self::EndedByAdministrator => "ended_by_administrator",
             Self::RoleChanged => "role_changed",
             Self::MfaReset => "mfa_reset",
+            Self::EmailChanged => "email_changed",
+            Self::EmailChangeReverted => "email_change_reverted",
         }
     }
 }

@@ -7,6 +7,7 @@ mod admin;
 mod audit;
 pub mod auth;
 pub mod context;
+mod email_change;
 mod errors;
 mod guards;
 mod lifecycle;

@@ -229,6 +229,9 @@ const SENSITIVE: &[&str] = &[
     "revealSsn",
     "requestMfaReset",
     "approveMfaReset",
+    "requestEmailChange",
+    "confirmEmailChange",
+    "revertEmailChange",
 ];
 
 /// At most this many sensitive fields (aliases included) per request.

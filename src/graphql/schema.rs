@@ -7,6 +7,7 @@ use super::{
     admin::{AdminAccountQuery, AdminAuditQuery, KycMutation},
     audit::AuditQuery,
     auth::AuthMutation,
+    email_change::EmailChangeMutation,
     lifecycle::LifecycleMutation,
     metrics::OperationMetrics,
     mfa::MfaMutation,
@@ -43,6 +44,7 @@ pub struct Mutation(
     ClosureMutation,
     MfaMutation,
     MfaResetMutation,
+    EmailChangeMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -89,8 +89,12 @@ rules! {
     SsnReveal => "ssn_reveal", 20 / 3600;
     /// `exportMyData`, per account: it loads everything held about the person.
     ExportAccount => "export_account", 5 / 3600;
-    /// `resetPassword` and `verifyEmail`, per client IP: guessing tokens.
+    /// `resetPassword`, `verifyEmail`, `confirmEmailChange` and `revertEmailChange`, per
+    /// client IP: guessing tokens.
     TokenIp => "token_ip", 20 / 60;
+    /// `requestEmailChange`, per account: each one mails an address the account does not
+    /// prove it holds.
+    EmailChange => "email_change", 5 / 3600;
 }
 
 /// One unit to spend: the rule and what it is counted against.

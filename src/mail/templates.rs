@@ -65,6 +65,20 @@ pub enum Mail {
     MfaResetRequested,
     /// Two administrators turned off two-step sign-in; every session was signed out.
     MfaResetApproved,
+    /// To the address the person asked to move to: a link that makes the move.
+    ConfirmEmailChange {
+        link: String,
+        valid_hours: u64,
+    },
+    /// To the holder of an address someone asked to move another account to.
+    EmailChangeToTakenAddress,
+    /// To the address an account just left: a link that takes it back.
+    EmailChanged {
+        revert_link: String,
+        valid_hours: u64,
+    },
+    /// To the address a revert link restored.
+    EmailChangeReverted,
 }
 
 /// A rendered message.
@@ -100,6 +114,10 @@ impl Mail {
             Self::RoleChanged { .. } => "role_changed",
             Self::MfaResetRequested => "mfa_reset_requested",
             Self::MfaResetApproved => "mfa_reset_approved",
+            Self::ConfirmEmailChange { .. } => "confirm_email_change",
+            Self::EmailChangeToTakenAddress => "email_change_to_taken_address",
+            Self::EmailChanged { .. } => "email_changed",
+            Self::EmailChangeReverted => "email_change_reverted",
         }
     }
 
@@ -218,6 +236,38 @@ impl Mail {
                     "Two administrators of {product} turned off two-step sign-in for your account; your recovery codes no longer work and every session was signed out. Sign in with your password, then turn two-step sign-in on again with your authenticator app."
                 ),
             ),
+            Self::ConfirmEmailChange { link, valid_hours } => with_link(
+                format!("Confirm your new email address for {product}"),
+                &format!(
+                    "Someone signed in to a {product} account asked to use this address for it from now on. Open this link to make the change; it works once, for {valid_hours} hours:"
+                ),
+                link,
+                "If you did not ask for this, ignore this email: nothing changes.",
+            ),
+            Self::EmailChangeToTakenAddress => notice(
+                format!("Someone tried to move a {product} account to your address"),
+                &format!(
+                    "Someone signed in to another {product} account asked to use this email address for it. It already belongs to your account, so nothing changed and they were not told that it does."
+                ),
+            ),
+            Self::EmailChanged {
+                revert_link,
+                valid_hours,
+            } => with_link(
+                format!("The email address of your {product} account was changed"),
+                &format!(
+                    "Your {product} account now uses another email address, and this one no longer signs in to it. Sessions on other devices were signed out. If you did not make this change, open this link within {valid_hours} hours to put this address back and sign everyone out:"
+                ),
+                revert_link,
+                "Then reset your password at once and contact support.",
+            ),
+            Self::EmailChangeReverted => plain(
+                format!("Your {product} account uses this email address again"),
+                &format!(
+                    "The change of your {product} account's email address was undone: it uses this address again, every session was signed out, and links sent to the other address no longer work."
+                ),
+                "Whoever made the change could sign in: reset your password now, then check your two-step sign-in and your sessions.",
+            ),
             Self::AccountClosed => notice(
                 format!("Your {product} account is closed"),
                 &format!(
@@ -277,10 +327,15 @@ fn with_link(subject: String, lead: &str, link: &str, closing: &str) -> Rendered
 }
 
 fn notice(subject: String, lead: &str) -> Rendered {
-    let text = format!("{lead}\n\n{NOT_YOU}\n");
+    plain(subject, lead, NOT_YOU)
+}
+
+/// A message without a link, closing with `closing`.
+fn plain(subject: String, lead: &str, closing: &str) -> Rendered {
+    let text = format!("{lead}\n\n{closing}\n");
     let html = page(
         &subject,
-        &format!("<p>{}</p><p>{}</p>", escape(lead), escape(NOT_YOU)),
+        &format!("<p>{}</p><p>{}</p>", escape(lead), escape(closing)),
     );
     Rendered {
         subject,

@@ -502,6 +502,7 @@ pub async fn delete(
     db::mfa::delete_recovery_codes(work.txn(), id).await?;
     db::account_tokens::void_all(work.txn(), id, Purpose::PasswordReset, now).await?;
     db::account_tokens::void_all(work.txn(), id, Purpose::EmailVerification, now).await?;
+    db::email_changes::erase(work.txn(), id, now).await?;
     db::kyc_reviews::erase_reasons(work.txn(), id).await?;
     db::ssn_reveals::erase_reasons(work.txn(), id).await?;
     db::account_actions::erase_reasons(work.txn(), id).await?;

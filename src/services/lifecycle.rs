@@ -93,6 +93,7 @@ pub async fn suspend(
     work.sessions_changed(SessionChange::Account(id)).await?;
     rotate_security_stamp(&work, id).await?;
     db::account_tokens::void_all(work.txn(), id, Purpose::PasswordReset, now).await?;
+    db::email_changes::void_pending(work.txn(), id, now).await?;
     let action = db::account_actions::insert(
         work.txn(),
         id,

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod data_keys;
 pub mod devices;
+pub mod email_change;
 pub mod lifecycle;
 pub mod mfa;
 pub mod mfa_reset;

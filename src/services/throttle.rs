@@ -123,6 +123,11 @@ impl Limit {
         Self(vec![(Rule::ExportAccount, Scope::Account)])
     }
 
+    /// `requestEmailChange`, per account.
+    pub fn email_change() -> Self {
+        Self(vec![(Rule::EmailChange, Scope::Account)])
+    }
+
     /// Fields that take an emailed token.
     pub fn token() -> Self {
         Self(vec![(Rule::TokenIp, Scope::Ip)])

@@ -62,8 +62,14 @@ impl<'a> Work<'a> {
 
     /// Mails `account` once the work commits, addressed by name.
     pub fn mail(&mut self, account: &accounts::Model, mail: Mail) {
+        self.mail_to(&account.email, account, mail);
+    }
+
+    /// Mails `to` once the work commits, addressed by the name of `account`: for an address
+    /// the account is moving to or away from, which is not (or no longer) its own.
+    pub fn mail_to(&mut self, to: &str, account: &accounts::Model, mail: Mail) {
         self.outgoing.push(Outgoing {
-            to: account.email.clone(),
+            to: to.to_owned(),
             name: format!("{} {}", account.first_name, account.last_name),
             mail,
         });

@@ -505,3 +505,38 @@ async fn administrators_search_accounts(app: TestApp) {
     assert!(!by_ssn.to_string().contains("6789"));
 }
 db_test!(administrators_search_accounts);
+
+async fn a_pending_email_change_does_not_survive_suspension(app: TestApp) {
+    let (_, admin) = admin(&app).await;
+    let (id, email, token) = person(&app, &new_client()).await;
+    let new_email = unique_email();
+    let asked = app
+        .graphql_as(
+            &new_client(),
+            Some(&token),
+            "mutation($e: String!) { requestEmailChange(newEmail: $e) }",
+            json!({ "e": new_email }),
+        )
+        .await;
+    assert_no_errors(&asked);
+    let link = app
+        .wait_for_mail(&new_email, "Confirm your new email")
+        .await;
+    assert_no_errors(&as_admin(&app, &admin, SUSPEND, json!({ "id": id, "reason": REASON })).await);
+    let confirmed = app
+        .graphql(
+            "mutation($t: String!) { confirmEmailChange(token: $t) { email } }",
+            json!({ "t": link.token() }),
+        )
+        .await;
+    assert_eq!(error_code(&confirmed), "BAD_USER_INPUT", "{confirmed}");
+    let read = as_admin(
+        &app,
+        &admin,
+        "query($id: UUID!) { account(id: $id) { email } }",
+        json!({ "id": id }),
+    )
+    .await;
+    assert_eq!(read["data"]["account"]["email"], email.as_str());
+}
+db_test!(a_pending_email_change_does_not_survive_suspension);

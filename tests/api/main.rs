@@ -11,6 +11,7 @@ mod auth;
 mod binary;
 mod cli;
 mod data_protection;
+mod email_change;
 mod errors;
 mod first_hour;
 mod http_spec;

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod audit_chain_head;
 pub mod audit_events;
 pub mod data_keys;
+pub mod email_changes;
 pub mod kyc_reviews;
 pub mod login_backoff_locks;
 pub mod login_failures;

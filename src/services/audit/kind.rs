@@ -156,6 +156,18 @@ kinds! {
     SessionsEndedByAdministrator => "sessions.ended_by_administrator", Success;
     /// An administrator changed the account's role (`from`, `to`); its sessions ended.
     RoleChanged => "role.changed", Success;
+    /// The person asked to move their account to another address; a confirmation link went
+    /// to it, unless another account holds it. The same record either way: the person's own
+    /// trail must not say which.
+    EmailChangeRequested => "email.change_requested", Success;
+    /// Someone asked to move their account to this account's address; nothing changed, the
+    /// holder was told.
+    EmailChangeToTakenEmail => "email.change_to_taken_email", Failure;
+    /// The link sent to the new address moved the account to it; the old address was sent a
+    /// link that undoes it. `sessions_ended`.
+    EmailChanged => "email.changed", Success;
+    /// The link sent to the old address put it back; every session ended (`sessions_ended`).
+    EmailChangeReverted => "email.change_reverted", Success;
 }
 
 impl Kind {
