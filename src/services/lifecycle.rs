@@ -57,6 +57,35 @@ fn would_leave_no_administrator(field: &str) -> AppError {
     }
 }
 
+/// What an administrator did to `id` and why: the reason kept on file (beside the trail,
+/// erasable with the account) and the start of the event that refers to it.
+struct Act<'a> {
+    admin: &'a Principal,
+    id: AccountId,
+    reason: &'a Reason,
+    client: &'a ClientInfo,
+}
+
+impl Act<'_> {
+    async fn record(&self, work: &Work<'_>, action: Action, kind: Kind) -> AppResult<Event> {
+        let on_file = db::account_actions::insert(
+            work.txn(),
+            self.id,
+            self.admin.account,
+            action,
+            self.reason.as_str(),
+            work.now(),
+        )
+        .await?;
+        Ok(Event::new(kind)
+            .actor(self.admin.account)
+            .subject(self.id)
+            .session(self.admin.session)
+            .client(self.client)
+            .detail("action", on_file.to_string()))
+    }
+}
+
 /// `suspendAccount`: freezes the account. Every session ends at once (on every instance),
 /// anything in flight under the old security stamp (a sign-in's second step, a reset link) can
 /// no longer finish, and sign-in, refresh and password reset are refused until it is
@@ -94,21 +123,15 @@ pub async fn suspend(
     rotate_security_stamp(&work, id).await?;
     db::account_tokens::void_all(work.txn(), id, Purpose::PasswordReset, now).await?;
     db::email_changes::void_pending(work.txn(), id, now).await?;
-    let action = db::account_actions::insert(
-        work.txn(),
+    let act = Act {
+        admin,
         id,
-        admin.account,
-        Action::Suspend,
-        reason.as_str(),
-        now,
-    )
-    .await?;
-    let event = Event::new(Kind::AccountSuspended)
-        .actor(admin.account)
-        .subject(id)
-        .session(admin.session)
-        .client(client)
-        .detail("action", action.to_string())
+        reason,
+        client,
+    };
+    let event = act
+        .record(&work, Action::Suspend, Kind::AccountSuspended)
+        .await?
         .detail("sessions_ended", ended);
     work.record(event).await?;
     let suspended = open_account(&work, id).await?;
@@ -137,21 +160,15 @@ pub async fn reactivate(
             message: "the account is not suspended".into(),
         });
     }
-    let action = db::account_actions::insert(
-        work.txn(),
+    let act = Act {
+        admin,
         id,
-        admin.account,
-        Action::Reactivate,
-        reason.as_str(),
-        now,
-    )
-    .await?;
-    let event = Event::new(Kind::AccountReactivated)
-        .actor(admin.account)
-        .subject(id)
-        .session(admin.session)
-        .client(client)
-        .detail("action", action.to_string());
+        reason,
+        client,
+    };
+    let event = act
+        .record(&work, Action::Reactivate, Kind::AccountReactivated)
+        .await?;
     work.record(event).await?;
     let reactivated = open_account(&work, id).await?;
     work.mail(&reactivated, Mail::AccountReactivated);
@@ -181,21 +198,19 @@ pub async fn end_sessions(
     )
     .await?;
     work.sessions_changed(SessionChange::Account(id)).await?;
-    let action = db::account_actions::insert(
-        work.txn(),
+    let act = Act {
+        admin,
         id,
-        admin.account,
-        Action::EndSessions,
-        reason.as_str(),
-        now,
-    )
-    .await?;
-    let event = Event::new(Kind::SessionsEndedByAdministrator)
-        .actor(admin.account)
-        .subject(id)
-        .session(admin.session)
-        .client(client)
-        .detail("action", action.to_string())
+        reason,
+        client,
+    };
+    let event = act
+        .record(
+            &work,
+            Action::EndSessions,
+            Kind::SessionsEndedByAdministrator,
+        )
+        .await?
         .detail("count", ended);
     work.record(event).await?;
     if ended > 0 && id != admin.account {
