@@ -256,13 +256,19 @@ fn relying_party(settings: &Settings) -> anyhow::Result<webauthn_rs::Webauthn> {
         .origins
         .split_first()
         .context("no origin may use passkeys (CUSTODIAN_WEBAUTHN_ORIGINS)")?;
-    let invalid = |err| anyhow::anyhow!("invalid passkey settings (CUSTODIAN_WEBAUTHN_RP_ID, CUSTODIAN_WEBAUTHN_ORIGINS): {err}");
+    let invalid = |err| {
+        anyhow::anyhow!(
+            "invalid passkey settings (CUSTODIAN_WEBAUTHN_RP_ID, CUSTODIAN_WEBAUTHN_ORIGINS): {err}"
+        )
+    };
     let builder = webauthn_rs::WebauthnBuilder::new(&passkeys.rp_id, primary)
         .map_err(invalid)?
         .rp_name(&settings.mail.product_name);
     others
         .iter()
-        .fold(builder, |builder, origin| builder.append_allowed_origin(origin))
+        .fold(builder, |builder, origin| {
+            builder.append_allowed_origin(origin)
+        })
         .build()
         .map_err(invalid)
 }

@@ -1,6 +1,8 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
-use crate::{m20261128_000001_create_accounts::Accounts, m20261128_000002_create_sessions::Sessions};
+use crate::{
+    m20261128_000001_create_accounts::Accounts, m20261128_000002_create_sessions::Sessions,
+};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -127,12 +129,18 @@ impl MigrationTrait for Migration {
             )
             .await?;
         for (name, column) in [
-            ("idx_webauthn_ceremonies_session", WebauthnCeremonies::SessionId),
+            (
+                "idx_webauthn_ceremonies_session",
+                WebauthnCeremonies::SessionId,
+            ),
             (
                 "idx_webauthn_ceremonies_mfa_challenge",
                 WebauthnCeremonies::MfaChallengeId,
             ),
-            ("idx_webauthn_ceremonies_expires", WebauthnCeremonies::ExpiresAt),
+            (
+                "idx_webauthn_ceremonies_expires",
+                WebauthnCeremonies::ExpiresAt,
+            ),
         ] {
             manager
                 .create_index(

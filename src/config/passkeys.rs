@@ -29,8 +29,8 @@ impl PasskeySettings {
         production: bool,
         warnings: &mut Vec<String>,
     ) -> Result<Self, ConfigError> {
-        let public = Url::parse(public_url)
-            .map_err(|_| invalid("CUSTODIAN_PUBLIC_URL", "is not a URL"))?;
+        let public =
+            Url::parse(public_url).map_err(|_| invalid("CUSTODIAN_PUBLIC_URL", "is not a URL"))?;
         let rp_id = match raw.webauthn_rp_id.as_deref().map(str::trim) {
             Some(rp_id) if !rp_id.is_empty() => domain(rp_id)?,
             _ => match public.host() {
@@ -70,7 +70,10 @@ impl PasskeySettings {
         } else {
             listed
                 .into_iter()
-                .map(|text| origin(text, &rp_id, production).map_err(|reason| invalid(ORIGINS, format!("`{text}` {reason}"))))
+                .map(|text| {
+                    origin(text, &rp_id, production)
+                        .map_err(|reason| invalid(ORIGINS, format!("`{text}` {reason}")))
+                })
                 .collect::<Result<Vec<_>, _>>()?
         };
         Ok(Self { rp_id, origins })
@@ -85,7 +88,9 @@ fn domain(text: &str) -> Result<String, ConfigError> {
         !label.is_empty()
             && label.len() <= 63
             && !label.starts_with('-')
-            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
     };
     if lower.len() <= 253 && lower.split('.').all(label) {
         Ok(lower)
@@ -101,7 +106,8 @@ fn domain(text: &str) -> Result<String, ConfigError> {
 
 /// `text` as an origin under `rp_id`, or why it is not one.
 fn origin(text: &str, rp_id: &str, production: bool) -> Result<Url, String> {
-    let url = Url::parse(text).map_err(|_| "is not an origin such as https://app.example.com".to_owned())?;
+    let url = Url::parse(text)
+        .map_err(|_| "is not an origin such as https://app.example.com".to_owned())?;
     let bare = url.path() == "/"
         && url.query().is_none()
         && url.fragment().is_none()
@@ -133,7 +139,12 @@ mod tests {
         let settings =
             Settings::from_pairs([("PUBLIC_URL", "https://id.example.com")]).expect("valid");
         assert_eq!(settings.passkeys.rp_id, "id.example.com");
-        let origins: Vec<&str> = settings.passkeys.origins.iter().map(|url| url.as_str()).collect();
+        let origins: Vec<&str> = settings
+            .passkeys
+            .origins
+            .iter()
+            .map(|url| url.as_str())
+            .collect();
         assert_eq!(origins, ["https://id.example.com/"]);
     }
 
@@ -141,13 +152,27 @@ mod tests {
     fn development_adds_the_cors_origins_that_fit() {
         let settings = Settings::from_pairs([
             ("PUBLIC_URL", "http://localhost:8080"),
-            ("CORS_ORIGINS", "http://localhost:5173,https://app.example.com"),
+            (
+                "CORS_ORIGINS",
+                "http://localhost:5173,https://app.example.com",
+            ),
         ])
         .expect("valid");
-        let origins: Vec<&str> = settings.passkeys.origins.iter().map(|url| url.as_str()).collect();
-        assert_eq!(origins, ["http://localhost:8080/", "http://localhost:5173/"]);
+        let origins: Vec<&str> = settings
+            .passkeys
+            .origins
+            .iter()
+            .map(|url| url.as_str())
+            .collect();
+        assert_eq!(
+            origins,
+            ["http://localhost:8080/", "http://localhost:5173/"]
+        );
         assert!(
-            settings.warnings.iter().any(|warning| warning.contains("https://app.example.com")),
+            settings
+                .warnings
+                .iter()
+                .any(|warning| warning.contains("https://app.example.com")),
             "{:?}",
             settings.warnings
         );
@@ -157,24 +182,44 @@ mod tests {
     fn an_origin_outside_the_relying_party_is_refused() {
         let err = Settings::from_pairs([
             ("WEBAUTHN_RP_ID", "example.com"),
-            ("WEBAUTHN_ORIGINS", "https://app.example.com,https://evil.test"),
+            (
+                "WEBAUTHN_ORIGINS",
+                "https://app.example.com,https://evil.test",
+            ),
         ])
         .expect_err("refused");
         let said = err.to_string();
-        assert!(said.contains("CUSTODIAN_WEBAUTHN_ORIGINS") && said.contains("evil.test"), "{said}");
+        assert!(
+            said.contains("CUSTODIAN_WEBAUTHN_ORIGINS") && said.contains("evil.test"),
+            "{said}"
+        );
         let fine = Settings::from_pairs([
             ("WEBAUTHN_RP_ID", "Example.com"),
-            ("WEBAUTHN_ORIGINS", "https://app.example.com, https://example.com:8443"),
+            (
+                "WEBAUTHN_ORIGINS",
+                "https://app.example.com, https://example.com:8443",
+            ),
         ])
         .expect("valid");
         assert_eq!(fine.passkeys.rp_id, "example.com");
         assert_eq!(fine.passkeys.origins.len(), 2);
-        for bad in ["https://example.com/", "example.com:443", "http://example.com", "*.example.com"] {
+        for bad in [
+            "https://example.com/",
+            "example.com:443",
+            "http://example.com",
+            "*.example.com",
+        ] {
             let err = Settings::from_pairs([("WEBAUTHN_RP_ID", bad)]).expect_err(bad);
-            assert!(err.to_string().contains("CUSTODIAN_WEBAUTHN_RP_ID"), "{err}");
+            assert!(
+                err.to_string().contains("CUSTODIAN_WEBAUTHN_RP_ID"),
+                "{err}"
+            );
         }
         let err = Settings::from_pairs([("PUBLIC_URL", "http://192.168.1.20:8080")])
             .expect_err("an IP is no relying party");
-        assert!(err.to_string().contains("CUSTODIAN_WEBAUTHN_RP_ID"), "{err}");
+        assert!(
+            err.to_string().contains("CUSTODIAN_WEBAUTHN_RP_ID"),
+            "{err}"
+        );
     }
 }

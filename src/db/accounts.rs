@@ -291,7 +291,9 @@ pub async fn assign_webauthn_user_id(
         .filter(Column::WebauthnUserId.is_null())
         .exec(db)
         .await?;
-    Ok(find(db, id).await?.and_then(|account| account.webauthn_user_id))
+    Ok(find(db, id)
+        .await?
+        .and_then(|account| account.webauthn_user_id))
 }
 
 /// Marks the email verified; `false` when it already was.

@@ -99,7 +99,11 @@ pub async fn record_use(db: &impl ConnectionTrait, id: Uuid, used: Use) -> Resul
 }
 
 /// Deletes one of the account's passkeys; `false` when it has none of that id.
-pub async fn delete(db: &impl ConnectionTrait, account: AccountId, id: Uuid) -> Result<bool, DbErr> {
+pub async fn delete(
+    db: &impl ConnectionTrait,
+    account: AccountId,
+    id: Uuid,
+) -> Result<bool, DbErr> {
     let result = Entity::delete_many()
         .filter(Column::Id.eq(id))
         .filter(Column::AccountId.eq(account.0))

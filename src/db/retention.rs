@@ -175,8 +175,8 @@ pub async fn delete_batch(
         Table::WebauthnCeremonies => {
             use webauthn_ceremonies::Column;
             let expired = Condition::all().add(Column::ExpiresAt.lt(cutoff));
-            let ids = ids::<webauthn_ceremonies::Entity, Uuid>(db, Column::Id, expired, limit)
-                .await?;
+            let ids =
+                ids::<webauthn_ceremonies::Entity, Uuid>(db, Column::Id, expired, limit).await?;
             webauthn_ceremonies::Entity::delete_many()
                 .filter(Column::Id.is_in(ids))
                 .exec(db)

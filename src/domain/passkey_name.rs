@@ -34,7 +34,9 @@ mod tests {
     #[test]
     fn names_are_one_to_sixty_four_characters_of_text() {
         assert_eq!(
-            PasskeyName::parse("  Work laptop ", "name").unwrap().as_str(),
+            PasskeyName::parse("  Work laptop ", "name")
+                .unwrap()
+                .as_str(),
             "Work laptop"
         );
         assert!(PasskeyName::parse(&"é".repeat(64), "name").is_ok());

@@ -71,7 +71,9 @@ impl AuthMethods {
 
     /// What a session stored; `None` for anything this version never writes.
     pub fn from_stored(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|methods| methods.stored() == text)
+        Self::ALL
+            .into_iter()
+            .find(|methods| methods.stored() == text)
     }
 }
 
@@ -122,7 +124,11 @@ pub fn issue(
         iat: now.timestamp(),
         exp: expires_at.timestamp(),
         role: role.as_str().into(),
-        amr: methods.claim().iter().map(|value| (*value).to_owned()).collect(),
+        amr: methods
+            .claim()
+            .iter()
+            .map(|value| (*value).to_owned())
+            .collect(),
     };
     let (kid, key) = state.keyring.signer(now);
     let header = Header {

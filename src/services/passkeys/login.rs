@@ -5,11 +5,13 @@
 
 use serde_json::Value;
 use uuid::Uuid;
-use webauthn_rs::prelude::{DiscoverableAuthentication, Passkey, PublicKeyCredential, WebauthnError};
+use webauthn_rs::prelude::{
+    DiscoverableAuthentication, Passkey, PublicKeyCredential, WebauthnError,
+};
 
 use super::{
-    CEREMONY_TTL, clone_suspected, credential_key, from_stored, log_refusal, presented,
-    record_use, to_json,
+    CEREMONY_TTL, clone_suspected, credential_key, from_stored, log_refusal, presented, record_use,
+    to_json,
 };
 use crate::{
     db::{
@@ -152,7 +154,9 @@ async fn owner(
     };
     let account = db::accounts::find(&state.db, AccountId(row.account_id))
         .await?
-        .filter(|account| account.deleted_at.is_none() && account.webauthn_user_id == Some(user_id));
+        .filter(|account| {
+            account.deleted_at.is_none() && account.webauthn_user_id == Some(user_id)
+        });
     let Some(account) = account else {
         return Ok(None);
     };

@@ -2,7 +2,9 @@
 //! the browser makes a credential with them, and the session hands it back with a name.
 
 use serde_json::Value;
-use webauthn_rs::prelude::{CredentialID, Passkey, PasskeyRegistration, RegisterPublicKeyCredential};
+use webauthn_rs::prelude::{
+    CredentialID, Passkey, PasskeyRegistration, RegisterPublicKeyCredential,
+};
 
 use super::{
     CEREMONY_TTL, MAX_PASSKEYS, Stored, credential_key, credentials_of, from_stored, log_refusal,
@@ -10,7 +12,10 @@ use super::{
 };
 use crate::{
     crypto::random_bytes,
-    db::{self, entities::passkeys::Model as StoredPasskey, passkeys::NewPasskey, webauthn_ceremonies::Ceremony},
+    db::{
+        self, entities::passkeys::Model as StoredPasskey, passkeys::NewPasskey,
+        webauthn_ceremonies::Ceremony,
+    },
     domain::{AccountId, PasskeyName},
     error::{AppError, AppResult},
     mail::Mail,

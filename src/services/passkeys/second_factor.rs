@@ -4,7 +4,10 @@
 
 use webauthn_rs::prelude::{PasskeyAuthentication, WebauthnError};
 
-use super::{clone_suspected, credential_key, credentials_of, from_stored, login::Assertion, log_refusal, record_use};
+use super::{
+    clone_suspected, credential_key, credentials_of, from_stored, log_refusal, login::Assertion,
+    record_use,
+};
 use crate::{
     db::{self, entities::accounts::Model as Account, webauthn_ceremonies::Ceremony},
     domain::{AccountId, OpaqueToken},
@@ -19,7 +22,10 @@ use crate::{
 };
 
 fn refused() -> AppError {
-    AppError::bad_input("credential", "is not a valid answer from one of this account's passkeys")
+    AppError::bad_input(
+        "credential",
+        "is not a valid answer from one of this account's passkeys",
+    )
 }
 
 /// `verifyMfaPasskey`: completes a sign-in with one of the account's passkeys. A wrong answer
@@ -52,9 +58,12 @@ async fn check(
     assertion: &Assertion,
     client: &ClientInfo,
 ) -> AppResult<bool> {
-    let Some(open) =
-        db::webauthn_ceremonies::find_open(&state.db, Ceremony::SecondFactor(challenge), state.clock.now())
-            .await?
+    let Some(open) = db::webauthn_ceremonies::find_open(
+        &state.db,
+        Ceremony::SecondFactor(challenge),
+        state.clock.now(),
+    )
+    .await?
     else {
         return Ok(false);
     };
