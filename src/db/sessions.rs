@@ -71,6 +71,7 @@ pub async fn insert(db: &impl ConnectionTrait, model: Model) -> Result<Model, se
         revoke_reason: Set(None),
         mfa_verified: Set(model.mfa_verified),
         reauthenticated_at: Set(model.reauthenticated_at),
+        auth_methods: Set(model.auth_methods),
     };
     Entity::insert(active).exec_with_returning(db).await
 }
@@ -201,14 +202,19 @@ pub async fn revoke_unverified_except(
         .rows_affected)
 }
 
-/// Marks a session as having passed MFA (it just proved a code).
+/// Marks a session as having passed MFA (it just proved a code): `methods` says how it is now
+/// signed in. A session that had passed a second factor already (with a passkey) keeps what it
+/// proved.
 pub async fn mark_mfa_verified(
     db: &impl ConnectionTrait,
     id: SessionId,
+    methods: &str,
 ) -> Result<(), sea_orm::DbErr> {
     Entity::update_many()
         .col_expr(Column::MfaVerified, Expr::value(true))
+        .col_expr(Column::AuthMethods, Expr::value(methods))
         .filter(Column::Id.eq(id.0))
+        .filter(Column::MfaVerified.eq(false))
         .exec(db)
         .await
         .map(|_| ())
