@@ -11,7 +11,7 @@ use axum::{
 };
 use secrecy::ExposeSecret;
 use serde::{Deserialize, de::DeserializeOwned};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{
     HttpState,
@@ -26,7 +26,10 @@ use crate::{
     services::{
         auth::{self, Credentials, LoginOutcome},
         devices, mfa,
-        passkeys::login::{self as passkey_login, Assertion},
+        passkeys::{
+            login::{self as passkey_login, Assertion},
+            second_factor,
+        },
         sessions::{self, AuthOutcome},
         throttle::Limit,
     },
@@ -143,11 +146,14 @@ pub async fn login(State(state): State<HttpState>, meta: RequestMeta, body: Byte
     };
     match result {
         Ok(LoginOutcome::SignedIn(outcome)) => respond(&state, &meta, Ok(*outcome)),
-        // The second step: `POST /api/auth/mfa` with the token and a code.
+        // The second step: `POST /api/auth/mfa` with the token and a code, or
+        // `POST /api/auth/mfa/passkey` with the token and a passkey's answer.
         Ok(LoginOutcome::MfaRequired(challenge)) => Json(json!({
             "mfaRequired": true,
             "mfaToken": challenge.token.expose_secret(),
             "expiresAt": challenge.expires_at,
+            "methods": challenge.methods.iter().map(|factor| factor.as_str()).collect::<Vec<_>>(),
+            "passkeyOptions": challenge.passkey_options,
         }))
         .into_response(),
         Err(err) => app_error_response(&err, &meta.request_id),
@@ -174,6 +180,37 @@ pub async fn mfa(State(state): State<HttpState>, meta: RequestMeta, body: Bytes)
         let code = OneTimeCode::parse(&body.code);
         let device = devices::recognise(&state.app, meta.device_cookie.as_ref());
         mfa::verify(&state.app, &token, &code, device, &meta.client).await
+    }
+    .await;
+    respond(&state, &meta, result)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MfaPasskeyBody {
+    mfa_token: String,
+    credential: Value,
+}
+
+/// `verifyMfaPasskey`: the second step with a passkey's answer to the challenge's
+/// `passkeyOptions`.
+pub async fn mfa_passkey(
+    State(state): State<HttpState>,
+    meta: RequestMeta,
+    body: Bytes,
+) -> Response {
+    let body: MfaPasskeyBody = match parse(&body) {
+        Ok(body) => body,
+        Err(malformed) => return malformed.into_response(),
+    };
+    let result = async {
+        Limit::mfa(&body.mfa_token)
+            .spend(&state.app, &meta.client, None)
+            .await?;
+        let token = OpaqueToken::new(body.mfa_token);
+        let assertion = Assertion::parse(body.credential)?;
+        let device = devices::recognise(&state.app, meta.device_cookie.as_ref());
+        second_factor::verify(&state.app, &token, assertion, device, &meta.client).await
     }
     .await;
     respond(&state, &meta, result)

@@ -41,6 +41,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/api/auth/register", post(rest::register))
         .route("/api/auth/login", post(rest::login))
         .route("/api/auth/mfa", post(rest::mfa))
+        .route("/api/auth/mfa/passkey", post(rest::mfa_passkey))
         .route("/api/auth/refresh", post(rest::refresh))
         .route("/api/auth/logout", post(rest::logout))
         .route("/api/auth/passkey/start", post(rest::passkey_start))
