@@ -29,6 +29,9 @@ pub enum AppError {
     /// The MFA challenge of a sign-in is unknown, used, expired or out of attempts.
     #[error("this sign-in has expired or failed too often; sign in again")]
     MfaChallengeInvalid,
+    /// A passkey sign-in whose challenge is unknown, used or expired: ask for a new one.
+    #[error("this passkey sign-in has expired or was already used; start again")]
+    PasskeyChallengeInvalid,
     /// Too many attempts under `rule`; try again after this many seconds.
     #[error("too many attempts ({rule}); try again later")]
     RateLimited {
@@ -83,7 +86,8 @@ impl AppError {
             | Self::Unauthenticated
             | Self::TokenRejected(_)
             | Self::InvalidRefreshToken
-            | Self::MfaChallengeInvalid => "UNAUTHENTICATED",
+            | Self::MfaChallengeInvalid
+            | Self::PasskeyChallengeInvalid => "UNAUTHENTICATED",
             Self::Forbidden(_)
             | Self::EmailNotVerified
             | Self::ReauthenticationRequired

@@ -225,6 +225,7 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
     .context("cannot load token-signing keys")?;
     let mailer = Mailer::start(&settings)?;
     let limits = Limits::new(&settings.limits).await?;
+    let webauthn = relying_party(&settings)?;
     let single_instance = db.get_database_backend() == sea_orm::DbBackend::Sqlite;
     Ok(AppState::new(Inner {
         settings,
@@ -236,6 +237,7 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
         metrics: Metrics::new(),
         mailer,
         limits,
+        webauthn,
         // Changes made by other instances are heard through PostgreSQL's notifications: the
         // cache stays off until the listener runs. SQLite has one instance, which hears all.
         sessions: ActiveSessions::new(single_instance),
@@ -244,6 +246,31 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
         sealing: tokio::sync::Mutex::new(()),
         draining: AtomicBool::new(false),
     }))
+}
+
+/// The passkey relying party: its id, the origins whose pages may use passkeys, and the name
+/// authenticators show.
+fn relying_party(settings: &Settings) -> anyhow::Result<webauthn_rs::Webauthn> {
+    let passkeys = &settings.passkeys;
+    let (primary, others) = passkeys
+        .origins
+        .split_first()
+        .context("no origin may use passkeys (CUSTODIAN_WEBAUTHN_ORIGINS)")?;
+    let invalid = |err| {
+        anyhow::anyhow!(
+            "invalid passkey settings (CUSTODIAN_WEBAUTHN_RP_ID, CUSTODIAN_WEBAUTHN_ORIGINS): {err}"
+        )
+    };
+    let builder = webauthn_rs::WebauthnBuilder::new(&passkeys.rp_id, primary)
+        .map_err(invalid)?
+        .rp_name(&settings.mail.product_name);
+    others
+        .iter()
+        .fold(builder, |builder, origin| {
+            builder.append_allowed_origin(origin)
+        })
+        .build()
+        .map_err(invalid)
 }
 
 /// The configured master keys: the current one, or in development one generated into the data

@@ -30,6 +30,8 @@ pub struct Inner {
     pub metrics: Metrics,
     pub mailer: Mailer,
     pub limits: Limits,
+    /// The passkey relying party, built once from the settings.
+    pub webauthn: webauthn_rs::Webauthn,
     /// Sessions known to be active: most authenticated requests need no session lookup.
     pub sessions: ActiveSessions,
     /// Access tokens whose signature was checked: one verification per token, not per request.

@@ -2,6 +2,7 @@
 //! every one), checked once at start, and handed out grouped by the concern that uses them.
 
 mod lists;
+mod passkeys;
 mod raw;
 mod sources;
 
@@ -16,6 +17,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use lists::{check_smtp_url, parse_cidrs, parse_origins, parse_rate_limits};
+pub use passkeys::PasskeySettings;
 use raw::RawSettings;
 
 /// Where the optional settings file is looked for, unless `CUSTODIAN_CONFIG` names another.
@@ -49,6 +51,7 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub profile: ProfileSettings,
     pub retention: RetentionSettings,
+    pub passkeys: PasskeySettings,
     /// What was accepted but deserves a word at start (ignored variables, risky choices).
     pub warnings: Vec<String>,
 }
@@ -288,6 +291,13 @@ impl Settings {
         if production {
             production_checks(&raw, &mut warnings)?;
         }
+        let passkeys = PasskeySettings::from_raw(
+            &raw,
+            &server.public_url,
+            &server.cors_origins,
+            production,
+            &mut warnings,
+        )?;
         let mail = MailSettings::from_raw(&raw, production)?;
         if production && mail.transport == MailTransport::File {
             warnings.push(
@@ -307,6 +317,7 @@ impl Settings {
             limits: LimitSettings::from_raw(&raw)?,
             profile: ProfileSettings::from_raw(&raw)?,
             retention: RetentionSettings::from_raw(&raw)?,
+            passkeys,
             database_url: sqlite_creates_its_file(raw.database_url),
             warnings,
         })

@@ -27,6 +27,13 @@ pub(super) struct RawSettings {
     pub(super) cookie_secure: bool,
     /// `CUSTODIAN_CORS_ORIGINS`: comma-separated exact origins allowed with credentials.
     pub(super) cors_origins: String,
+    /// `CUSTODIAN_WEBAUTHN_RP_ID`: the domain passkeys are bound to (the WebAuthn relying
+    /// party id); the public URL's host if unset. Changing it orphans every passkey.
+    pub(super) webauthn_rp_id: Option<String>,
+    /// `CUSTODIAN_WEBAUTHN_ORIGINS`: comma-separated origins whose pages may use passkeys; the
+    /// public URL's origin (and, in development, the CORS origins under the relying party id)
+    /// if unset.
+    pub(super) webauthn_origins: String,
     /// `CUSTODIAN_ENCRYPTION_KEY`: base64 of 32 bytes; encrypts secrets at rest.
     pub(super) encryption_key: Option<SecretString>,
     /// `CUSTODIAN_PREVIOUS_ENCRYPTION_KEYS`: comma-separated older keys, still accepted for
@@ -137,6 +144,8 @@ impl Default for RawSettings {
             public_url: None,
             cookie_secure: true,
             cors_origins: String::new(),
+            webauthn_rp_id: None,
+            webauthn_origins: String::new(),
             encryption_key: None,
             previous_encryption_keys: None,
             playground: None,

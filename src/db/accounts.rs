@@ -278,6 +278,24 @@ pub async fn hold_if_stamp(
     Ok(result.rows_affected == 1)
 }
 
+/// Gives the account `user_id` as the user handle of its passkeys, unless it has one; answers
+/// the one it has now.
+pub async fn assign_webauthn_user_id(
+    db: &impl ConnectionTrait,
+    id: AccountId,
+    user_id: uuid::Uuid,
+) -> Result<Option<uuid::Uuid>, sea_orm::DbErr> {
+    Entity::update_many()
+        .col_expr(Column::WebauthnUserId, Expr::value(user_id))
+        .filter(Column::Id.eq(id.0))
+        .filter(Column::WebauthnUserId.is_null())
+        .exec(db)
+        .await?;
+    Ok(find(db, id)
+        .await?
+        .and_then(|account| account.webauthn_user_id))
+}
+
 /// Marks the email verified; `false` when it already was.
 pub async fn mark_email_verified(
     db: &impl ConnectionTrait,

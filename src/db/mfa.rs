@@ -104,6 +104,7 @@ pub async fn accept_step(
     Ok(result.rows_affected == 1)
 }
 
+/// Stores a challenge; answers its id.
 pub async fn insert_challenge(
     db: &impl ConnectionTrait,
     account: AccountId,
@@ -111,9 +112,10 @@ pub async fn insert_challenge(
     security_stamp: &str,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<Uuid, DbErr> {
+    let id = Uuid::now_v7();
     let model = mfa_challenges::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id),
         account_id: Set(account.0),
         token_hash: Set(hash.as_str().to_owned()),
         created_at: Set(now),
@@ -124,8 +126,8 @@ pub async fn insert_challenge(
     };
     mfa_challenges::Entity::insert(model)
         .exec_without_returning(db)
-        .await
-        .map(|_| ())
+        .await?;
+    Ok(id)
 }
 
 /// The challenge if it is unused, unexpired and has guesses left.

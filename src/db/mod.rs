@@ -13,12 +13,14 @@ pub mod login_failures;
 pub mod mail_outbox;
 pub mod mfa;
 pub mod mfa_reset_requests;
+pub mod passkeys;
 pub mod refresh_tokens;
 pub mod retention;
 pub mod session_changes;
 pub mod sessions;
 pub mod signing_keys;
 pub mod ssn_reveals;
+pub mod webauthn_ceremonies;
 
 use std::{path::Path, time::Duration};
 

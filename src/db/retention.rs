@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::entities::{
     account_tokens, email_changes, login_backoff_locks, login_failures, mail_outbox,
-    mfa_challenges, refresh_tokens, sessions,
+    mfa_challenges, refresh_tokens, sessions, webauthn_ceremonies,
 };
 
 /// The advisory-lock key of a retention pass on PostgreSQL: any fixed number all instances
@@ -51,10 +51,12 @@ pub enum Table {
     /// Changes of address none of whose links can work any more, with the addresses they
     /// held.
     EmailChanges,
+    /// Passkey ceremonies past their expiry, finished or not.
+    WebauthnCeremonies,
 }
 
 impl Table {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::RefreshTokens,
         Self::Sessions,
         Self::MfaChallenges,
@@ -63,6 +65,7 @@ impl Table {
         Self::BackoffLocks,
         Self::MailOutbox,
         Self::EmailChanges,
+        Self::WebauthnCeremonies,
     ];
 
     pub fn name(self) -> &'static str {
@@ -75,6 +78,7 @@ impl Table {
             Self::BackoffLocks => "login_backoff_locks",
             Self::MailOutbox => "mail_outbox",
             Self::EmailChanges => "email_changes",
+            Self::WebauthnCeremonies => "webauthn_ceremonies",
         }
     }
 }
@@ -164,6 +168,16 @@ pub async fn delete_batch(
                 );
             let ids = ids::<email_changes::Entity, Uuid>(db, Column::Id, over, limit).await?;
             email_changes::Entity::delete_many()
+                .filter(Column::Id.is_in(ids))
+                .exec(db)
+                .await?
+        }
+        Table::WebauthnCeremonies => {
+            use webauthn_ceremonies::Column;
+            let expired = Condition::all().add(Column::ExpiresAt.lt(cutoff));
+            let ids =
+                ids::<webauthn_ceremonies::Entity, Uuid>(db, Column::Id, expired, limit).await?;
+            webauthn_ceremonies::Entity::delete_many()
                 .filter(Column::Id.is_in(ids))
                 .exec(db)
                 .await?

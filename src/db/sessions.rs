@@ -71,6 +71,7 @@ pub async fn insert(db: &impl ConnectionTrait, model: Model) -> Result<Model, se
         revoke_reason: Set(None),
         mfa_verified: Set(model.mfa_verified),
         reauthenticated_at: Set(model.reauthenticated_at),
+        auth_methods: Set(model.auth_methods),
     };
     Entity::insert(active).exec_with_returning(db).await
 }
@@ -206,9 +207,13 @@ pub async fn mark_mfa_verified(
     db: &impl ConnectionTrait,
     id: SessionId,
 ) -> Result<(), sea_orm::DbErr> {
+    // A session that had passed no second factor was signed in with the password alone; one
+    // that had (with a passkey) keeps what it proved.
     Entity::update_many()
         .col_expr(Column::MfaVerified, Expr::value(true))
+        .col_expr(Column::AuthMethods, Expr::value("pwd otp"))
         .filter(Column::Id.eq(id.0))
+        .filter(Column::MfaVerified.eq(false))
         .exec(db)
         .await
         .map(|_| ())

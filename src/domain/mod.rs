@@ -4,6 +4,7 @@
 mod account_status;
 mod email;
 mod ids;
+mod passkey_name;
 mod password;
 mod person_name;
 mod presented;
@@ -15,6 +16,7 @@ mod text;
 pub use account_status::AccountStatus;
 pub use email::Email;
 pub use ids::{AccountId, SessionId};
+pub use passkey_name::PasskeyName;
 pub use password::{NewPassword, PasswordAttempt};
 pub use person_name::PersonName;
 pub use presented::{OneTimeCode, OpaqueToken};

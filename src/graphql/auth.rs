@@ -1,9 +1,10 @@
 //! Signing up, signing in (with its second step), refreshing and signing out. REST's
 //! `/api/auth/*` twins take and answer these same types.
 
-use async_graphql::{Context, InputObject, Object, SimpleObject, Union};
+use async_graphql::{Context, InputObject, Json, Object, SimpleObject, Union};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::{
     Date, account::AccountView, context::ContextExt, errors::IntoGraphql, scalars::Timestamp,
@@ -53,23 +54,40 @@ impl AuthPayload {
     }
 }
 
-/// The second step of a sign-in: send `mfaToken` with a code to `verifyMfa` before `expiresAt`.
-#[derive(Debug, Clone, SimpleObject, Serialize)]
+/// The second step of a sign-in: send `mfaToken` before `expiresAt` with a code to
+/// `verifyMfa`, or with a passkey's answer to `verifyMfaPasskey`.
+#[derive(Debug, Clone, SimpleObject)]
 #[graphql(name = "MfaChallenge")]
-#[serde(rename_all = "camelCase")]
 pub struct MfaChallengeView {
-    /// Identifies this sign-in attempt to `verifyMfa`; it is not an access token and opens no
-    /// session by itself. Five wrong codes end it.
+    /// Identifies this sign-in attempt to `verifyMfa` and `verifyMfaPasskey`; it is not an
+    /// access token and opens no session by itself. Five wrong codes or passkey answers end
+    /// it.
     pub mfa_token: String,
     /// When the challenge expires, five minutes after the password was checked.
     pub expires_at: Timestamp,
+    /// What can complete it: `totp` (a code from the authenticator app, always),
+    /// `recovery_code` (when the account has unused ones) and `passkey` (when it has a
+    /// passkey; see `passkeyOptions`).
+    pub methods: Vec<String>,
+    /// Request options for the account's passkeys, `{"publicKey": {…}}` with binary fields in
+    /// base64url: pass `passkeyOptions.publicKey` to
+    /// `PublicKeyCredential.parseRequestOptionsFromJSON`, the result to
+    /// `navigator.credentials.get({publicKey})`, and the answer to `verifyMfaPasskey`. Null
+    /// when the account has no passkey.
+    pub passkey_options: Option<Json<Value>>,
 }
 
-impl From<&mfa::Challenge> for MfaChallengeView {
-    fn from(challenge: &mfa::Challenge) -> Self {
+impl From<mfa::Challenge> for MfaChallengeView {
+    fn from(challenge: mfa::Challenge) -> Self {
         Self {
             mfa_token: challenge.token.expose_secret().to_owned(),
             expires_at: challenge.expires_at.into(),
+            methods: challenge
+                .methods
+                .iter()
+                .map(|method| method.as_str().to_owned())
+                .collect(),
+            passkey_options: challenge.passkey_options.map(Json),
         }
     }
 }
@@ -216,7 +234,7 @@ impl AuthMutation {
                 LoginResult::AuthPayload(Box::new(signed_in(ctx, *outcome)))
             }
             LoginOutcome::MfaRequired(challenge) => {
-                LoginResult::MfaChallenge(MfaChallengeView::from(&challenge))
+                LoginResult::MfaChallenge(MfaChallengeView::from(challenge))
             }
         })
     }

@@ -14,6 +14,7 @@ mod lifecycle;
 mod metrics;
 mod mfa;
 mod mfa_reset;
+mod passkeys;
 mod query_limits;
 mod recovery;
 mod scalars;

@@ -210,7 +210,7 @@ impl<'a> Depth<'a> {
     }
 }
 
-/// Fields that check a secret or send an email.
+/// Fields that check a secret, send an email, or keep state for a sign-in.
 const SENSITIVE: &[&str] = &[
     "login",
     "register",
@@ -232,6 +232,12 @@ const SENSITIVE: &[&str] = &[
     "requestEmailChange",
     "confirmEmailChange",
     "revertEmailChange",
+    "startPasskeyRegistration",
+    "finishPasskeyRegistration",
+    "removePasskey",
+    "startPasskeyLogin",
+    "finishPasskeyLogin",
+    "verifyMfaPasskey",
 ];
 
 /// At most this many sensitive fields (aliases included) per request.

@@ -12,6 +12,7 @@ use super::{
     metrics::OperationMetrics,
     mfa::MfaMutation,
     mfa_reset::{MfaResetMutation, MfaResetQuery},
+    passkeys::{PasskeyMutation, PasskeyQuery},
     query_limits::QueryLimits,
     recovery::RecoveryMutation,
     sessions::{SessionMutation, SessionQuery},
@@ -29,10 +30,12 @@ pub struct Query(
     AuditQuery,
     AdminAuditQuery,
     MfaResetQuery,
+    PasskeyQuery,
 );
 
 /// What can be done: sign-up and sign-in, sessions, passwords and email, the profile, KYC
-/// decisions, support's account lifecycle, two-step sign-in. Send mutations by `POST` only.
+/// decisions, support's account lifecycle, two-step sign-in, passkeys. Send mutations by
+/// `POST` only.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     AuthMutation,
@@ -45,6 +48,7 @@ pub struct Mutation(
     MfaMutation,
     MfaResetMutation,
     EmailChangeMutation,
+    PasskeyMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

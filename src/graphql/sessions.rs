@@ -34,8 +34,9 @@ pub struct SessionView {
     pub user_agent: Option<String>,
     /// The session this request was made with.
     pub current: bool,
-    /// Whether this session passed a second factor (an app or recovery code), at sign-in or by
-    /// turning MFA on in it.
+    /// Whether this session passed a second factor (an app or recovery code, or a passkey), at
+    /// sign-in or by turning MFA on in it. A sign-in with a passkey alone counts: a passkey
+    /// verifies its user itself.
     pub mfa_verified: bool,
     /// For the current session: until when it may make sensitive changes without calling
     /// `reauthenticate` first (in the past once the window has closed). Null for other

@@ -34,7 +34,8 @@ pub fn app_error_response(err: &AppError, request_id: &RequestId) -> Response {
         | AppError::Unauthenticated
         | AppError::TokenRejected(_)
         | AppError::InvalidRefreshToken
-        | AppError::MfaChallengeInvalid => StatusCode::UNAUTHORIZED,
+        | AppError::MfaChallengeInvalid
+        | AppError::PasskeyChallengeInvalid => StatusCode::UNAUTHORIZED,
         AppError::Forbidden(_)
         | AppError::EmailNotVerified
         | AppError::ReauthenticationRequired

@@ -1,5 +1,6 @@
 //! REST wrappers over the same services as GraphQL: `POST /api/auth/{register,login,mfa,
-//! refresh,logout}`, JSON in and out, the same cookies, errors as `{"error": {"code", …}}`.
+//! refresh,logout,passkey/start,passkey/finish}`, JSON in and out, the same cookies, errors as
+//! `{"error": {"code", …}}`.
 
 use axum::{
     Json,
@@ -25,6 +26,7 @@ use crate::{
     services::{
         auth::{self, Credentials, LoginOutcome},
         devices, mfa,
+        passkeys::login::{self as passkey_login, Assertion},
         sessions::{self, AuthOutcome},
         throttle::Limit,
     },
@@ -172,6 +174,61 @@ pub async fn mfa(State(state): State<HttpState>, meta: RequestMeta, body: Bytes)
         let code = OneTimeCode::parse(&body.code);
         let device = devices::recognise(&state.app, meta.device_cookie.as_ref());
         mfa::verify(&state.app, &token, &code, device, &meta.client).await
+    }
+    .await;
+    respond(&state, &meta, result)
+}
+
+/// `startPasskeyLogin`: `{"challengeId", "options"}`.
+pub async fn passkey_start(State(state): State<HttpState>, meta: RequestMeta) -> Response {
+    let result = async {
+        Limit::passkey_login()
+            .spend(&state.app, &meta.client, None)
+            .await?;
+        passkey_login::start(&state.app).await
+    }
+    .await;
+    match result {
+        Ok(challenge) => Json(json!({
+            "challengeId": challenge.id,
+            "options": challenge.options,
+        }))
+        .into_response(),
+        Err(err) => app_error_response(&err, &meta.request_id),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PasskeyFinishBody {
+    challenge_id: uuid::Uuid,
+    credential: serde_json::Value,
+}
+
+/// `finishPasskeyLogin`: the payload and cookies of a sign-in.
+pub async fn passkey_finish(
+    State(state): State<HttpState>,
+    meta: RequestMeta,
+    body: Bytes,
+) -> Response {
+    let body: PasskeyFinishBody = match parse(&body) {
+        Ok(body) => body,
+        Err(malformed) => return malformed.into_response(),
+    };
+    let result = async {
+        Limit::passkey_login()
+            .spend(&state.app, &meta.client, None)
+            .await?;
+        let assertion = Assertion::parse(body.credential)?;
+        let device = devices::recognise(&state.app, meta.device_cookie.as_ref());
+        passkey_login::finish(
+            &state.app,
+            body.challenge_id,
+            assertion,
+            device,
+            &meta.client,
+        )
+        .await
     }
     .await;
     respond(&state, &meta, result)

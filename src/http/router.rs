@@ -43,6 +43,8 @@ pub fn router(state: HttpState) -> Router {
         .route("/api/auth/mfa", post(rest::mfa))
         .route("/api/auth/refresh", post(rest::refresh))
         .route("/api/auth/logout", post(rest::logout))
+        .route("/api/auth/passkey/start", post(rest::passkey_start))
+        .route("/api/auth/passkey/finish", post(rest::passkey_finish))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             guards::json_and_same_origin,

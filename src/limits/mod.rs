@@ -95,6 +95,11 @@ rules! {
     /// `requestEmailChange`, per account: each one mails an address the account does not
     /// prove it holds.
     EmailChange => "email_change", 5 / 3600;
+    /// `startPasskeyLogin` and `finishPasskeyLogin`, per client IP: no email narrows them.
+    PasskeyIp => "passkey_ip", 30 / 60;
+    /// `startPasskeyRegistration`, `finishPasskeyRegistration` and `removePasskey`, per
+    /// account: each change mails the owner.
+    PasskeyAccount => "passkey_account", 20 / 3600;
 }
 
 /// One unit to spend: the rule and what it is counted against.

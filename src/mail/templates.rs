@@ -79,6 +79,10 @@ pub enum Mail {
     },
     /// To the address a revert link restored.
     EmailChangeReverted,
+    /// A passkey was added to the account.
+    PasskeyAdded,
+    /// A passkey was removed from the account.
+    PasskeyRemoved,
 }
 
 /// A rendered message.
@@ -118,6 +122,8 @@ impl Mail {
             Self::EmailChangeToTakenAddress => "email_change_to_taken_address",
             Self::EmailChanged { .. } => "email_changed",
             Self::EmailChangeReverted => "email_change_reverted",
+            Self::PasskeyAdded => "passkey_added",
+            Self::PasskeyRemoved => "passkey_removed",
         }
     }
 
@@ -267,6 +273,18 @@ impl Mail {
                     "The change of your {product} account's email address was undone: it uses this address again, every session was signed out, and links sent to the other address no longer work."
                 ),
                 "Whoever made the change could sign in: reset your password now, then check your two-step sign-in and your sessions.",
+            ),
+            Self::PasskeyAdded => notice(
+                format!("A passkey was added to your {product} account"),
+                &format!(
+                    "A new passkey was added to your {product} account: it signs in without the password, from the device or password manager that holds it. Your passkeys are listed in your security settings."
+                ),
+            ),
+            Self::PasskeyRemoved => notice(
+                format!("A passkey was removed from your {product} account"),
+                &format!(
+                    "A passkey was removed from your {product} account and no longer signs in to it."
+                ),
             ),
             Self::AccountClosed => notice(
                 format!("Your {product} account is closed"),

@@ -22,19 +22,58 @@ const TOKEN_TYPE: &str = "at+jwt";
 /// Tolerated clock difference between instances.
 const LEEWAY_SECS: i64 = 5;
 
-/// How the person proved who they are (RFC 8176 values).
+/// How the person proved who they are, as the access token's `amr` says it (RFC 8176 values)
+/// and as the session keeps it, so every refresh says the same.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthMethods {
     Password,
     PasswordAndOtp,
+    /// The password, then a passkey as the second step.
+    PasswordAndPasskey,
+    /// A passkey alone: a key held in hardware (`hwk`) that verified its user (`user`).
+    Passkey,
 }
 
 impl AuthMethods {
-    fn claim(self) -> Vec<String> {
+    const ALL: [Self; 4] = [
+        Self::Password,
+        Self::PasswordAndOtp,
+        Self::PasswordAndPasskey,
+        Self::Passkey,
+    ];
+
+    fn claim(self) -> &'static [&'static str] {
         match self {
-            Self::Password => vec!["pwd".into()],
-            Self::PasswordAndOtp => vec!["pwd".into(), "otp".into()],
+            Self::Password => &["pwd"],
+            Self::PasswordAndOtp => &["pwd", "otp"],
+            Self::PasswordAndPasskey => &["pwd", "hwk"],
+            Self::Passkey => &["hwk", "user"],
         }
+    }
+
+    /// More than one factor: a passkey verifies its user itself.
+    pub fn is_multi_factor(self) -> bool {
+        self != Self::Password
+    }
+
+    /// What the sign-in started from, as audit events name it.
+    pub fn first_factor(self) -> &'static str {
+        match self {
+            Self::Passkey => "passkey",
+            Self::Password | Self::PasswordAndOtp | Self::PasswordAndPasskey => "password",
+        }
+    }
+
+    /// As a session stores it: the `amr` values, space-separated.
+    pub fn stored(self) -> String {
+        self.claim().join(" ")
+    }
+
+    /// What a session stored; `None` for anything this version never writes.
+    pub fn from_stored(text: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|methods| methods.stored() == text)
     }
 }
 
@@ -85,7 +124,11 @@ pub fn issue(
         iat: now.timestamp(),
         exp: expires_at.timestamp(),
         role: role.as_str().into(),
-        amr: methods.claim(),
+        amr: methods
+            .claim()
+            .iter()
+            .map(|value| (*value).to_owned())
+            .collect(),
     };
     let (kid, key) = state.keyring.signer(now);
     let header = Header {

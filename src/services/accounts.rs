@@ -500,6 +500,7 @@ pub async fn delete(
     db::sessions::erase_client_details(work.txn(), id).await?;
     db::audit_events::erase_client_data_of(work.txn(), id.0).await?;
     db::mfa::delete_recovery_codes(work.txn(), id).await?;
+    db::passkeys::delete_all(work.txn(), id).await?;
     db::account_tokens::void_all(work.txn(), id, Purpose::PasswordReset, now).await?;
     db::account_tokens::void_all(work.txn(), id, Purpose::EmailVerification, now).await?;
     db::email_changes::erase(work.txn(), id, now).await?;

@@ -222,11 +222,15 @@ async fn create_account(
 /// Why a login failed, as the audit trail records it. The caller only ever sees
 /// `InvalidCredentials`.
 #[derive(Debug, Clone, Copy)]
-enum LoginFailure {
+pub(super) enum LoginFailure {
     /// Not an email, or a password longer than any stored one.
     Malformed,
     UnknownAccount,
     WrongPassword,
+    /// A passkey no account holds, or one presented with another account's user handle.
+    UnknownPasskey,
+    /// A passkey of the account whose answer did not verify.
+    PasskeyRefused,
 }
 
 impl LoginFailure {
@@ -235,6 +239,16 @@ impl LoginFailure {
             Self::Malformed => "malformed",
             Self::UnknownAccount => "unknown_account",
             Self::WrongPassword => "wrong_password",
+            Self::UnknownPasskey => "unknown_passkey",
+            Self::PasskeyRefused => "passkey_refused",
+        }
+    }
+
+    /// What the sign-in was attempted with.
+    fn method(self) -> &'static str {
+        match self {
+            Self::Malformed | Self::UnknownAccount | Self::WrongPassword => "password",
+            Self::UnknownPasskey | Self::PasskeyRefused => "passkey",
         }
     }
 }
@@ -348,7 +362,7 @@ pub enum LoginOutcome {
 /// The password was right but the address is unconfirmed: a fresh link goes out (at most once
 /// a minute) and the person is told so. Only reached with the right password, so it reveals
 /// nothing to someone guessing.
-async fn refuse_unverified(
+pub(super) async fn refuse_unverified(
     state: &AppState,
     account: &db::entities::accounts::Model,
     client: &ClientInfo,
@@ -368,7 +382,7 @@ async fn refuse_unverified(
 
 /// The password was right but support has frozen the account: said only now, so a wrong
 /// password on a suspended account still reads as any other wrong password.
-async fn refuse_suspended(
+pub(super) async fn refuse_suspended(
     state: &AppState,
     account: &db::entities::accounts::Model,
     client: &ClientInfo,
@@ -383,7 +397,7 @@ async fn refuse_suspended(
 }
 
 /// Records a failed login and answers the one error every failure gets.
-async fn login_failed(
+pub(super) async fn login_failed(
     state: &AppState,
     account: Option<AccountId>,
     reason: LoginFailure,
@@ -393,7 +407,8 @@ async fn login_failed(
     tracing::info!(reason = reason.as_str(), "login failed");
     let mut event = Event::new(Kind::LoginFailed)
         .client(client)
-        .detail("reason", reason.as_str());
+        .detail("reason", reason.as_str())
+        .detail("method", reason.method());
     if let Some(account) = account {
         event = event.subject(account);
     }

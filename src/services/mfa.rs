@@ -8,6 +8,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use qrcode::{QrCode, render::svg};
 use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 
 use super::{
@@ -16,7 +17,7 @@ use super::{
     audit::{self, Event, Kind},
     data_keys,
     devices::Device,
-    rotate_security_stamp,
+    passkeys, rotate_security_stamp,
     sessions::{self, AuthOutcome},
     signed_in_account,
     throttle::Limit,
@@ -30,7 +31,10 @@ use crate::{
         random_bytes, random_token, sha256_hex,
     },
     db::{
-        self, accounts::SealedColumn, entities::accounts::Model as Account, sessions::RevokeReason,
+        self,
+        accounts::SealedColumn,
+        entities::{accounts::Model as Account, mfa_challenges},
+        sessions::RevokeReason,
     },
     domain::{AccountId, OneTimeCode, OpaqueToken, PasswordAttempt},
     error::{AppError, AppResult},
@@ -65,6 +69,10 @@ pub struct Setup {
 pub struct Challenge {
     pub token: SecretString,
     pub expires_at: DateTime<Utc>,
+    /// What the account can complete it with.
+    pub methods: Vec<Factor>,
+    /// Request options for the account's passkeys, when it has any.
+    pub passkey_options: Option<Value>,
 }
 
 fn internal(what: &'static str) -> impl Fn(&dyn std::fmt::Display) -> AppError {
@@ -269,33 +277,41 @@ pub async fn challenge(
     account: &Account,
     client: &ClientInfo,
 ) -> AppResult<Challenge> {
-    let stamp = &account.security_stamp;
-    let account = AccountId(account.id);
+    let id = AccountId(account.id);
     let now = state.clock.now();
     let token = random_token();
     let expires_at = now + CHALLENGE_TTL;
     let work = Work::begin(state).await?;
-    db::mfa::insert_challenge(
+    let challenge = db::mfa::insert_challenge(
         work.txn(),
-        account,
+        id,
         &TokenHash::of(&token),
-        stamp,
+        &account.security_stamp,
         now,
         expires_at,
     )
     .await?;
-    let event = Event::new(Kind::MfaChallenged)
-        .subject(account)
-        .client(client);
+    let passkey_options = passkeys::second_factor_options(state, &work, account, challenge).await?;
+    let mut methods = vec![Factor::Totp];
+    if db::mfa::recovery_codes_left(work.txn(), id).await? > 0 {
+        methods.push(Factor::RecoveryCode);
+    }
+    if passkey_options.is_some() {
+        methods.push(Factor::Passkey);
+    }
+    let event = Event::new(Kind::MfaChallenged).subject(id).client(client);
     work.record(event).await?;
     work.commit().await?;
-    Ok(Challenge { token, expires_at })
+    Ok(Challenge {
+        token,
+        expires_at,
+        methods,
+        passkey_options,
+    })
 }
 
-/// Checks a second-factor code of an account with MFA on, under the lockout rules: refused
-/// while codes are locked out (`RATE_LIMITED` until when) or after too many failures in all
-/// (a password reset lifts that); a wrong code counts towards the next lockout, a right one
-/// starts the streak over. `None` when the code is wrong.
+/// Checks a second-factor code of an account with MFA on, under the lockout rules (see
+/// [`refuse_while_locked`] and [`settle`]). `None` when the code is wrong.
 pub(super) async fn check_second_factor(
     state: &AppState,
     account: &Account,
@@ -303,7 +319,15 @@ pub(super) async fn check_second_factor(
     allow_recovery: bool,
     client: &ClientInfo,
 ) -> AppResult<Option<Factor>> {
-    let id = AccountId(account.id);
+    refuse_while_locked(state, account)?;
+    let factor = check_code(state, account, code, allow_recovery).await?;
+    settle(state, account, factor.is_some(), client).await?;
+    Ok(factor)
+}
+
+/// Refuses a second factor while they are locked out (`RATE_LIMITED` until when) or after too
+/// many failures in all (a password reset lifts that).
+pub(super) fn refuse_while_locked(state: &AppState, account: &Account) -> AppResult<()> {
     let now = state.clock.now();
     if account.mfa_failures_total >= MAX_CODE_FAILURES {
         return Err(AppError::SecondFactorBlocked);
@@ -316,13 +340,23 @@ pub(super) async fn check_second_factor(
             retry_after_secs: u64::try_from((until - now).num_seconds().max(1)).unwrap_or(1),
         });
     }
-    let factor = check_code(state, account, code, allow_recovery).await?;
-    if factor.is_some() {
-        db::mfa::clear_code_streak(&state.db, id).await?;
+    Ok(())
+}
+
+/// Counts a checked second factor: a wrong one towards the next lockout, a right one starts
+/// the streak over.
+pub(super) async fn settle(
+    state: &AppState,
+    account: &Account,
+    passed: bool,
+    client: &ClientInfo,
+) -> AppResult<()> {
+    if passed {
+        db::mfa::clear_code_streak(&state.db, AccountId(account.id)).await?;
+        Ok(())
     } else {
-        code_failed(state, account, client).await?;
+        code_failed(state, account, client).await
     }
-    Ok(factor)
 }
 
 /// Counts a wrong code; the one that completes a streak locks codes out and tells the owner
@@ -351,10 +385,23 @@ async fn code_failed(state: &AppState, account: &Account, client: &ClientInfo) -
     work.commit().await
 }
 
-/// Which second factor a code proved.
-pub(super) enum Factor {
+/// A second factor: what a challenge offers, and what completed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Factor {
     Totp,
     RecoveryCode,
+    Passkey,
+}
+
+impl Factor {
+    /// As the API and the audit trail name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Totp => "totp",
+            Self::RecoveryCode => "recovery_code",
+            Self::Passkey => "passkey",
+        }
+    }
 }
 
 /// Checks `code` as a TOTP code (accepting its time step only once) or as a recovery code
@@ -396,6 +443,20 @@ pub async fn verify(
     device: Option<Device>,
     client: &ClientInfo,
 ) -> AppResult<AuthOutcome> {
+    let (challenge, account) = open_challenge(state, mfa_token, client).await?;
+    let Some(factor) = check_second_factor(state, &account, code, true, client).await? else {
+        return Err(challenge_failed(state, &challenge, client, wrong_code()).await);
+    };
+    complete(state, &challenge, &account, factor, device, client).await
+}
+
+/// The open challenge `mfa_token` names and its account, once the account's attempts are
+/// counted (`mfa_account`). A credential change since the password was checked voids it.
+pub(super) async fn open_challenge(
+    state: &AppState,
+    mfa_token: &OpaqueToken,
+    client: &ClientInfo,
+) -> AppResult<(mfa_challenges::Model, Account)> {
     let now = state.clock.now();
     let hash = TokenHash::of(mfa_token.secret());
     let challenge = db::mfa::find_open_challenge(&state.db, &hash, now, MAX_FAILURES)
@@ -405,35 +466,61 @@ pub async fn verify(
     let account = signed_in_account(state, id)
         .await
         .map_err(|_| invalid_challenge())?;
-    // A credential change since the password was checked voids the challenge.
     if !account.mfa_enabled || account.security_stamp != challenge.security_stamp {
         return Err(invalid_challenge());
     }
     Limit::mfa_account().spend(state, client, Some(id)).await?;
-    let Some(factor) = check_second_factor(state, &account, code, true, client).await? else {
+    Ok((challenge, account))
+}
+
+/// A wrong second factor: counted against the challenge (the fifth ends it) and recorded;
+/// answers `error`.
+pub(super) async fn challenge_failed(
+    state: &AppState,
+    challenge: &mfa_challenges::Model,
+    client: &ClientInfo,
+    error: AppError,
+) -> AppError {
+    let result = async {
         db::mfa::count_failure(&state.db, challenge.id).await?;
         let event = Event::new(Kind::MfaFailed)
-            .subject(id)
+            .subject(AccountId(challenge.account_id))
             .client(client)
             .detail("attempt", challenge.failed_attempts + 1);
-        audit::record_alone(state, event).await?;
-        return Err(wrong_code());
-    };
+        audit::record_alone(state, event).await
+    }
+    .await;
+    match result {
+        Ok(()) => error,
+        Err(err) => err,
+    }
+}
+
+/// Uses the challenge that `factor` passed and opens the session.
+pub(super) async fn complete(
+    state: &AppState,
+    challenge: &mfa_challenges::Model,
+    account: &Account,
+    factor: Factor,
+    device: Option<Device>,
+    client: &ClientInfo,
+) -> AppResult<AuthOutcome> {
+    let id = AccountId(account.id);
+    let now = state.clock.now();
     let work = Work::begin(state).await?;
     let claimed = db::mfa::claim_challenge(work.txn(), challenge.id, now, MAX_FAILURES).await?;
     work.commit().await?;
     if !claimed {
         return Err(invalid_challenge());
     }
-    let mut events = vec![Event::new(Kind::MfaVerified).by(id).client(client).detail(
-        "method",
-        match factor {
-            Factor::Totp => "totp",
-            Factor::RecoveryCode => "recovery_code",
-        },
-    )];
+    let mut events = vec![
+        Event::new(Kind::MfaVerified)
+            .by(id)
+            .client(client)
+            .detail("method", factor.as_str()),
+    ];
     let mut work = Work::begin(state).await?;
-    if matches!(factor, Factor::RecoveryCode) {
+    if factor == Factor::RecoveryCode {
         let left = db::mfa::recovery_codes_left(work.txn(), id).await?;
         events.push(
             Event::new(Kind::RecoveryCodeUsed)
@@ -441,18 +528,13 @@ pub async fn verify(
                 .client(client)
                 .detail("left", left),
         );
-        work.mail(&account, Mail::RecoveryCodeUsed { left });
+        work.mail(account, Mail::RecoveryCodeUsed { left });
     }
-    sessions::sign_in(
-        state,
-        work,
-        &account,
-        client,
-        AuthMethods::PasswordAndOtp,
-        &events,
-        device,
-    )
-    .await
+    let methods = match factor {
+        Factor::Totp | Factor::RecoveryCode => AuthMethods::PasswordAndOtp,
+        Factor::Passkey => AuthMethods::PasswordAndPasskey,
+    };
+    sessions::sign_in(state, work, account, client, methods, &events, device).await
 }
 
 /// `disableMfa`: needs the password and a current code (or a recovery code); ends every

@@ -13,6 +13,7 @@ pub mod lifecycle;
 pub mod mfa;
 pub mod mfa_reset;
 pub mod outbox;
+pub mod passkeys;
 pub mod profile;
 pub mod reauth;
 pub mod recovery;

@@ -2,9 +2,9 @@
 //! sessions) are erased once older than `CUSTODIAN_CLIENT_DATA_RETENTION_DAYS`; the trail's
 //! chain holds only commitments to them, so it verifies as before. Rows no rule reads any more
 //! (expired refresh tokens, sessions ended longer ago than `CUSTODIAN_SESSION_RETENTION_DAYS`,
-//! expired challenges and links, old sign-in failures, changes of address once their revert
-//! window is over, with the addresses they held) are deleted in small batches, by one instance
-//! at a time. Audit events are never deleted.
+//! expired challenges, passkey ceremonies and links, old sign-in failures, changes of address
+//! once their revert window is over, with the addresses they held) are deleted in small
+//! batches, by one instance at a time. Audit events are never deleted.
 
 use chrono::TimeDelta;
 
@@ -50,7 +50,10 @@ pub async fn prune(state: &AppState) -> AppResult<Vec<(&'static str, u64)>> {
         let cutoff = match table {
             Table::RefreshTokens => now - grace,
             Table::Sessions => now - sessions,
-            Table::MfaChallenges | Table::AccountTokens | Table::EmailChanges => now,
+            Table::MfaChallenges
+            | Table::AccountTokens
+            | Table::EmailChanges
+            | Table::WebauthnCeremonies => now,
             Table::LoginFailures | Table::BackoffLocks => now - BACKOFF_WINDOW,
             Table::MailOutbox => now - mail,
         };

@@ -85,9 +85,10 @@ pub async fn open(
             user_agent: client.user_agent.clone(),
             revoked_at: None,
             revoke_reason: None,
-            mfa_verified: methods == AuthMethods::PasswordAndOtp,
-            // Signing in proves the password (and second factor where on).
+            mfa_verified: methods.is_multi_factor(),
+            // Signing in proves the password (and second factor where on), or a passkey.
             reauthenticated_at: Some(now),
+            auth_methods: methods.stored(),
         },
     )
     .await?;
@@ -149,7 +150,8 @@ pub(super) async fn sign_in(
     let event = Event::new(Kind::LoginSucceeded)
         .by(id)
         .session(session)
-        .client(client);
+        .client(client)
+        .detail("method", methods.first_factor());
     work.record(event).await?;
     let device = match device.filter(|device| device.account == id) {
         Some(known) => known,
@@ -240,6 +242,11 @@ pub async fn refresh(
     let session = db::sessions::extend_if_active(work.txn(), session_id, now, idle)
         .await?
         .ok_or(AppError::InvalidRefreshToken)?;
+    let methods = AuthMethods::from_stored(&session.auth_methods).ok_or_else(|| {
+        AppError::Internal(anyhow::anyhow!(
+            "session {session_id} stores unknown sign-in methods"
+        ))
+    })?;
     if claimed {
         db::refresh_tokens::insert(
             work.txn(),
@@ -268,11 +275,6 @@ pub async fn refresh(
     }
     work.record(event).await?;
     work.commit().await?;
-    let methods = if session.mfa_verified {
-        AuthMethods::PasswordAndOtp
-    } else {
-        AuthMethods::Password
-    };
     let access = access_tokens::issue(
         state,
         AccountId(account.id),

@@ -128,6 +128,16 @@ impl Limit {
         Self(vec![(Rule::EmailChange, Scope::Account)])
     }
 
+    /// `startPasskeyLogin` and `finishPasskeyLogin`, per IP.
+    pub fn passkey_login() -> Self {
+        Self(vec![(Rule::PasskeyIp, Scope::Ip)])
+    }
+
+    /// Adding and removing passkeys, per account.
+    pub fn passkey_change() -> Self {
+        Self(vec![(Rule::PasskeyAccount, Scope::Account)])
+    }
+
     /// Fields that take an emailed token.
     pub fn token() -> Self {
         Self(vec![(Rule::TokenIp, Scope::Ip)])

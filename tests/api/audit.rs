@@ -102,7 +102,10 @@ async fn a_persons_security_activity_is_recorded_with_where_it_came_from(app: Te
     assert_eq!(registered["actorId"], account_id);
     let failed = &events[4];
     assert_eq!(failed["outcome"], "failure");
-    assert_eq!(failed["details"], json!({ "reason": "wrong_password" }));
+    assert_eq!(
+        failed["details"],
+        json!({ "reason": "wrong_password", "method": "password" })
+    );
     assert_eq!(
         failed["actorId"],
         Value::Null,

@@ -101,7 +101,7 @@ pub async fn spawn_app(backend: Backend, extra: &[(&str, &str)]) -> Option<TestA
         // per-email login limit keeps its default, which tests/api/limits.rs relies on.
         (
             "RATE_LIMITS",
-            "register_ip=10000/3600,login_ip=10000/60,reset_ip=10000/3600,token_ip=10000/60,secret_account=10000/60,mfa_challenge=10000/300,mfa_account=10000/60,refresh_ip=10000/60,refresh_session=10000/60",
+            "register_ip=10000/3600,login_ip=10000/60,reset_ip=10000/3600,token_ip=10000/60,secret_account=10000/60,mfa_challenge=10000/300,mfa_account=10000/60,refresh_ip=10000/60,refresh_session=10000/60,passkey_ip=10000/60,passkey_account=10000/3600",
         ),
     ];
     pairs.extend_from_slice(extra);

@@ -23,6 +23,7 @@ mod mfa;
 mod mfa_reset;
 mod observability;
 mod outage;
+mod passkeys;
 mod profile;
 mod recovery;
 mod rest;

@@ -55,6 +55,9 @@ pub struct Model {
     pub profile_version: i32,
     /// Set while support has frozen the account: no sign-in, refresh or recovery.
     pub suspended_at: Option<DateTimeUtc>,
+    /// The user handle of the account's passkeys: random, made at the first registration.
+    #[sea_orm(unique)]
+    pub webauthn_user_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -18,6 +18,8 @@ pub struct Model {
     pub mfa_verified: bool,
     /// When the session last proved the password (and second factor where on).
     pub reauthenticated_at: Option<DateTimeUtc>,
+    /// How the session was signed in: RFC 8176 `amr` values, space-separated.
+    pub auth_methods: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -49,8 +49,10 @@ kinds! {
     RegistrationWithTakenEmail => "account.registration_with_taken_email", Failure;
     /// By `custodian admin create`: no actor, the operator is outside the trail.
     AdminCreated => "admin.created", Success;
+    /// `method`: `password` or `passkey` (what the sign-in started from).
     LoginSucceeded => "login.succeeded", Success;
-    /// `reason`: `unknown_account`, `wrong_password` or `malformed`.
+    /// `reason`: `unknown_account`, `wrong_password`, `malformed`, `unknown_passkey` or
+    /// `passkey_refused`; `method`: `password` or `passkey`.
     LoginFailed => "login.failed", Failure;
     TokenRefreshed => "token.refreshed", Success;
     /// A rotated refresh token came back: the session was revoked.
@@ -99,7 +101,7 @@ kinds! {
     MfaEnabled => "mfa.enabled", Success;
     /// The right password of an account with MFA: a challenge was issued.
     MfaChallenged => "mfa.challenged", Success;
-    /// The second step passed; `method`: `totp` or `recovery_code`.
+    /// The second step passed; `method`: `totp`, `recovery_code` or `passkey`.
     MfaVerified => "mfa.verified", Success;
     /// A wrong, replayed or spent code; `attempt` of the challenge.
     MfaFailed => "mfa.failed", Failure;
@@ -168,6 +170,13 @@ kinds! {
     EmailChanged => "email.changed", Success;
     /// The link sent to the old address put it back; every session ended (`sessions_ended`).
     EmailChangeReverted => "email.change_reverted", Success;
+    /// The person added a passkey; `passkey` (its id), `backed_up`.
+    PasskeyAdded => "passkey.added", Success;
+    /// The person removed a passkey; `passkey`.
+    PasskeyRemoved => "passkey.removed", Success;
+    /// A passkey answered with a signature counter that did not move forward: a copy of it
+    /// exists. The sign-in was refused; `passkey`.
+    PasskeyCloneSuspected => "passkey.clone_suspected", Failure;
 }
 
 impl Kind {
