@@ -1,6 +1,6 @@
 // The account operations the page offers, typed by the generated documents.
 
-import { SessionEnded, anonymous, authed, signedIn, signedOut, updateAccount, type Auth } from './api';
+import { ApiError, SessionEnded, anonymous, authed, signedIn, signedOut, updateAccount, type Auth } from './api';
 import {
   ConfirmMfaDocument,
   EnableMfaDocument,
@@ -76,9 +76,19 @@ export async function loginWithPasskey(): Promise<Auth> {
   const start = await anonymous(StartPasskeyLoginDocument, {});
   const { challengeId, options } = start.startPasskeyLogin;
   const credential = await usePasskey(options);
-  const data = await anonymous(FinishPasskeyLoginDocument, { challengeId, credential });
-  return signedIn(data.finishPasskeyLogin);
+  try {
+    const data = await anonymous(FinishPasskeyLoginDocument, { challengeId, credential });
+    return signedIn(data.finishPasskeyLogin);
+  } catch (error) {
+    // Custodian refuses an unknown passkey in the words it uses for a wrong password, but
+    // nobody typed an email here.
+    if (error instanceof ApiError && error.code === 'UNAUTHENTICATED') throw new ApiError(PASSKEY_REFUSED, error.code);
+    throw error;
+  }
 }
+
+const PASSKEY_REFUSED =
+  'That passkey did not sign you in: it belongs to no account here (it may have been removed), or the sign-in took too long. Try again, or use your email and password.';
 
 /**
  * Ends this session and signs every tab out. A session that had already ended signs out too;
