@@ -117,19 +117,16 @@ function browserProblem(error) {
   }
 }
 
-/** Runs one operation; the first error's message (and what to do about it) as a problem. */
+/** Runs one operation; the server's first error message, as it is, as a problem. */
 async function run(query, variables) {
   const result = await post({ query, variables });
   // As for the editor's operations: a token in the answer is held, a refused one forgotten.
   captureSession(query, result);
   const error = result && Array.isArray(result.errors) ? result.errors[0] : null;
   if (error) {
-    const extensions = (error && error.extensions) || {};
-    let message = (error && error.message) || 'The server refused.';
-    if (extensions.reason === 'REAUTHENTICATION_REQUIRED') {
-      message += ' Run the reauthenticate mutation in the editor, then add the passkey again.';
-    }
-    throw new PasskeyProblem(message);
+    // Such as a re-authentication being needed: the message says to call reauthenticate,
+    // which the editor can do.
+    throw new PasskeyProblem((error && error.message) || 'The server refused.');
   }
   return result;
 }
