@@ -124,7 +124,10 @@ async function loadSessions(): Promise<void> {
 onClick('sessions-reload', loadSessions);
 
 async function loadPasskeys(): Promise<void> {
-  renderPasskeys(await auth.passkeys(), (passkey, button) => {
+  const passkeys = await auth.passkeys();
+  // Signed out meanwhile: nothing to show.
+  if (!currentAuth()) return;
+  renderPasskeys(passkeys, (passkey, button) => {
     void busy(button, async () => {
       await auth.removePasskey(passkey.id);
       await loadPasskeys();
