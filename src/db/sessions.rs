@@ -202,16 +202,17 @@ pub async fn revoke_unverified_except(
         .rows_affected)
 }
 
-/// Marks a session as having passed MFA (it just proved a code).
+/// Marks a session as having passed MFA (it just proved a code): `methods` says how it is now
+/// signed in. A session that had passed a second factor already (with a passkey) keeps what it
+/// proved.
 pub async fn mark_mfa_verified(
     db: &impl ConnectionTrait,
     id: SessionId,
+    methods: &str,
 ) -> Result<(), sea_orm::DbErr> {
-    // A session that had passed no second factor was signed in with the password alone; one
-    // that had (with a passkey) keeps what it proved.
     Entity::update_many()
         .col_expr(Column::MfaVerified, Expr::value(true))
-        .col_expr(Column::AuthMethods, Expr::value("pwd otp"))
+        .col_expr(Column::AuthMethods, Expr::value(methods))
         .filter(Column::Id.eq(id.0))
         .filter(Column::MfaVerified.eq(false))
         .exec(db)

@@ -201,7 +201,12 @@ pub async fn confirm(
     if !db::mfa::activate(work.txn(), principal.account, pending, step, now).await? {
         return Err(already_on());
     }
-    db::sessions::mark_mfa_verified(work.txn(), principal.session).await?;
+    db::sessions::mark_mfa_verified(
+        work.txn(),
+        principal.session,
+        &AuthMethods::PasswordAndOtp.stored(),
+    )
+    .await?;
     work.sessions_changed(SessionChange::Session(principal.session))
         .await?;
     rotate_security_stamp(&work, principal.account).await?;

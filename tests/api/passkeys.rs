@@ -249,7 +249,10 @@ async fn add_passkey(app: &TestApp, token: &str, name: &str) -> (SoftPasskey, Va
         )
         .await;
     assert_no_errors(&finished);
-    (passkey, finished["data"]["finishPasskeyRegistration"].clone())
+    (
+        passkey,
+        finished["data"]["finishPasskeyRegistration"].clone(),
+    )
 }
 
 /// A passkey sign-in's challenge: (id, options).
@@ -408,8 +411,9 @@ async fn a_passkey_is_added_after_reauthentication_and_signs_in_alone(app: TestA
     assert!(listed["data"]["passkeys"][0]["lastUsedAt"].is_string());
     let events = own_kinds(&app, access).await;
     assert!(
-        events.iter().any(|(kind, details)| kind == "login.succeeded"
-            && details["method"] == "passkey"),
+        events
+            .iter()
+            .any(|(kind, details)| kind == "login.succeeded" && details["method"] == "passkey"),
         "{events:?}"
     );
     assert!(events.iter().any(|(kind, _)| kind == "passkey.added"));
@@ -588,7 +592,11 @@ async fn a_passkey_completes_the_second_step(app: TestApp) {
             json!({ "token": token, "credential": passkey.sign_in(options) }),
         )
         .await;
-    assert_eq!(error_code(&used), "UNAUTHENTICATED", "a challenge is used once");
+    assert_eq!(
+        error_code(&used),
+        "UNAUTHENTICATED",
+        "a challenge is used once"
+    );
 }
 db_test!(a_passkey_completes_the_second_step);
 

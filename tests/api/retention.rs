@@ -45,6 +45,10 @@ async fn expired_rows_are_deleted_and_the_trail_kept(app: TestApp) {
     .await;
     // The reset is handled in the background (its timing reveals no account): wait for it.
     app.wait_for_mail(&email, "Reset your").await;
+    assert_no_errors(
+        &app.graphql("mutation { startPasskeyLogin { challengeId } }", json!({}))
+            .await,
+    );
 
     let db = app.database().await;
     for table in [
@@ -52,6 +56,7 @@ async fn expired_rows_are_deleted_and_the_trail_kept(app: TestApp) {
         "refresh_tokens",
         "account_tokens",
         "login_failures",
+        "webauthn_ceremonies",
     ] {
         assert!(
             count(&db, table).await > 0,
@@ -65,7 +70,11 @@ async fn expired_rows_are_deleted_and_the_trail_kept(app: TestApp) {
     let sibling = app.spawn_sibling().await;
     let mut pruned = false;
     for _ in 0..50 {
-        if count(&db, "sessions").await == 0 && count(&db, "login_failures").await == 0 {
+        // The pass goes table by table, passkey ceremonies last.
+        if count(&db, "sessions").await == 0
+            && count(&db, "login_failures").await == 0
+            && count(&db, "webauthn_ceremonies").await == 0
+        {
             pruned = true;
             break;
         }

@@ -13,6 +13,7 @@ pub mod second_factor;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::TimeDelta;
+use sea_orm::ConnectionTrait;
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 use uuid::Uuid;
@@ -112,10 +113,10 @@ impl Stored {
 
 /// The account's passkeys as the WebAuthn library takes them.
 async fn credentials_of(
-    state: &AppState,
+    db: &impl ConnectionTrait,
     account: AccountId,
 ) -> AppResult<Vec<(StoredPasskey, Passkey)>> {
-    db::passkeys::list(&state.db, account)
+    db::passkeys::list(db, account)
         .await?
         .into_iter()
         .map(|row| {
@@ -171,7 +172,7 @@ pub(super) async fn second_factor_options(
     account: &Account,
     challenge: Uuid,
 ) -> AppResult<Option<Value>> {
-    let credentials: Vec<Passkey> = credentials_of(state, AccountId(account.id))
+    let credentials: Vec<Passkey> = credentials_of(work.txn(), AccountId(account.id))
         .await?
         .into_iter()
         .map(|(_, passkey)| passkey)
@@ -203,9 +204,9 @@ pub async fn list(state: &AppState, principal: &Principal) -> AppResult<Vec<Stor
 /// `removePasskey`: deletes one of the caller's passkeys; another person's is `NotFound`.
 ///
 /// The rule that an account's last way in cannot be removed holds without a check here: every
-/// account has a password (sign-in always starts from it or from a passkey, and a passkey is
-/// never the only one), so removing any passkey leaves the password. Sign-ins in flight with
-/// the removed passkey cannot finish: the security stamp moves.
+/// account has a password (registration sets one and nothing takes it away), so removing a
+/// passkey always leaves the password. Sign-ins in flight with the removed passkey cannot
+/// finish: the security stamp moves.
 pub async fn remove(
     state: &AppState,
     principal: &Principal,

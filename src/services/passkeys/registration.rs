@@ -52,7 +52,7 @@ fn too_many() -> AppError {
 pub async fn start(state: &AppState, principal: &Principal) -> AppResult<Value> {
     sessions::require_recent_authentication(state, principal).await?;
     let account = signed_in_account(state, principal.account).await?;
-    let existing = credentials_of(state, principal.account).await?;
+    let existing = credentials_of(&state.db, principal.account).await?;
     if existing.len() as u64 >= MAX_PASSKEYS {
         return Err(too_many());
     }

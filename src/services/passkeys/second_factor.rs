@@ -69,7 +69,7 @@ async fn check(
     };
     let ceremony: PasskeyAuthentication = from_stored(&open.state, "ceremony")?;
     let presented = credential_key(assertion.0.get_credential_id());
-    let Some((row, passkey)) = credentials_of(state, AccountId(account.id))
+    let Some((row, passkey)) = credentials_of(&state.db, AccountId(account.id))
         .await?
         .into_iter()
         .find(|(row, _)| row.credential_id == presented)
