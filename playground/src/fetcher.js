@@ -12,7 +12,7 @@ function hasHeader(headers, name) {
   return Object.keys(headers).some((key) => key.toLowerCase() === lower);
 }
 
-async function post(body, extraHeaders) {
+export async function post(body, extraHeaders) {
   const headers = { ...(extraHeaders || {}) };
   if (!hasHeader(headers, 'content-type')) headers['Content-Type'] = 'application/json';
   if (!hasHeader(headers, 'accept')) headers.Accept = 'application/json';

@@ -3,9 +3,13 @@
 // Starts Custodian (CUSTODIAN_BIN, default ../../target/debug/custodian) on a free loopback port
 // over a throwaway SQLite folder, builds the SPA for it and serves it from another loopback
 // origin, serves a third origin that Custodian does not allow, and drives headless Chromium
-// (CHROMIUM_PATH, default /usr/bin/chromium) through: register, MFA enrolment behind a
-// re-authentication, sign-out, sign-in with a code, two tabs refreshing at once, ending another
-// device's session, the foreign origin reading nothing, and sign-out of every tab.
+// (CHROMIUM_PATH, default /usr/bin/chromium) through: register, a passkey and MFA enrolment
+// behind re-authentications, sign-out, sign-in with a code, two tabs refreshing at once, ending
+// another device's session, the foreign origin reading nothing, sign-out of every tab, then
+// sign-in with the passkey alone and as the second step, removing it and adding one again.
+// Every origin is `http://localhost:<port>` (all listening on 127.0.0.1): WebAuthn needs a
+// domain for its relying party id, and one host keeps the pages and Custodian same-site.
+// Passkeys come from Chromium's virtual authenticator (DevTools protocol, `WebAuthn` domain).
 //
 // E2E_TRUSTED_ONLY=1: the SPA sends only document ids and Custodian runs with
 // CUSTODIAN_TRUSTED_DOCUMENTS_ONLY=true (needs a server with trusted-document support).
@@ -123,7 +127,7 @@ const TYPES = {
   '.json': 'application/json',
 };
 
-/** A loopback HTTP server; `handler` answers `{ type, body }`. */
+/** A loopback HTTP server, named `localhost`; `handler` answers `{ type, body }`. */
 async function serve(handler) {
   const server = createServer(async (request, response) => {
     try {
@@ -138,7 +142,7 @@ async function serve(handler) {
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   cleanups.push(() => new Promise((resolve) => server.close(resolve)));
   server.closeAllConnections && cleanups.push(() => server.closeAllConnections());
-  return `http://127.0.0.1:${server.address().port}`;
+  return `http://localhost:${server.address().port}`;
 }
 
 /** The built SPA: files under `root`, anything else is index.html. */
@@ -211,6 +215,61 @@ async function expectText(page, text) {
   await page.getByText(text, { exact: true }).first().waitFor();
 }
 
+/** The row of the passkeys list that names `name`. */
+function passkeyRow(page, name) {
+  return page.getByRole('table', { name: 'Your passkeys' }).getByRole('row').filter({ hasText: name });
+}
+
+/** Whether the sessions list says this device's session passed two steps. */
+async function thisSessionIsTwoStep(page) {
+  await page.getByRole('button', { name: 'Reload sessions' }).click();
+  const row = page.getByRole('table', { name: 'Where you are signed in' }).getByRole('row').filter({ hasText: 'This device' });
+  return (await row.getByRole('cell').nth(3).textContent()).trim() === 'Yes';
+}
+
+/** Fills the re-authentication dialog, which must open, with the password and maybe a code. */
+async function reauthenticate(page, password, code) {
+  const dialog = page.getByRole('dialog', { name: /Confirm it/ });
+  await dialog.waitFor();
+  await dialog.getByLabel('Password').fill(password);
+  if (code) await dialog.getByLabel('Code from your app').fill(code);
+  await dialog.getByRole('button', { name: 'Confirm' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+}
+
+/**
+ * "Add a passkey" on a signed-in page whose re-authentication window has closed: the name,
+ * then the password (and code), then the authenticator makes it without asking.
+ */
+async function addPasskey(page, name, password, code) {
+  await page.getByRole('button', { name: 'Add a passkey' }).click();
+  const naming = page.getByRole('dialog', { name: 'Name your passkey' });
+  await naming.getByLabel('Name', { exact: true }).fill(name);
+  await naming.getByRole('button', { name: 'Create passkey' }).click();
+  await naming.waitFor({ state: 'hidden' });
+  await reauthenticate(page, password, code);
+  await expectText(page, `Passkey “${name}” added. 1 passkey.`);
+  await passkeyRow(page, name).filter({ hasText: 'Never' }).waitFor();
+}
+
+/**
+ * Takes the browser's WebAuthn JSON helpers away until the page loads again, so that the SPA
+ * converts options and credentials with its own base64url code.
+ */
+async function withoutJsonHelpers(page) {
+  const left = await page.evaluate(() => {
+    delete PublicKeyCredential.parseCreationOptionsFromJSON;
+    delete PublicKeyCredential.parseRequestOptionsFromJSON;
+    delete PublicKeyCredential.prototype.toJSON;
+    return [
+      PublicKeyCredential.parseCreationOptionsFromJSON,
+      PublicKeyCredential.parseRequestOptionsFromJSON,
+      PublicKeyCredential.prototype.toJSON,
+    ].filter(Boolean).length;
+  });
+  check(left === 0, 'the WebAuthn JSON helpers could not be taken away');
+}
+
 // ---------------------------------------------------------------------------------------------
 
 async function main() {
@@ -232,15 +291,19 @@ async function main() {
     return id;
   };
   const REFRESH_ID = idOf('RefreshToken');
-  const TOKEN_IDS = new Set(['Register', 'Login', 'VerifyMfa', 'RefreshToken'].map(idOf));
+  const TOKEN_IDS = new Set(
+    ['Register', 'Login', 'VerifyMfa', 'RefreshToken', 'FinishPasskeyLogin', 'VerifyMfaPasskey'].map(idOf),
+  );
 
   const work = await mkdtemp(path.join(tmpdir(), 'custodian-spa-e2e-'));
   cleanups.push(() => rm(work, { recursive: true, force: true }));
 
-  // Origins first: Custodian must name the SPA's, and the SPA is built with Custodian's.
+  // Origins first: Custodian must name the SPA's, and the SPA is built with Custodian's. The
+  // browser reaches everything as localhost; this script talks to Custodian by its address.
   const port = await freePort();
-  const custodianUrl = `http://127.0.0.1:${port}`;
+  const custodianUrl = `http://localhost:${port}`;
   const graphqlUrl = `${custodianUrl}/graphql`;
+  const directUrl = `http://127.0.0.1:${port}`;
   const dist = path.join(work, 'dist');
   const spaOrigin = await serve(staticFiles(dist));
   const foreignOrigin = await serve(foreignPage(custodianUrl));
@@ -271,6 +334,9 @@ async function main() {
       CUSTODIAN_DATABASE_URL: `sqlite://${data}/custodian.db?mode=rwc`,
       CUSTODIAN_COOKIE_SECURE: 'false',
       CUSTODIAN_CORS_ORIGINS: spaOrigin,
+      // Passkeys are bound to the domain `localhost`, made on the SPA's pages only.
+      CUSTODIAN_WEBAUTHN_RP_ID: 'localhost',
+      CUSTODIAN_WEBAUTHN_ORIGINS: spaOrigin,
       CUSTODIAN_TRUSTED_DOCUMENTS: MANIFEST,
       CUSTODIAN_ACCESS_TOKEN_TTL_SECS: String(ACCESS_TOKEN_TTL_SECS),
       // No grace: two tabs spending one refresh token would end the session.
@@ -290,7 +356,7 @@ async function main() {
     for (;;) {
       if (custodian.exitCode !== null) throw new Error(`Custodian exited (${custodian.exitCode})`);
       try {
-        if ((await fetch(`${custodianUrl}/healthz`)).ok) break;
+        if ((await fetch(`${directUrl}/healthz`)).ok) break;
       } catch {
         // Not listening yet.
       }
@@ -302,7 +368,7 @@ async function main() {
   if (TRUSTED_ONLY) {
     await step('Custodian runs documents by id and refuses any other', async () => {
       const post = async (body) => {
-        const response = await fetch(graphqlUrl, {
+        const response = await fetch(`${directUrl}/graphql`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify(body),
@@ -391,6 +457,35 @@ async function main() {
   let recoveryCodes;
 
   const page = await open(context, spaOrigin);
+  let cdp;
+  let authenticatorId;
+  const heldPasskeys = async () => (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
+
+  await step('a virtual passkey authenticator in the first tab', async () => {
+    // Like a phone or laptop: it keeps discoverable credentials, verifies its user (as a
+    // fingerprint would) and is touched without anyone asking.
+    cdp = await context.newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    ({ authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    }));
+    // The browser converts WebAuthn JSON itself (the SPA's fallback is tried further on).
+    const helpers = await page.evaluate(() =>
+      [
+        PublicKeyCredential.parseCreationOptionsFromJSON,
+        PublicKeyCredential.parseRequestOptionsFromJSON,
+        PublicKeyCredential.prototype.toJSON,
+      ].every((helper) => typeof helper === 'function'),
+    );
+    check(helpers, 'this Chromium lacks the WebAuthn JSON helpers');
+  });
 
   await step('a new visitor is signed out', () => expectStatus(page, 'Signed out'));
 
@@ -403,6 +498,14 @@ async function main() {
     await form.getByRole('button', { name: 'Create account' }).click();
     await expectStatus(page, `Signed in as ${email}`);
     await expectText(page, 'Two-step sign-in is off.');
+  });
+
+  await step('adding a passkey asks for its name, then the password (the re-authentication window has closed)', async () => {
+    await sleep((REAUTH_WINDOW_SECS + 1) * 1000);
+    await addPasskey(page, 'Work laptop', password);
+    const held = await heldPasskeys();
+    check(held.length === 1 && held[0].isResidentCredential, `the authenticator holds ${JSON.stringify(held.map((c) => c.isResidentCredential))}`);
+    check(held[0].rpId === 'localhost', `the passkey is bound to ${held[0].rpId}, not localhost`);
   });
 
   await step('enrolling MFA outside the re-authentication window asks for the password', async () => {
@@ -531,6 +634,83 @@ async function main() {
     await expectStatus(page2, 'Signed out');
     await page2.reload();
     await expectStatus(page2, 'Signed out');
+  });
+
+  await step('sign in with the passkey: one click, no email', async () => {
+    await page.bringToFront();
+    await expectStatus(page, 'Signed out');
+    await page.getByRole('form', { name: 'Sign in', exact: true }).getByLabel('Email').fill('');
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await expectStatus(page, `Signed in as ${email}`);
+    // Its row now shows a last use, and the session counts as two steps (the passkey checked
+    // who held the device), so no code was asked although MFA is on.
+    await passkeyRow(page, 'Work laptop').waitFor();
+    check(!(await passkeyRow(page, 'Work laptop').textContent()).includes('Never'), 'the passkey shows no last use');
+    check(await thisSessionIsTwoStep(page), 'the passkey session does not count as two-step');
+  });
+
+  await step('sign out; then the password, and the passkey as the second step (no JSON helpers)', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expectStatus(page, 'Signed out');
+    await withoutJsonHelpers(page);
+    const form = page.getByRole('form', { name: 'Sign in', exact: true });
+    await form.getByLabel('Email').fill(email);
+    await form.getByLabel('Password').fill(password);
+    await form.getByRole('button', { name: 'Sign in' }).click();
+    const mfa = page.getByRole('form', { name: 'Two-step sign-in' });
+    await mfa.waitFor();
+    // Both ways are offered: the account has an app and a passkey.
+    check(await mfa.getByLabel('Code', { exact: true }).isVisible(), 'the code field is missing');
+    await mfa.getByRole('button', { name: 'Use a passkey' }).click();
+    await expectStatus(page, `Signed in as ${email}`);
+    check(await thisSessionIsTwoStep(page), 'the session does not count as two-step');
+  });
+
+  await step('remove the passkey, confirming with the password and a recovery code', async () => {
+    await sleep((REAUTH_WINDOW_SECS + 1) * 1000);
+    await page.getByRole('button', { name: 'Remove passkey Work laptop' }).click();
+    await reauthenticate(page, password, recoveryCodes[1]);
+    await expectText(page, 'Passkey “Work laptop” removed. No passkeys yet.');
+    check((await heldPasskeys()).length === 1, 'the device should still hold the removed passkey');
+  });
+
+  await step('the removed passkey signs nobody in', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expectStatus(page, 'Signed out');
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await expectText(
+      page,
+      'That passkey did not sign you in: it belongs to no account here (it may have been removed), or the sign-in took too long. Try again, or use your email and password.',
+    );
+    await expectStatus(page, 'Signed out');
+  });
+
+  await step('sign in with a recovery code, then add a passkey again (no JSON helpers)', async () => {
+    const form = page.getByRole('form', { name: 'Sign in', exact: true });
+    await form.getByLabel('Email').fill(email);
+    await form.getByLabel('Password').fill(password);
+    await form.getByRole('button', { name: 'Sign in' }).click();
+    const mfa = page.getByRole('form', { name: 'Two-step sign-in' });
+    await mfa.getByLabel('Code', { exact: true }).fill(recoveryCodes[2]);
+    await mfa.getByRole('button', { name: 'Verify' }).click();
+    await expectStatus(page, `Signed in as ${email}`);
+    await expectText(page, 'No passkeys yet.');
+    await sleep((REAUTH_WINDOW_SECS + 1) * 1000);
+    await withoutJsonHelpers(page);
+    await addPasskey(page, 'Phone', password, recoveryCodes[3]);
+  });
+
+  await step('the new passkey signs in', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expectStatus(page, 'Signed out');
+    // A fresh page: the browser's helpers are back.
+    await page.reload();
+    await expectStatus(page, 'Signed out');
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await expectStatus(page, `Signed in as ${email}`);
+    await passkeyRow(page, 'Phone').waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expectStatus(page, 'Signed out');
   });
 
   await step('every request sent a known document id', () => {

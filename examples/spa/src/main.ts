@@ -2,31 +2,39 @@ import { ApiError, currentAuth, onAuthChange, restore, setReauthPrompt } from '.
 import * as auth from './auth';
 import {
   busy,
+  describe,
   el,
   input,
   notify,
+  promptPasskeyName,
   promptReauth,
   renderAccount,
   renderMfaSetup,
+  renderPasskeys,
   renderRecoveryCodes,
   renderSessions,
   showMfaStep,
   showSignedIn,
   showSignedOut,
 } from './ui';
+import { passkeysSupported } from './webauthn';
 
-let mfaToken: string | null = null;
+let mfaStep: auth.MfaStep | null = null;
 
 setReauthPrompt(promptReauth);
 
 // Signed in or out here, in another tab, or by a refused refresh.
 onAuthChange((state, change) => {
   if (state) {
-    if (el('signed-in').hidden || change === 'signed-in') showSignedIn(state);
-    else renderAccount(state.account);
+    if (el('signed-in').hidden || change === 'signed-in') {
+      showSignedIn(state);
+      void loadPasskeys().catch((error) => notify(describe(error)));
+    } else {
+      renderAccount(state.account);
+    }
     return;
   }
-  mfaToken = null;
+  mfaStep = null;
   showSignedOut();
   if (change === 'ended') notify('Your session has ended. Sign in again.');
 });
@@ -57,30 +65,42 @@ onSubmit('register-form', async () => {
 onSubmit('login-form', async () => {
   const result = await auth.login(input('login-email').value, input('login-password').value);
   input('login-password').value = '';
-  if ('mfaToken' in result) {
-    mfaToken = result.mfaToken;
-    showMfaStep(true);
+  if ('mfa' in result) {
+    mfaStep = result.mfa;
+    showMfaStep(mfaStep);
   }
 });
 
-onSubmit('mfa-form', async () => {
-  if (!mfaToken) return;
+onClick('passkey-login-button', async () => {
+  await auth.loginWithPasskey();
+});
+
+/** The second step, by code or by passkey. */
+async function verify(task: (step: auth.MfaStep) => Promise<unknown>): Promise<void> {
+  if (!mfaStep) return;
   try {
-    await auth.verifyMfa(mfaToken, input('mfa-code').value.trim());
-    mfaToken = null;
+    await task(mfaStep);
+    mfaStep = null;
   } catch (error) {
-    // An expired or spent challenge cannot take another code: back to the password.
+    // An expired or spent challenge cannot take another try: back to the password.
     if (error instanceof ApiError && error.code === 'UNAUTHENTICATED') {
-      mfaToken = null;
-      showMfaStep(false);
+      mfaStep = null;
+      showMfaStep(null);
     }
     throw error;
   }
+}
+
+onSubmit('mfa-form', () => verify((step) => auth.verifyMfa(step.mfaToken, input('mfa-code').value.trim())));
+
+// The button is inside the form, so `busy` on the form keeps the code from being sent meanwhile.
+el('mfa-passkey').addEventListener('click', () => {
+  void busy(el('mfa-form'), () => verify(auth.verifyMfaPasskey));
 });
 
 el('mfa-cancel').addEventListener('click', () => {
-  mfaToken = null;
-  showMfaStep(false);
+  mfaStep = null;
+  showMfaStep(null);
 });
 
 onClick('mfa-start', async () => {
@@ -102,6 +122,29 @@ async function loadSessions(): Promise<void> {
 }
 
 onClick('sessions-reload', loadSessions);
+
+async function loadPasskeys(): Promise<void> {
+  const passkeys = await auth.passkeys();
+  // Signed out meanwhile: nothing to show.
+  if (!currentAuth()) return;
+  renderPasskeys(passkeys, (passkey, button) => {
+    void busy(button, async () => {
+      await auth.removePasskey(passkey.id);
+      await loadPasskeys();
+      el('passkeys-message').textContent = `Passkey “${passkey.name}” removed. ${el('passkeys-message').textContent}`;
+    });
+  });
+}
+
+el('passkey-add').hidden = !passkeysSupported();
+
+onClick('passkey-add', async () => {
+  const name = await promptPasskeyName();
+  if (name === null) return;
+  await auth.addPasskey(name);
+  await loadPasskeys();
+  el('passkeys-message').textContent = `Passkey “${name}” added. ${el('passkeys-message').textContent}`;
+});
 
 onClick('sessions-revoke-others', async () => {
   const ended = await auth.revokeOtherSessions();

@@ -2,7 +2,8 @@
 // only ever set as text (never as markup), and the QR code is shown as an image.
 
 import { ApiError, Cancelled, type Account, type Auth, type ReauthAnswer } from './api';
-import type { MfaSetup, Session } from './auth';
+import type { MfaSetup, MfaStep, Passkey, Session } from './auth';
+import { PasskeyError, passkeysSupported } from './webauthn';
 
 export function el<T extends HTMLElement = HTMLElement>(id: string): T {
   const found = document.getElementById(id);
@@ -28,6 +29,7 @@ export function notify(text: string | null): void {
 /** What to tell the person about a failed operation. */
 export function describe(error: unknown): string {
   if (error instanceof Cancelled) return 'Cancelled: nothing was changed.';
+  if (error instanceof PasskeyError) return error.message;
   if (!(error instanceof ApiError)) return 'Something went wrong. Try again.';
   switch (error.code) {
     case 'RATE_LIMITED':
@@ -61,11 +63,13 @@ export function showSignedOut(): void {
   setStatus('Signed out');
   el('signed-in').hidden = true;
   el('signed-out').hidden = false;
-  showMfaStep(false);
-  for (const id of ['mfa-setup', 'recovery', 'sessions-table']) el(id).hidden = true;
+  showMfaStep(null);
+  for (const id of ['mfa-setup', 'recovery', 'sessions-table', 'passkeys-table']) el(id).hidden = true;
   el('recovery-codes').replaceChildren();
   el('sessions-body').replaceChildren();
   el('sessions-message').textContent = '';
+  el('passkeys-body').replaceChildren();
+  el('passkeys-message').textContent = '';
 }
 
 export function showSignedIn(auth: Auth): void {
@@ -82,13 +86,28 @@ export function renderAccount(account: Account): void {
   if (account.mfaEnabled) el('mfa-setup').hidden = true;
 }
 
-/** The code step of a sign-in (`true`) or the password step (`false`). */
-export function showMfaStep(on: boolean): void {
+/** The second step of a sign-in, or (`null`) the password step. */
+export function showMfaStep(step: MfaStep | null): void {
+  const on = step !== null;
   el('mfa-form').hidden = !on;
   el('login-form').hidden = on;
   el('register-form').hidden = on;
+  el('passkey-login').hidden = on || !passkeysSupported();
+  // A passkey when the account has one (and this browser can use it); codes unless the
+  // account's only second factor is a passkey.
+  const passkey = on && step.methods.includes('passkey') && step.passkeyOptions != null && passkeysSupported();
+  const codes = on && (step.methods.length === 0 || step.methods.some((method) => method !== 'passkey'));
+  el('mfa-passkey').hidden = !passkey;
+  el('mfa-code-field').hidden = !codes;
+  input('mfa-code').required = codes;
+  el('mfa-verify').hidden = !codes;
+  el('mfa-hint').textContent = passkey
+    ? codes
+      ? 'Use your passkey, or enter the 6-digit code from your authenticator app or one of your recovery codes.'
+      : 'Use your passkey.'
+    : 'Enter the 6-digit code from your authenticator app, or one of your recovery codes.';
   input('mfa-code').value = '';
-  if (on) input('mfa-code').focus();
+  if (codes) input('mfa-code').focus();
 }
 
 export function renderMfaSetup(setup: MfaSetup): void {
@@ -155,6 +174,65 @@ export function renderSessions(
   el('sessions-table').hidden = false;
   el('sessions-message').textContent =
     sessions.length === 1 ? '1 active session.' : `${sessions.length} active sessions.`;
+}
+
+export function renderPasskeys(
+  passkeys: Passkey[],
+  onRemove: (passkey: Passkey, button: HTMLButtonElement) => void,
+): void {
+  const rows = passkeys.map((passkey) => {
+    const row = document.createElement('tr');
+    row.dataset.passkeyId = passkey.id;
+    const action = document.createElement('td');
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = 'Remove';
+    button.setAttribute('aria-label', `Remove passkey ${passkey.name}`);
+    button.addEventListener('click', () => onRemove(passkey, button));
+    action.append(button);
+    row.append(
+      cell(passkey.name),
+      cell(when(passkey.createdAt)),
+      cell(passkey.lastUsedAt ? when(passkey.lastUsedAt) : 'Never'),
+      cell(passkey.backedUp ? 'Yes' : 'No'),
+      action,
+    );
+    return row;
+  });
+  el('passkeys-body').replaceChildren(...rows);
+  el('passkeys-table').hidden = passkeys.length === 0;
+  el('passkeys-message').textContent =
+    passkeys.length === 0 ? 'No passkeys yet.' : passkeys.length === 1 ? '1 passkey.' : `${passkeys.length} passkeys.`;
+}
+
+/** Asks what to call a new passkey; resolves `null` when cancelled. */
+export function promptPasskeyName(): Promise<string | null> {
+  const dialog = el<HTMLDialogElement>('passkey-dialog');
+  const form = el<HTMLFormElement>('passkey-form');
+  const name = input('passkey-name');
+  name.value = '';
+  return new Promise((resolve) => {
+    const finish = (answer: string | null) => {
+      form.removeEventListener('submit', submit);
+      el('passkey-cancel').removeEventListener('click', cancel);
+      dialog.removeEventListener('cancel', cancel);
+      dialog.close();
+      resolve(answer);
+    };
+    const submit = (event: Event) => {
+      event.preventDefault();
+      finish(name.value.trim());
+    };
+    const cancel = (event: Event) => {
+      event.preventDefault();
+      finish(null);
+    };
+    form.addEventListener('submit', submit);
+    el('passkey-cancel').addEventListener('click', cancel);
+    dialog.addEventListener('cancel', cancel);
+    dialog.showModal();
+    name.focus();
+  });
 }
 
 /** The re-authentication dialog; resolves `null` when cancelled. */

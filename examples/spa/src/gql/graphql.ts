@@ -79,7 +79,7 @@ export type LoginMutationVariables = Exact<{
 
 export type LoginMutation = { login:
     | { __typename: 'AuthPayload', accessToken: string, accessTokenExpiresAt: string, account: { id: string, email: string, firstName: string, lastName: string, mfaEnabled: boolean }, session: { id: string } }
-    | { __typename: 'MfaChallenge', mfaToken: string, expiresAt: string }
+    | { __typename: 'MfaChallenge', mfaToken: string, expiresAt: string, methods: Array<string>, passkeyOptions: unknown }
    };
 
 export type VerifyMfaMutationVariables = Exact<{
@@ -142,10 +142,56 @@ export type ConfirmMfaMutationVariables = Exact<{
 
 export type ConfirmMfaMutation = { confirmMfa: { codes: Array<string> } };
 
+export type PasskeysQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type PasskeysQuery = { passkeys: Array<{ id: string, name: string, createdAt: string, lastUsedAt: string | null, backedUp: boolean }> };
+
+export type StartPasskeyRegistrationMutationVariables = Exact<{ [key: string]: never; }>;
+
+
+export type StartPasskeyRegistrationMutation = { startPasskeyRegistration: unknown };
+
+export type FinishPasskeyRegistrationMutationVariables = Exact<{
+  name: string;
+  credential: unknown;
+}>;
+
+
+export type FinishPasskeyRegistrationMutation = { finishPasskeyRegistration: { id: string, name: string } };
+
+export type RemovePasskeyMutationVariables = Exact<{
+  id: string;
+}>;
+
+
+export type RemovePasskeyMutation = { removePasskey: boolean };
+
+export type StartPasskeyLoginMutationVariables = Exact<{ [key: string]: never; }>;
+
+
+export type StartPasskeyLoginMutation = { startPasskeyLogin: { challengeId: string, options: unknown } };
+
+export type FinishPasskeyLoginMutationVariables = Exact<{
+  challengeId: string;
+  credential: unknown;
+}>;
+
+
+export type FinishPasskeyLoginMutation = { finishPasskeyLogin: { accessToken: string, accessTokenExpiresAt: string, account: { id: string, email: string, firstName: string, lastName: string, mfaEnabled: boolean }, session: { id: string } } };
+
+export type VerifyMfaPasskeyMutationVariables = Exact<{
+  mfaToken: string;
+  credential: unknown;
+}>;
+
+
+export type VerifyMfaPasskeyMutation = { verifyMfaPasskey: { accessToken: string, accessTokenExpiresAt: string, account: { id: string, email: string, firstName: string, lastName: string, mfaEnabled: boolean }, session: { id: string } } };
+
 export const AccountFieldsFragmentDoc = {"kind":"Document","definitions":[{"kind":"FragmentDefinition","name":{"kind":"Name","value":"AccountFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Account"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"email"}},{"kind":"Field","name":{"kind":"Name","value":"firstName"}},{"kind":"Field","name":{"kind":"Name","value":"lastName"}},{"kind":"Field","name":{"kind":"Name","value":"mfaEnabled"}}]}}]} as unknown as DocumentNode<AccountFieldsFragment, unknown>;
 export const SignedInFragmentDoc = {"kind":"Document","definitions":[{"kind":"FragmentDefinition","name":{"kind":"Name","value":"SignedIn"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"AuthPayload"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"accessToken"}},{"kind":"Field","name":{"kind":"Name","value":"accessTokenExpiresAt"}},{"kind":"Field","name":{"kind":"Name","value":"account"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"AccountFields"}}]}},{"kind":"Field","name":{"kind":"Name","value":"session"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"AccountFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Account"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"email"}},{"kind":"Field","name":{"kind":"Name","value":"firstName"}},{"kind":"Field","name":{"kind":"Name","value":"lastName"}},{"kind":"Field","name":{"kind":"Name","value":"mfaEnabled"}}]}}]} as unknown as DocumentNode<SignedInFragment, unknown>;
 export const RegisterDocument = {"__meta__":{"documentId":"sha256:380dd44c6499f9fca9a47f1ed21f1cd0a9e4dd58888ad0fca67f053b3022bf8a"}} as unknown as DocumentNode<RegisterMutation, RegisterMutationVariables>;
-export const LoginDocument = {"__meta__":{"documentId":"sha256:b331616bcef89a8de5abadeccf0e00665e121dbf72d3b12f50e5add9f028411f"}} as unknown as DocumentNode<LoginMutation, LoginMutationVariables>;
+export const LoginDocument = {"__meta__":{"documentId":"sha256:985b69fc65794e6c3a0f79858bf91e200351cf5624080b31c60db613e4ec069b"}} as unknown as DocumentNode<LoginMutation, LoginMutationVariables>;
 export const VerifyMfaDocument = {"__meta__":{"documentId":"sha256:bc70806ee5b600434c540cdd6987781d35dc8779ed86c5f0c07e95139af8bbbb"}} as unknown as DocumentNode<VerifyMfaMutation, VerifyMfaMutationVariables>;
 export const RefreshTokenDocument = {"__meta__":{"documentId":"sha256:ce97a7417e65a723ba7f95ce679797d57072944c4e0f0b79073c2778d3a05b23"}} as unknown as DocumentNode<RefreshTokenMutation, RefreshTokenMutationVariables>;
 export const LogoutDocument = {"__meta__":{"documentId":"sha256:cb1d14c1cc99a25294cfa4376de2402364cb32e6c038a11fb36cf0ebb3a5ce91"}} as unknown as DocumentNode<LogoutMutation, LogoutMutationVariables>;
@@ -156,3 +202,10 @@ export const RevokeOtherSessionsDocument = {"__meta__":{"documentId":"sha256:9c1
 export const ReauthenticateDocument = {"__meta__":{"documentId":"sha256:cc6761fed078796bd36e60c96d6c66ed09bd94828a14dafaa423bde75ebfb13c"}} as unknown as DocumentNode<ReauthenticateMutation, ReauthenticateMutationVariables>;
 export const EnableMfaDocument = {"__meta__":{"documentId":"sha256:1bdab2900583c89d02e49687f749acdf49501242d74cd15c953cf55e5df1f067"}} as unknown as DocumentNode<EnableMfaMutation, EnableMfaMutationVariables>;
 export const ConfirmMfaDocument = {"__meta__":{"documentId":"sha256:0d80afa07328ade87de1bcbd7dceee4db77a19ecf70de5c17b26f6844a3dd60a"}} as unknown as DocumentNode<ConfirmMfaMutation, ConfirmMfaMutationVariables>;
+export const PasskeysDocument = {"__meta__":{"documentId":"sha256:87c6d05e8122931bd9222ecd67e40cc270113cca0ac6ebb7d0a47bb913361310"}} as unknown as DocumentNode<PasskeysQuery, PasskeysQueryVariables>;
+export const StartPasskeyRegistrationDocument = {"__meta__":{"documentId":"sha256:370c6692fd3705698266e97b7b4823a3225e436a94b1383130d3e07b63fd52b4"}} as unknown as DocumentNode<StartPasskeyRegistrationMutation, StartPasskeyRegistrationMutationVariables>;
+export const FinishPasskeyRegistrationDocument = {"__meta__":{"documentId":"sha256:18e5f0dabc4f5ab6cef14f2a504c9795cafef70946461a13802e823ac620521b"}} as unknown as DocumentNode<FinishPasskeyRegistrationMutation, FinishPasskeyRegistrationMutationVariables>;
+export const RemovePasskeyDocument = {"__meta__":{"documentId":"sha256:b6a5bacba8f2d25a2e590fbd7ed79c2e7542b24b059e532a1da14fe10cad032e"}} as unknown as DocumentNode<RemovePasskeyMutation, RemovePasskeyMutationVariables>;
+export const StartPasskeyLoginDocument = {"__meta__":{"documentId":"sha256:1b0fc64e23b27ba578722553c960b4cdd59a1197b2ca601b1e921ae0b3b8e74e"}} as unknown as DocumentNode<StartPasskeyLoginMutation, StartPasskeyLoginMutationVariables>;
+export const FinishPasskeyLoginDocument = {"__meta__":{"documentId":"sha256:c193f44eb813623079cbb055cc3aa35854655b239e2b768b32004f042d791f7c"}} as unknown as DocumentNode<FinishPasskeyLoginMutation, FinishPasskeyLoginMutationVariables>;
+export const VerifyMfaPasskeyDocument = {"__meta__":{"documentId":"sha256:c2347a0f4334504b28dfc0d88d924af17f525cf7ffde23dd2ad5c798d3092ca8"}} as unknown as DocumentNode<VerifyMfaPasskeyMutation, VerifyMfaPasskeyMutationVariables>;
