@@ -29,6 +29,10 @@ pub enum AppError {
     /// The MFA challenge of a sign-in is unknown, used, expired or out of attempts.
     #[error("this sign-in has expired or failed too often; sign in again")]
     MfaChallengeInvalid,
+    /// A passkey no account holds, or whose answer did not verify: one error for both, as for
+    /// passwords.
+    #[error("this passkey was not accepted: sign in another way")]
+    PasskeyNotAccepted,
     /// A passkey sign-in whose challenge is unknown, used or expired: ask for a new one.
     #[error("this passkey sign-in has expired or was already used; start again")]
     PasskeyChallengeInvalid,
@@ -87,6 +91,7 @@ impl AppError {
             | Self::TokenRejected(_)
             | Self::InvalidRefreshToken
             | Self::MfaChallengeInvalid
+            | Self::PasskeyNotAccepted
             | Self::PasskeyChallengeInvalid => "UNAUTHENTICATED",
             Self::Forbidden(_)
             | Self::EmailNotVerified

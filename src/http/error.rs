@@ -35,6 +35,7 @@ pub fn app_error_response(err: &AppError, request_id: &RequestId) -> Response {
         | AppError::TokenRejected(_)
         | AppError::InvalidRefreshToken
         | AppError::MfaChallengeInvalid
+        | AppError::PasskeyNotAccepted
         | AppError::PasskeyChallengeInvalid => StatusCode::UNAUTHORIZED,
         AppError::Forbidden(_)
         | AppError::EmailNotVerified

@@ -251,6 +251,16 @@ impl LoginFailure {
             Self::UnknownPasskey | Self::PasskeyRefused => "passkey",
         }
     }
+
+    /// The one error every failure of a method gets, so answers reveal no accounts.
+    fn error(self) -> AppError {
+        match self {
+            Self::Malformed | Self::UnknownAccount | Self::WrongPassword => {
+                AppError::InvalidCredentials
+            }
+            Self::UnknownPasskey | Self::PasskeyRefused => AppError::PasskeyNotAccepted,
+        }
+    }
 }
 
 /// What a sign-in offers, parsed. A malformed email is kept as absent rather than refused:
@@ -413,7 +423,7 @@ pub(super) async fn login_failed(
         event = event.subject(account);
     }
     match audit::record_alone(state, event).await {
-        Ok(()) => AppError::InvalidCredentials,
+        Ok(()) => reason.error(),
         Err(err) => err,
     }
 }

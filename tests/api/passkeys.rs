@@ -439,7 +439,10 @@ async fn a_counter_that_goes_backwards_is_refused_and_recorded(app: TestApp) {
         let (challenge, request) = start_login(&app).await;
         let refused = finish_login(&app, &new_client(), &challenge, passkey.answer(&request)).await;
         assert_eq!(error_code(&refused), "UNAUTHENTICATED", "{refused}");
-        assert_eq!(refused["errors"][0]["message"], "invalid email or password");
+        assert_eq!(
+            refused["errors"][0]["message"],
+            "this passkey was not accepted: sign in another way"
+        );
     }
     let events = own_kinds(&app, &token).await;
     let clones = events
@@ -693,3 +696,45 @@ async fn a_ceremony_finishes_once_and_not_late(app: TestApp) {
     assert_eq!(field(&twice), "credential");
 }
 db_test!(a_ceremony_finishes_once_and_not_late);
+
+async fn the_rest_twin_finishes_the_second_step_with_a_passkey(app: TestApp) {
+    let enrolled = enrol(&app, &new_client()).await;
+    let (mut passkey, _) = add_passkey(&app, &enrolled.token, "Key").await;
+    let browser = new_client();
+    let login: Value = browser
+        .post(app.url("/api/auth/login"))
+        .json(&json!({ "email": enrolled.email, "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(login["mfaRequired"], true, "{login}");
+    assert_eq!(
+        login["methods"],
+        json!(["totp", "recovery_code", "passkey"])
+    );
+    let answer = passkey.sign_in(&login["passkeyOptions"]);
+    let response = browser
+        .post(app.url("/api/auth/mfa/passkey"))
+        .json(&json!({ "mfaToken": login["mfaToken"], "credential": answer }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(set_cookie(&response, "custodian_refresh").is_some());
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        amr(body["accessToken"].as_str().unwrap()),
+        json!(["pwd", "hwk"])
+    );
+    let again = browser
+        .post(app.url("/api/auth/mfa/passkey"))
+        .json(&json!({ "mfaToken": login["mfaToken"], "credential": answer }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 401, "a challenge is used once");
+}
+db_test!(the_rest_twin_finishes_the_second_step_with_a_passkey);

@@ -75,7 +75,7 @@ pub async fn start(state: &AppState) -> AppResult<Challenge> {
 
 /// `finishPasskeyLogin`: checks the answer to challenge `id` (which it uses up, right or
 /// wrong) and opens a session as a password sign-in does. An unknown passkey and a refused
-/// answer are `InvalidCredentials`, as a wrong password is; a signature counter that went
+/// answer are `PasskeyNotAccepted`, one error as for passwords; a signature counter that went
 /// backwards is too, and is recorded as a suspected clone. Suspended accounts are refused as
 /// at a password sign-in, closed ones are unknown.
 pub async fn finish(
@@ -101,7 +101,7 @@ pub async fn finish(
         Ok(result) => result,
         Err(WebauthnError::CredentialPossibleCompromise) => {
             clone_suspected(state, &row, client).await?;
-            return Err(AppError::InvalidCredentials);
+            return Err(AppError::PasskeyNotAccepted);
         }
         Err(err) => {
             log_refusal(&err, "passkey sign-in");
@@ -113,7 +113,7 @@ pub async fn finish(
     };
     if !record_use(state, &row, passkey, &result).await? {
         clone_suspected(state, &row, client).await?;
-        return Err(AppError::InvalidCredentials);
+        return Err(AppError::PasskeyNotAccepted);
     }
     if account.suspended_at.is_some() {
         return Err(auth::refuse_suspended(state, &account, client).await);
