@@ -481,6 +481,17 @@ async fn a_removed_passkey_signs_in_no_more(app: TestApp) {
     let (mut passkey, added) = add_passkey(&app, &token, "Phone").await;
     let id = added["id"].as_str().unwrap();
 
+    // Past the re-authentication window, removing needs the password again.
+    app.clock.advance(chrono::TimeDelta::minutes(6));
+    let stale = app
+        .graphql_as(&new_client(), Some(&token), REMOVE, json!({ "id": id }))
+        .await;
+    assert_eq!(reason(&stale), "REAUTHENTICATION_REQUIRED", "{stale}");
+    let proved = app
+        .graphql_as(&new_client(), Some(&token), REAUTHENTICATE, json!({}))
+        .await;
+    assert_no_errors(&proved);
+
     let (_, stranger, _) = person(&app, &new_client()).await;
     let not_theirs = app
         .graphql_as(&new_client(), Some(&stranger), REMOVE, json!({ "id": id }))
