@@ -194,7 +194,8 @@ bench_custodian() { # NAME DATABASE-URL PORT; leaves the server running
   mkdir -p "$dir"
   progress "Custodian on $name: starting, registering $USERS users"
   port_free "$base"
-  CUSTODIAN_LISTEN="127.0.0.1:$port" CUSTODIAN_PUBLIC_URL="$base" \
+  # The public URL names a host, not an address: passkeys cannot be bound to an IP address.
+  CUSTODIAN_LISTEN="127.0.0.1:$port" CUSTODIAN_PUBLIC_URL="http://localhost:$port" \
     CUSTODIAN_DATABASE_URL="$url" CUSTODIAN_DATA_DIR="$dir" CUSTODIAN_COOKIE_SECURE=false \
     CUSTODIAN_TRUSTED_PROXIES="$TRUSTED_PROXIES" CUSTODIAN_HASH_QUEUE="$HASH_QUEUE" \
     CUSTODIAN_RATE_LIMITS="$LIFTED" RUST_LOG=warn \
