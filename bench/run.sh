@@ -271,7 +271,7 @@ progress "floor: starting (JWKS from Custodian on $LAST, the same $USERS users)"
 awk '{print $1, $2}' "$WORK/$LAST/users" >"$WORK/floor-users"
 port_free "$FBASE"
 "$FLOOR_BIN" serve --listen "127.0.0.1:$FPORT" --jwks "$CBASE/.well-known/jwks.json" \
-  --issuer "$CBASE" --users "$WORK/floor-users" --password "$PASSWORD" \
+  --issuer "http://localhost:${R[$LAST.port]}" --users "$WORK/floor-users" --password "$PASSWORD" \
   --hash-queue "$HASH_QUEUE" >"$WORK/floor.log" 2>&1 &
 FLOOR=$!
 wait_healthy "$FBASE" "$FLOOR" "$WORK/floor.log"

@@ -33,6 +33,9 @@ pub enum AppError {
     /// passwords.
     #[error("this passkey was not accepted: sign in another way")]
     PasskeyNotAccepted,
+    /// This deployment has passkeys off: nothing names a domain to bind them to.
+    #[error("passkeys are not set up on this server")]
+    PasskeysUnavailable,
     /// A passkey sign-in whose challenge is unknown, used or expired: ask for a new one.
     #[error("this passkey sign-in has expired or was already used; start again")]
     PasskeyChallengeInvalid,
@@ -94,6 +97,7 @@ impl AppError {
             | Self::PasskeyNotAccepted
             | Self::PasskeyChallengeInvalid => "UNAUTHENTICATED",
             Self::Forbidden(_)
+            | Self::PasskeysUnavailable
             | Self::EmailNotVerified
             | Self::ReauthenticationRequired
             | Self::MfaRequired
@@ -126,6 +130,7 @@ impl AppError {
             Self::ReauthenticationRequired => Some("REAUTHENTICATION_REQUIRED"),
             Self::MfaRequired => Some("MFA_REQUIRED"),
             Self::SecondFactorBlocked => Some("PASSWORD_RESET_REQUIRED"),
+            Self::PasskeysUnavailable => Some("PASSKEYS_UNAVAILABLE"),
             _ => None,
         }
     }

@@ -16,7 +16,7 @@ use tokio::net::TcpListener;
 use crate::{
     cache::{sessions::ActiveSessions, tokens::VerifiedTokens},
     clock::SharedClock,
-    config::Settings,
+    config::{PasskeySettings, Settings},
     crypto::{EncryptionKey, envelope::MasterKeys, passwords::PasswordHasher},
     db,
     graphql::build_schema,
@@ -225,7 +225,11 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
     .context("cannot load token-signing keys")?;
     let mailer = Mailer::start(&settings)?;
     let limits = Limits::new(&settings.limits).await?;
-    let webauthn = relying_party(&settings)?;
+    let webauthn = settings
+        .passkeys
+        .as_ref()
+        .map(|passkeys| relying_party(passkeys, &settings.mail.product_name))
+        .transpose()?;
     let single_instance = db.get_database_backend() == sea_orm::DbBackend::Sqlite;
     Ok(AppState::new(Inner {
         settings,
@@ -250,8 +254,10 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
 
 /// The passkey relying party: its id, the origins whose pages may use passkeys, and the name
 /// authenticators show.
-fn relying_party(settings: &Settings) -> anyhow::Result<webauthn_rs::Webauthn> {
-    let passkeys = &settings.passkeys;
+fn relying_party(
+    passkeys: &PasskeySettings,
+    product_name: &str,
+) -> anyhow::Result<webauthn_rs::Webauthn> {
     let (primary, others) = passkeys
         .origins
         .split_first()
@@ -263,7 +269,7 @@ fn relying_party(settings: &Settings) -> anyhow::Result<webauthn_rs::Webauthn> {
     };
     let builder = webauthn_rs::WebauthnBuilder::new(&passkeys.rp_id, primary)
         .map_err(invalid)?
-        .rp_name(&settings.mail.product_name);
+        .rp_name(product_name);
     others
         .iter()
         .fold(builder, |builder, origin| {

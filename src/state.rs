@@ -31,7 +31,8 @@ pub struct Inner {
     pub mailer: Mailer,
     pub limits: Limits,
     /// The passkey relying party, built once from the settings.
-    pub webauthn: webauthn_rs::Webauthn,
+    /// `None` when passkeys are off (see `config::PasskeySettings`).
+    pub webauthn: Option<webauthn_rs::Webauthn>,
     /// Sessions known to be active: most authenticated requests need no session lookup.
     pub sessions: ActiveSessions,
     /// Access tokens whose signature was checked: one verification per token, not per request.

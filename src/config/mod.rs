@@ -51,7 +51,8 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub profile: ProfileSettings,
     pub retention: RetentionSettings,
-    pub passkeys: PasskeySettings,
+    /// `None` when passkeys are off (nothing names a domain to bind them to).
+    pub passkeys: Option<PasskeySettings>,
     /// What was accepted but deserves a word at start (ignored variables, risky choices).
     pub warnings: Vec<String>,
 }

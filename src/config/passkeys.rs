@@ -21,14 +21,16 @@ pub struct PasskeySettings {
 impl PasskeySettings {
     /// From the raw settings and what was already derived: the public URL and the CORS
     /// origins (development also accepts passkeys from those that fit; the others are named
-    /// in `warnings`).
+    /// in `warnings`). `None` when nothing names a domain (the public URL's host is an IP
+    /// address and no relying party id is set): passkeys are off, and `warnings` says so,
+    /// rather than the whole service refusing to start.
     pub(super) fn from_raw(
         raw: &RawSettings,
         public_url: &str,
         cors_origins: &[String],
         production: bool,
         warnings: &mut Vec<String>,
-    ) -> Result<Self, ConfigError> {
+    ) -> Result<Option<Self>, ConfigError> {
         let public =
             Url::parse(public_url).map_err(|_| invalid("CUSTODIAN_PUBLIC_URL", "is not a URL"))?;
         let rp_id = match raw.webauthn_rp_id.as_deref().map(str::trim) {
@@ -36,11 +38,12 @@ impl PasskeySettings {
             _ => match public.host() {
                 Some(Host::Domain(host)) => host.to_owned(),
                 _ => {
-                    return Err(invalid(
-                        RP_ID,
-                        "is needed: the host of CUSTODIAN_PUBLIC_URL is an IP address, which \
-                         passkeys cannot be bound to; name a domain (and CUSTODIAN_WEBAUTHN_ORIGINS)",
+                    warnings.push(format!(
+                        "passkeys are off: the host of CUSTODIAN_PUBLIC_URL is an IP address, \
+                         which passkeys cannot be bound to; set {RP_ID} (and {ORIGINS}) to a \
+                         domain to turn them on"
                     ));
+                    return Ok(None);
                 }
             },
         };
@@ -76,7 +79,7 @@ impl PasskeySettings {
                 })
                 .collect::<Result<Vec<_>, _>>()?
         };
-        Ok(Self { rp_id, origins })
+        Ok(Some(Self { rp_id, origins }))
     }
 }
 
@@ -138,13 +141,9 @@ mod tests {
     fn the_public_url_says_where_passkeys_work() {
         let settings =
             Settings::from_pairs([("PUBLIC_URL", "https://id.example.com")]).expect("valid");
-        assert_eq!(settings.passkeys.rp_id, "id.example.com");
-        let origins: Vec<&str> = settings
-            .passkeys
-            .origins
-            .iter()
-            .map(|url| url.as_str())
-            .collect();
+        let passkeys = settings.passkeys.expect("passkeys on");
+        assert_eq!(passkeys.rp_id, "id.example.com");
+        let origins: Vec<&str> = passkeys.origins.iter().map(|url| url.as_str()).collect();
         assert_eq!(origins, ["https://id.example.com/"]);
     }
 
@@ -160,6 +159,8 @@ mod tests {
         .expect("valid");
         let origins: Vec<&str> = settings
             .passkeys
+            .as_ref()
+            .expect("passkeys on")
             .origins
             .iter()
             .map(|url| url.as_str())
@@ -201,8 +202,9 @@ mod tests {
             ),
         ])
         .expect("valid");
-        assert_eq!(fine.passkeys.rp_id, "example.com");
-        assert_eq!(fine.passkeys.origins.len(), 2);
+        let passkeys = fine.passkeys.expect("passkeys on");
+        assert_eq!(passkeys.rp_id, "example.com");
+        assert_eq!(passkeys.origins.len(), 2);
         for bad in [
             "https://example.com/",
             "example.com:443",
@@ -215,11 +217,28 @@ mod tests {
                 "{err}"
             );
         }
-        let err = Settings::from_pairs([("PUBLIC_URL", "http://192.168.1.20:8080")])
-            .expect_err("an IP is no relying party");
+    }
+
+    #[test]
+    fn an_address_for_a_public_url_turns_passkeys_off_and_says_so() {
+        let settings = Settings::from_pairs([("PUBLIC_URL", "http://192.168.1.20:8080")])
+            .expect("the service starts");
+        assert!(settings.passkeys.is_none());
         assert!(
-            err.to_string().contains("CUSTODIAN_WEBAUTHN_RP_ID"),
-            "{err}"
+            settings
+                .warnings
+                .iter()
+                .any(|warning| warning.contains("passkeys are off")
+                    && warning.contains("CUSTODIAN_WEBAUTHN_RP_ID")),
+            "{:?}",
+            settings.warnings
         );
+        let named = Settings::from_pairs([
+            ("PUBLIC_URL", "http://192.168.1.20:8080"),
+            ("WEBAUTHN_RP_ID", "localhost"),
+            ("WEBAUTHN_ORIGINS", "http://localhost:8080"),
+        ])
+        .expect("valid");
+        assert!(named.passkeys.is_some());
     }
 }

@@ -38,6 +38,7 @@ pub fn app_error_response(err: &AppError, request_id: &RequestId) -> Response {
         | AppError::PasskeyNotAccepted
         | AppError::PasskeyChallengeInvalid => StatusCode::UNAUTHORIZED,
         AppError::Forbidden(_)
+        | AppError::PasskeysUnavailable
         | AppError::EmailNotVerified
         | AppError::ReauthenticationRequired
         | AppError::MfaRequired

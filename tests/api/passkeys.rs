@@ -749,3 +749,16 @@ async fn the_rest_twin_finishes_the_second_step_with_a_passkey(app: TestApp) {
     assert_eq!(again.status(), 401, "a challenge is used once");
 }
 db_test!(the_rest_twin_finishes_the_second_step_with_a_passkey);
+
+async fn passkeys_are_off_where_nothing_names_a_domain(app: TestApp) {
+    let body = app.graphql(START_LOGIN, json!({})).await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+    assert_eq!(reason(&body), "PASSKEYS_UNAVAILABLE");
+    // Everything else serves as usual.
+    let (_, token, _) = person(&app, &new_client()).await;
+    assert_no_errors(&app.me(&token).await);
+}
+db_test!(
+    passkeys_are_off_where_nothing_names_a_domain,
+    &[("PUBLIC_URL", "http://127.0.0.1:8080")]
+);

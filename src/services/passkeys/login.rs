@@ -11,7 +11,7 @@ use webauthn_rs::prelude::{
 
 use super::{
     CEREMONY_TTL, clone_suspected, credential_key, from_stored, log_refusal, presented, record_use,
-    to_json,
+    relying_party, to_json,
 };
 use crate::{
     db::{
@@ -52,8 +52,7 @@ pub struct Challenge {
 /// (a button starts the ceremony, not the browser's autofill). Their state is kept for five
 /// minutes and finishes one sign-in.
 pub async fn start(state: &AppState) -> AppResult<Challenge> {
-    let (mut options, ceremony) = state
-        .webauthn
+    let (mut options, ceremony) = relying_party(state)?
         .start_discoverable_authentication()
         .map_err(|err| AppError::Internal(anyhow::anyhow!("passkey request options: {err}")))?;
     options.mediation = None;
@@ -93,10 +92,11 @@ pub async fn finish(
     let Some((row, passkey, account)) = owner(state, &assertion).await? else {
         return Err(auth::login_failed(state, None, LoginFailure::UnknownPasskey, client).await);
     };
-    let verified =
-        state
-            .webauthn
-            .finish_discoverable_authentication_v2(&assertion.0, ceremony, &passkey);
+    let verified = relying_party(state)?.finish_discoverable_authentication_v2(
+        &assertion.0,
+        ceremony,
+        &passkey,
+    );
     let result = match verified {
         Ok(result) => result,
         Err(WebauthnError::CredentialPossibleCompromise) => {
@@ -141,9 +141,8 @@ async fn owner(
     state: &AppState,
     assertion: &Assertion,
 ) -> AppResult<Option<(StoredPasskey, Passkey, Account)>> {
-    let Ok((user_id, credential_id)) = state
-        .webauthn
-        .identify_discoverable_authentication(&assertion.0)
+    let Ok((user_id, credential_id)) =
+        relying_party(state)?.identify_discoverable_authentication(&assertion.0)
     else {
         return Ok(None);
     };

@@ -17,7 +17,10 @@ use sea_orm::ConnectionTrait;
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 use uuid::Uuid;
-use webauthn_rs::prelude::{AuthenticationResult, Passkey, WebauthnError};
+use webauthn_rs::{
+    Webauthn,
+    prelude::{AuthenticationResult, Passkey, WebauthnError},
+};
 
 use super::{
     ClientInfo, Principal,
@@ -163,15 +166,23 @@ async fn clone_suspected(
     audit::record_alone(state, event).await
 }
 
+/// The relying party, or `PasskeysUnavailable` where passkeys are off.
+fn relying_party(state: &AppState) -> AppResult<&Webauthn> {
+    state.webauthn.as_ref().ok_or(AppError::PasskeysUnavailable)
+}
+
 /// What an MFA challenge offers for passkeys: request options for the account's credentials
 /// (for `navigator.credentials.get`), their state stored against the challenge, inside `work`.
-/// `None` when the account has no passkey.
+/// `None` when the account has no passkey, or passkeys are off.
 pub(super) async fn second_factor_options(
     state: &AppState,
     work: &Work<'_>,
     account: &Account,
     challenge: Uuid,
 ) -> AppResult<Option<Value>> {
+    let Some(webauthn) = state.webauthn.as_ref() else {
+        return Ok(None);
+    };
     let credentials: Vec<Passkey> = credentials_of(work.txn(), AccountId(account.id))
         .await?
         .into_iter()
@@ -180,8 +191,7 @@ pub(super) async fn second_factor_options(
     if credentials.is_empty() {
         return Ok(None);
     }
-    let (options, ceremony) = state
-        .webauthn
+    let (options, ceremony) = webauthn
         .start_passkey_authentication(&credentials)
         .map_err(|err| AppError::Internal(anyhow::anyhow!("passkey options: {err}")))?;
     db::webauthn_ceremonies::insert(

@@ -8,7 +8,7 @@ use webauthn_rs::prelude::{
 
 use super::{
     CEREMONY_TTL, MAX_PASSKEYS, Stored, credential_key, credentials_of, from_stored, log_refusal,
-    presented, to_json,
+    presented, relying_party, to_json,
 };
 use crate::{
     crypto::random_bytes,
@@ -70,8 +70,7 @@ pub async fn start(state: &AppState, principal: &Principal) -> AppResult<Value> 
         .map(|(_, passkey)| passkey.cred_id().clone())
         .collect();
     let display_name = format!("{} {}", account.first_name, account.last_name);
-    let (options, ceremony) = state
-        .webauthn
+    let (options, ceremony) = relying_party(state)?
         .start_passkey_registration(user_id, &account.email, &display_name, Some(exclude))
         .map_err(|err| AppError::Internal(anyhow::anyhow!("passkey creation options: {err}")))?;
     let mut options = to_json(&options, "creation options")?;
@@ -124,8 +123,7 @@ pub async fn finish(
         .await?
         .ok_or_else(none_open)?;
     let registration: PasskeyRegistration = from_stored(&taken.state, "ceremony")?;
-    let passkey: Passkey = state
-        .webauthn
+    let passkey: Passkey = relying_party(state)?
         .finish_passkey_registration(&credential.0, &registration)
         .map_err(|err| {
             log_refusal(&err, "passkey registration");

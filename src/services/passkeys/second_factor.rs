@@ -6,7 +6,7 @@ use webauthn_rs::prelude::{PasskeyAuthentication, WebauthnError};
 
 use super::{
     clone_suspected, credential_key, credentials_of, from_stored, log_refusal, login::Assertion,
-    record_use,
+    record_use, relying_party,
 };
 use crate::{
     db::{self, entities::accounts::Model as Account, webauthn_ceremonies::Ceremony},
@@ -76,9 +76,7 @@ async fn check(
     else {
         return Ok(false);
     };
-    let result = match state
-        .webauthn
-        .finish_passkey_authentication(&assertion.0, &ceremony)
+    let result = match relying_party(state)?.finish_passkey_authentication(&assertion.0, &ceremony)
     {
         Ok(result) => result,
         Err(WebauthnError::CredentialPossibleCompromise) => {
