@@ -634,26 +634,33 @@ async fn a_suspended_account_cannot_sign_in_with_a_passkey(app: TestApp) {
 }
 db_test!(a_suspended_account_cannot_sign_in_with_a_passkey);
 
+/// POSTs `body` as JSON to a REST route with `browser` (and its cookies).
+async fn post(app: &TestApp, browser: &Client, path: &str, body: Value) -> reqwest::Response {
+    browser
+        .post(app.url(path))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn the_rest_twin_signs_in_with_a_passkey(app: TestApp) {
     let (_, token, account) = person(&app, &new_client()).await;
     let (mut passkey, _) = add_passkey(&app, &token, "Key").await;
     let browser = new_client();
-    let started: Value = browser
-        .post(app.url("/api/auth/passkey/start"))
-        .json(&json!({}))
-        .send()
+    let started: Value = post(&app, &browser, "/api/auth/passkey/start", json!({}))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     let answer = passkey.sign_in(&started["options"]);
-    let response = browser
-        .post(app.url("/api/auth/passkey/finish"))
-        .json(&json!({ "challengeId": started["challengeId"], "credential": answer }))
-        .send()
-        .await
-        .unwrap();
+    let response = post(
+        &app,
+        &browser,
+        "/api/auth/passkey/finish",
+        json!({ "challengeId": started["challengeId"], "credential": answer }),
+    )
+    .await;
     assert_eq!(response.status(), 200);
     assert!(set_cookie(&response, "custodian_refresh").is_some());
     let body: Value = response.json().await.unwrap();
@@ -662,12 +669,13 @@ async fn the_rest_twin_signs_in_with_a_passkey(app: TestApp) {
         amr(body["accessToken"].as_str().unwrap()),
         json!(["hwk", "user"])
     );
-    let again = browser
-        .post(app.url("/api/auth/passkey/finish"))
-        .json(&json!({ "challengeId": started["challengeId"], "credential": answer }))
-        .send()
-        .await
-        .unwrap();
+    let again = post(
+        &app,
+        &browser,
+        "/api/auth/passkey/finish",
+        json!({ "challengeId": started["challengeId"], "credential": answer }),
+    )
+    .await;
     assert_eq!(again.status(), 401);
 }
 db_test!(the_rest_twin_signs_in_with_a_passkey);
@@ -712,27 +720,29 @@ async fn the_rest_twin_finishes_the_second_step_with_a_passkey(app: TestApp) {
     let enrolled = enrol(&app, &new_client()).await;
     let (mut passkey, _) = add_passkey(&app, &enrolled.token, "Key").await;
     let browser = new_client();
-    let login: Value = browser
-        .post(app.url("/api/auth/login"))
-        .json(&json!({ "email": enrolled.email, "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let login: Value = post(
+        &app,
+        &browser,
+        "/api/auth/login",
+        json!({ "email": enrolled.email, "password": PASSWORD }),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert_eq!(login["mfaRequired"], true, "{login}");
     assert_eq!(
         login["methods"],
         json!(["totp", "recovery_code", "passkey"])
     );
     let answer = passkey.sign_in(&login["passkeyOptions"]);
-    let response = browser
-        .post(app.url("/api/auth/mfa/passkey"))
-        .json(&json!({ "mfaToken": login["mfaToken"], "credential": answer }))
-        .send()
-        .await
-        .unwrap();
+    let response = post(
+        &app,
+        &browser,
+        "/api/auth/mfa/passkey",
+        json!({ "mfaToken": login["mfaToken"], "credential": answer }),
+    )
+    .await;
     assert_eq!(response.status(), 200);
     assert!(set_cookie(&response, "custodian_refresh").is_some());
     let body: Value = response.json().await.unwrap();
@@ -740,12 +750,13 @@ async fn the_rest_twin_finishes_the_second_step_with_a_passkey(app: TestApp) {
         amr(body["accessToken"].as_str().unwrap()),
         json!(["pwd", "hwk"])
     );
-    let again = browser
-        .post(app.url("/api/auth/mfa/passkey"))
-        .json(&json!({ "mfaToken": login["mfaToken"], "credential": answer }))
-        .send()
-        .await
-        .unwrap();
+    let again = post(
+        &app,
+        &browser,
+        "/api/auth/mfa/passkey",
+        json!({ "mfaToken": login["mfaToken"], "credential": answer }),
+    )
+    .await;
     assert_eq!(again.status(), 401, "a challenge is used once");
 }
 db_test!(the_rest_twin_finishes_the_second_step_with_a_passkey);
