@@ -85,6 +85,7 @@ pub struct Metrics {
     logins: Family<OutcomeLabels, Counter>,
     refresh_reuse: Counter,
     session_checks: Family<OutcomeLabels, Counter>,
+    account_reads: Family<OutcomeLabels, Counter>,
     session_channel: Gauge,
     rate_limited: Family<RuleLabels, Counter>,
     mail: Family<OutcomeLabels, Counter>,
@@ -148,6 +149,12 @@ impl Metrics {
             "Checks that an access token's session is active, by where the answer came from (cache or database)",
             session_checks.clone(),
         );
+        let account_reads = Family::default();
+        registry.register(
+            "account_reads",
+            "Reads of the signed-in account for `me` and administrator role checks, by where the answer came from (cache or database)",
+            account_reads.clone(),
+        );
         let session_channel = Gauge::default();
         registry.register(
             "session_channel_heard",
@@ -209,6 +216,7 @@ impl Metrics {
             logins,
             refresh_reuse,
             session_checks,
+            account_reads,
             session_channel,
             rate_limited,
             mail,
@@ -263,6 +271,13 @@ impl Metrics {
     pub fn session_check(&self, cached: bool) {
         let outcome = if cached { "cache" } else { "database" };
         self.session_checks
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+    }
+
+    pub fn account_read(&self, cached: bool) {
+        let outcome = if cached { "cache" } else { "database" };
+        self.account_reads
             .get_or_create(&OutcomeLabels { outcome })
             .inc();
     }

@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 
 use crate::{
-    cache::{sessions::ActiveSessions, tokens::VerifiedTokens},
+    cache::{self, accounts::KnownAccounts, sessions::ActiveSessions, tokens::VerifiedTokens},
     clock::SharedClock,
     config::{PasskeySettings, Settings},
     crypto::{EncryptionKey, envelope::MasterKeys, passwords::PasswordHasher},
@@ -243,8 +243,9 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
         limits,
         webauthn,
         // Changes made by other instances are heard through PostgreSQL's notifications: the
-        // cache stays off until the listener runs. SQLite has one instance, which hears all.
-        sessions: ActiveSessions::new(single_instance),
+        // caches stay off until the listener runs. SQLite has one instance, which hears all.
+        sessions: ActiveSessions::new(single_instance, cache::sessions::CAPACITY),
+        accounts: KnownAccounts::new(single_instance, cache::accounts::CAPACITY),
         tokens: VerifiedTokens::default(),
         seal_wanted: tokio::sync::Notify::new(),
         sealing: tokio::sync::Mutex::new(()),

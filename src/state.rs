@@ -6,10 +6,11 @@ use std::sync::{
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    cache::{sessions::ActiveSessions, tokens::VerifiedTokens},
+    cache::{accounts::KnownAccounts, sessions::ActiveSessions, tokens::VerifiedTokens},
     clock::SharedClock,
     config::Settings,
     crypto::{envelope::DataKeys, keyring::Keyring, passwords::PasswordHasher},
+    db::entities::accounts,
     limits::Limits,
     mail::Mailer,
     metrics::Metrics,
@@ -35,6 +36,8 @@ pub struct Inner {
     pub webauthn: Option<webauthn_rs::Webauthn>,
     /// Sessions known to be active: most authenticated requests need no session lookup.
     pub sessions: ActiveSessions,
+    /// Account rows read recently: `me` and role checks need no account lookup.
+    pub accounts: KnownAccounts<Arc<accounts::Model>>,
     /// Access tokens whose signature was checked: one verification per token, not per request.
     pub tokens: VerifiedTokens,
     /// Wakes this instance's audit sealer: a commit recorded events.

@@ -24,6 +24,7 @@ mod m20261202_000019_account_lifecycle;
 mod m20261202_000020_create_email_changes;
 mod m20261202_000021_create_mfa_reset_requests;
 mod m20261203_000022_passkeys;
+mod m20261204_000023_account_row_notifications;
 
 /// The ordered list of migrations, applied by `custodian migrate up` and at every start.
 pub struct Migrator;
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000020_create_email_changes::Migration),
             Box::new(m20261202_000021_create_mfa_reset_requests::Migration),
             Box::new(m20261203_000022_passkeys::Migration),
+            Box::new(m20261204_000023_account_row_notifications::Migration),
         ]
     }
 }

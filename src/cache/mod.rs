@@ -3,5 +3,7 @@
 //! change the answer happens: a wrong answer costs a person's security, a missed entry only a
 //! round trip.
 
+pub mod accounts;
 pub mod sessions;
 pub mod tokens;
+pub mod trusted;

@@ -3,12 +3,24 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
     sea_query::{Expr, ExprTrait},
 };
 
 use super::entities::accounts::{ActiveModel, Column, Entity, Model};
 use crate::domain::{AccountId, AccountStatus, Email, KycStatus, PersonName, Role};
+
+/// A transaction that writes what the API shows of an account. Every function here that
+/// changes such a column (the profile, the email, KYC, MFA, the role, the status,
+/// `updated_at`) writes through one and says which account it changed, so that what an
+/// instance remembers of the row (`cache::accounts`) is forgotten once the write commits.
+/// Functions that change only what is never shown (the security stamp, row locks, the passkey
+/// user handle, ciphertexts re-sealed under another key) take any connection.
+pub trait AccountWrites {
+    fn txn(&self) -> &DatabaseTransaction;
+    /// Notes that the row of `id` changes in this transaction.
+    fn account_changed(&self, id: AccountId);
+}
 
 /// Profile columns as stored: normalised text, and ciphertexts for the sensitive ones.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -219,18 +231,19 @@ pub async fn find(
 /// Replaces the stored hash only if it is still `old`: of two concurrent changes, one wins and
 /// the other gets `false`.
 pub async fn replace_password_hash(
-    db: &impl ConnectionTrait,
+    work: &impl AccountWrites,
     id: AccountId,
     old: &str,
     new: String,
     now: DateTime<Utc>,
 ) -> Result<bool, sea_orm::DbErr> {
+    work.account_changed(id);
     let result = Entity::update_many()
         .col_expr(Column::PasswordHash, Expr::value(new))
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Id.eq(id.0))
         .filter(Column::PasswordHash.eq(old))
-        .exec(db)
+        .exec(work.txn())
         .await?;
     Ok(result.rows_affected == 1)
 }
@@ -298,16 +311,17 @@ pub async fn assign_webauthn_user_id(
 
 /// Marks the email verified; `false` when it already was.
 pub async fn mark_email_verified(
-    db: &impl ConnectionTrait,
+    work: &impl AccountWrites,
     id: AccountId,
     now: DateTime<Utc>,
 ) -> Result<bool, sea_orm::DbErr> {
+    work.account_changed(id);
     let result = Entity::update_many()
         .col_expr(Column::EmailVerified, Expr::value(true))
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Id.eq(id.0))
         .filter(Column::EmailVerified.eq(false))
-        .exec(db)
+        .exec(work.txn())
         .await?;
     Ok(result.rows_affected == 1)
 }
@@ -316,12 +330,13 @@ pub async fn mark_email_verified(
 /// still has that address. `false` when the account is closed or its address moved meanwhile;
 /// a `to` that another account holds surfaces as a unique violation.
 pub async fn replace_email(
-    db: &impl ConnectionTrait,
+    work: &impl AccountWrites,
     id: AccountId,
     from: Option<&str>,
     to: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, sea_orm::DbErr> {
+    work.account_changed(id);
     let mut update = Entity::update_many()
         .col_expr(Column::Email, Expr::value(to))
         .col_expr(Column::EmailVerified, Expr::value(true))
@@ -331,7 +346,7 @@ pub async fn replace_email(
     if let Some(from) = from {
         update = update.filter(Column::Email.eq(from));
     }
-    let result = update.exec(db).await?;
+    let result = update.exec(work.txn()).await?;
     Ok(result.rows_affected == 1)
 }
 
@@ -356,10 +371,11 @@ fn profile_columns(profile: StoredProfile) -> ActiveModel {
 /// (`read_at` is the `updated_at` seen); `false` when it was closed or changed meanwhile. A
 /// taken SSN surfaces as a unique violation.
 pub async fn update_profile(
-    db: &impl ConnectionTrait,
+    work: &impl AccountWrites,
     id: AccountId,
     write: ProfileWrite<'_>,
 ) -> Result<bool, sea_orm::DbErr> {
+    work.account_changed(id);
     let ProfileWrite {
         read_at,
         first_name,
@@ -381,7 +397,7 @@ pub async fn update_profile(
         .filter(Column::Id.eq(id.0))
         .filter(Column::UpdatedAt.eq(read_at))
         .filter(Column::DeletedAt.is_null())
-        .exec(db)
+        .exec(work.txn())
         .await?;
     Ok(result.rows_affected == 1)
 }
@@ -390,7 +406,7 @@ pub async fn update_profile(
 /// decision, the profile is still the `reviewed` version); `false` when another change got
 /// there first.
 pub async fn set_kyc_status(
-    db: &impl ConnectionTrait,
+    work: &impl AccountWrites,
     id: AccountId,
     from: KycStatus,
     to: KycStatus,
@@ -398,6 +414,7 @@ pub async fn set_kyc_status(
     reviewed: Option<i32>,
     now: DateTime<Utc>,
 ) -> Result<bool, sea_orm::DbErr> {
+    work.account_changed(id);
     let mut update = Entity::update_many()
         .col_expr(Column::KycStatus, Expr::value(to))
         .col_expr(Column::KycReason, Expr::value(reason.map(str::to_owned)))
@@ -408,7 +425,7 @@ pub async fn set_kyc_status(
     if let Some(version) = reviewed {
         update = update.filter(Column::ProfileVersion.eq(version));
     }
-    let result = update.exec(db).await?;
+    let result = update.exec(work.txn()).await?;
     Ok(result.rows_affected == 1)
 }
 
@@ -481,27 +498,29 @@ pub async fn search(
 
 /// Freezes an open account that is not frozen yet; `false` otherwise.
 pub async fn suspend(
-    db: &impl ConnectionTrait,
+    work: &impl AccountWrites,
     id: AccountId,
     now: DateTime<Utc>,
 ) -> Result<bool, sea_orm::DbErr> {
+    work.account_changed(id);
     let result = Entity::update_many()
         .col_expr(Column::SuspendedAt, Expr::value(now))
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Id.eq(id.0))
         .filter(Column::DeletedAt.is_null())
         .filter(Column::SuspendedAt.is_null())
-        .exec(db)
+        .exec(work.txn())
         .await?;
     Ok(result.rows_affected == 1)
 }
 
 /// Unfreezes a suspended open account; `false` when it was not suspended.
 pub async fn reactivate(
-    db: &impl ConnectionTrait,
+    work: &impl AccountWrites,
     id: AccountId,
     now: DateTime<Utc>,
 ) -> Result<bool, sea_orm::DbErr> {
+    work.account_changed(id);
     let result = Entity::update_many()
         .col_expr(
             Column::SuspendedAt,
@@ -511,26 +530,27 @@ pub async fn reactivate(
         .filter(Column::Id.eq(id.0))
         .filter(Column::DeletedAt.is_null())
         .filter(Column::SuspendedAt.is_not_null())
-        .exec(db)
+        .exec(work.txn())
         .await?;
     Ok(result.rows_affected == 1)
 }
 
 /// Gives an open account `to` if it still holds `from`; `false` otherwise.
 pub async fn set_role(
-    db: &impl ConnectionTrait,
+    work: &impl AccountWrites,
     id: AccountId,
     from: Role,
     to: Role,
     now: DateTime<Utc>,
 ) -> Result<bool, sea_orm::DbErr> {
+    work.account_changed(id);
     let result = Entity::update_many()
         .col_expr(Column::Role, Expr::value(to))
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Id.eq(id.0))
         .filter(Column::DeletedAt.is_null())
         .filter(Column::Role.eq(from))
-        .exec(db)
+        .exec(work.txn())
         .await?;
     Ok(result.rows_affected == 1)
 }
@@ -561,10 +581,11 @@ pub async fn hold_administrators(
 /// Closes the account: every personal value erased, the login made impossible, the row kept
 /// (its id anchors the audit trail) under an email that no address can ever equal.
 pub async fn erase(
-    db: &impl ConnectionTrait,
+    work: &impl AccountWrites,
     id: AccountId,
     now: DateTime<Utc>,
 ) -> Result<bool, sea_orm::DbErr> {
+    work.account_changed(id);
     let model = ActiveModel {
         id: sea_orm::ActiveValue::Unchanged(id.0),
         // No `@`: `Email::parse` refuses it, so no registration can ever take it.
@@ -587,7 +608,7 @@ pub async fn erase(
         .set(model)
         .filter(Column::Id.eq(id.0))
         .filter(Column::DeletedAt.is_null())
-        .exec(db)
+        .exec(work.txn())
         .await?;
     Ok(result.rows_affected == 1)
 }

@@ -9,23 +9,27 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::entities::{accounts, mfa_challenges, recovery_codes};
+use super::{
+    accounts::AccountWrites,
+    entities::{accounts, mfa_challenges, recovery_codes},
+};
 use crate::{crypto::TokenHash, domain::AccountId};
 
 /// Stores a secret being enrolled (replacing any earlier unfinished enrolment), unless MFA is
 /// already on.
 pub async fn set_pending_secret(
-    db: &impl ConnectionTrait,
+    work: &impl AccountWrites,
     account: AccountId,
     sealed: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
+    work.account_changed(account);
     let result = accounts::Entity::update_many()
         .col_expr(accounts::Column::MfaPendingSecret, Expr::value(sealed))
         .col_expr(accounts::Column::UpdatedAt, Expr::value(now))
         .filter(accounts::Column::Id.eq(account.0))
         .filter(accounts::Column::MfaEnabled.eq(false))
-        .exec(db)
+        .exec(work.txn())
         .await?;
     Ok(result.rows_affected == 1)
 }
@@ -33,12 +37,13 @@ pub async fn set_pending_secret(
 /// Turns MFA on with the pending secret, recording the step its first code used. Only the
 /// secret that was confirmed is activated, and only once.
 pub async fn activate(
-    db: &impl ConnectionTrait,
+    work: &impl AccountWrites,
     account: AccountId,
     confirmed: &str,
     step: i64,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
+    work.account_changed(account);
     let result = accounts::Entity::update_many()
         .col_expr(accounts::Column::MfaSecret, Expr::value(confirmed))
         .col_expr(
@@ -51,17 +56,18 @@ pub async fn activate(
         .filter(accounts::Column::Id.eq(account.0))
         .filter(accounts::Column::MfaEnabled.eq(false))
         .filter(accounts::Column::MfaPendingSecret.eq(confirmed))
-        .exec(db)
+        .exec(work.txn())
         .await?;
     Ok(result.rows_affected == 1)
 }
 
 /// Turns MFA off and forgets the secret.
 pub async fn deactivate(
-    db: &impl ConnectionTrait,
+    work: &impl AccountWrites,
     account: AccountId,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
+    work.account_changed(account);
     let result = accounts::Entity::update_many()
         .col_expr(
             accounts::Column::MfaSecret,
@@ -79,7 +85,7 @@ pub async fn deactivate(
         .col_expr(accounts::Column::UpdatedAt, Expr::value(now))
         .filter(accounts::Column::Id.eq(account.0))
         .filter(accounts::Column::MfaEnabled.eq(true))
-        .exec(db)
+        .exec(work.txn())
         .await?;
     Ok(result.rows_affected == 1)
 }

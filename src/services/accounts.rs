@@ -8,7 +8,7 @@ use super::{
     audit::{self, Event, Kind},
     data_keys,
     profile::{self, Change, ProfileEdit},
-    rotate_security_stamp, signed_in_account,
+    rotate_security_stamp, shown_account, signed_in_account,
     throttle::Limit,
     unit_of_work::Work,
 };
@@ -31,7 +31,7 @@ use crate::{
 
 /// The signed-in caller's account.
 pub async fn me(state: &AppState, id: AccountId) -> AppResult<AccountInfo> {
-    AccountInfo::open(state, &signed_in_account(state, id).await?).await
+    AccountInfo::open(state, &*shown_account(state, id).await?).await
 }
 
 /// What an administrator reads, and of it, which personal fields (as the API names them): the
@@ -170,7 +170,7 @@ pub async fn update_profile(
     let now = state.clock.now();
     let mut work = Work::begin(state).await?;
     let written = db::accounts::update_profile(
-        work.txn(),
+        &work,
         id,
         ProfileWrite {
             read_at: account.updated_at,
@@ -210,7 +210,7 @@ pub async fn update_profile(
     if identity_changed {
         for decided in [KycStatus::Approved, KycStatus::Rejected] {
             let moved = db::accounts::set_kyc_status(
-                work.txn(),
+                &work,
                 id,
                 decided,
                 KycStatus::Pending,
@@ -322,16 +322,9 @@ pub async fn set_kyc_status(
     }
     let now = state.clock.now();
     let mut work = Work::begin(state).await?;
-    let decided = db::accounts::set_kyc_status(
-        work.txn(),
-        id,
-        from,
-        status,
-        reason,
-        Some(profile_version),
-        now,
-    )
-    .await?;
+    let decided =
+        db::accounts::set_kyc_status(&work, id, from, status, reason, Some(profile_version), now)
+            .await?;
     if !decided {
         let current = db::accounts::find(work.txn(), id).await?;
         return Err(match current {
@@ -491,7 +484,7 @@ pub async fn delete(
     }
     let now = state.clock.now();
     let mut work = Work::begin(state).await?;
-    if !db::accounts::erase(work.txn(), id, now).await? {
+    if !db::accounts::erase(&work, id, now).await? {
         return Err(AppError::TokenRejected(TokenRejection::SessionEnded));
     }
     db::sessions::revoke_all_except(work.txn(), id, None, RevokeReason::AccountDeleted, now)

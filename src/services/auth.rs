@@ -440,15 +440,16 @@ async fn rehash(
     };
     let result = async {
         let hash = state.passwords.hash(&new).await?;
+        let work = Work::begin(state).await?;
         db::accounts::replace_password_hash(
-            &state.db,
+            &work,
             AccountId(account.id),
             &account.password_hash,
             hash,
-            state.clock.now(),
+            work.now(),
         )
         .await?;
-        AppResult::Ok(())
+        work.commit().await
     }
     .await;
     match result {

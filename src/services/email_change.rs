@@ -153,7 +153,7 @@ pub async fn confirm(
         return Err(invalid_token());
     }
     // Only from the address the request was made from: a revert since then voided this link.
-    match db::accounts::replace_email(work.txn(), id, Some(old_email), new_email, now).await {
+    match db::accounts::replace_email(&work, id, Some(old_email), new_email, now).await {
         Ok(true) => {}
         Ok(false) => return Err(invalid_token()),
         Err(err) if db::is_unique_violation_of(&err, "email") => return Err(address_taken()),
@@ -209,7 +209,7 @@ pub async fn revert(state: &AppState, token: &OpaqueToken, client: &ClientInfo) 
         return Err(invalid_token());
     }
     // From whatever address the account has now: a taker may have moved it on again.
-    match db::accounts::replace_email(work.txn(), id, None, old_email, now).await {
+    match db::accounts::replace_email(&work, id, None, old_email, now).await {
         Ok(true) => {}
         Ok(false) => return Err(invalid_token()),
         Err(err) if db::is_unique_violation_of(&err, "email") => return Err(address_taken()),

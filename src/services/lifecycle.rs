@@ -107,7 +107,7 @@ pub async fn suspend(
     if account.role == Role::Admin {
         db::accounts::hold_administrators(work.txn()).await?;
     }
-    if !db::accounts::suspend(work.txn(), id, now).await? {
+    if !db::accounts::suspend(&work, id, now).await? {
         return Err(AppError::Conflict {
             field: "accountId".into(),
             message: "the account is already suspended".into(),
@@ -154,7 +154,7 @@ pub async fn reactivate(
     let mut work = Work::begin(state).await?;
     let now = work.now();
     open_account(&work, id).await?;
-    if !db::accounts::reactivate(work.txn(), id, now).await? {
+    if !db::accounts::reactivate(&work, id, now).await? {
         return Err(AppError::Conflict {
             field: "accountId".into(),
             message: "the account is not suspended".into(),
@@ -242,7 +242,7 @@ pub async fn set_role(
         return AccountInfo::open(state, &account).await;
     }
     db::accounts::hold_administrators(work.txn()).await?;
-    if !db::accounts::set_role(work.txn(), id, from, role, now).await? {
+    if !db::accounts::set_role(&work, id, from, role, now).await? {
         return Err(AppError::Conflict {
             field: "role".into(),
             message: "the role changed meanwhile; reload and try again".into(),

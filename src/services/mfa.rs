@@ -136,7 +136,7 @@ pub async fn start_enrolment(
         .map_err(|err| internal("sealing the TOTP secret")(&err))?;
     let now = state.clock.now();
     let work = Work::begin(state).await?;
-    if !db::mfa::set_pending_secret(work.txn(), principal.account, &sealed, now).await? {
+    if !db::mfa::set_pending_secret(&work, principal.account, &sealed, now).await? {
         return Err(already_on());
     }
     let event = Event::new(Kind::MfaEnrolmentStarted)
@@ -198,7 +198,7 @@ pub async fn confirm(
         return Err(wrong_code());
     };
     let mut work = Work::begin(state).await?;
-    if !db::mfa::activate(work.txn(), principal.account, pending, step, now).await? {
+    if !db::mfa::activate(&work, principal.account, pending, step, now).await? {
         return Err(already_on());
     }
     db::sessions::mark_mfa_verified(
@@ -573,7 +573,7 @@ pub async fn disable(
     }
     let now = state.clock.now();
     let mut work = Work::begin(state).await?;
-    if !db::mfa::deactivate(work.txn(), principal.account, now).await? {
+    if !db::mfa::deactivate(&work, principal.account, now).await? {
         return Err(not_on());
     }
     db::mfa::delete_recovery_codes(work.txn(), principal.account).await?;

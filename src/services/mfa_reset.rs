@@ -132,7 +132,7 @@ pub async fn approve(
     if !db::mfa_reset_requests::approve(work.txn(), request.id, approver.account, now).await? {
         return Err(settled());
     }
-    if !db::mfa::deactivate(work.txn(), id, now).await? {
+    if !db::mfa::deactivate(&work, id, now).await? {
         // Rolled back: the request stays pending until it lapses or is cancelled.
         return Err(AppError::Conflict {
             field: "requestId".into(),

@@ -25,12 +25,13 @@ pub mod throttle;
 pub mod unit_of_work;
 pub mod verification;
 
-use std::net::IpAddr;
+use std::{net::IpAddr, sync::Arc};
 
 use secrecy::ExposeSecret;
 use unit_of_work::Work;
 
 use crate::{
+    cache::trusted::MAX_AGE,
     crypto::random_token,
     db::{self, entities::accounts::Model as Account},
     domain::{AccountId, Role, SessionId},
@@ -76,10 +77,28 @@ pub async fn signed_in_account(state: &AppState, id: AccountId) -> AppResult<Acc
         .ok_or(AppError::TokenRejected(TokenRejection::SessionEnded))
 }
 
+/// The caller's account for showing it and for checking its role, from this instance's cache
+/// when that can be trusted (`cache::accounts`: every write to the row, on any instance,
+/// drops it). Never for deciding a write: a write reads the row inside its own transaction.
+pub async fn shown_account(state: &AppState, id: AccountId) -> AppResult<Arc<Account>> {
+    let now = state.clock.now();
+    if let Some(known) = state.accounts.get(&id, now) {
+        state.metrics.account_read(true);
+        return Ok(known);
+    }
+    state.metrics.account_read(false);
+    let ticket = state.accounts.ticket();
+    let account = Arc::new(signed_in_account(state, id).await?);
+    state
+        .accounts
+        .keep(ticket, id, Arc::clone(&account), now, now + MAX_AGE);
+    Ok(account)
+}
+
 /// The caller's role as the account holds it now. A token's `role` claim is only as good as
-/// the key that signed it, so administrator fields ask the database as well.
+/// the key that signed it, so administrator fields ask the account as well.
 pub async fn current_role(state: &AppState, principal: &Principal) -> AppResult<Role> {
-    Ok(signed_in_account(state, principal.account).await?.role)
+    Ok(shown_account(state, principal.account).await?.role)
 }
 
 /// A fresh security stamp: whatever carries the old one can no longer finish.

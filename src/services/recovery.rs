@@ -124,7 +124,7 @@ pub async fn reset(
     let mut work = Work::begin(state).await?;
     if !db::account_tokens::claim(work.txn(), row.id, now).await?
         || !db::accounts::replace_password_hash(
-            work.txn(),
+            &work,
             id,
             &account.password_hash,
             password_hash,
@@ -139,7 +139,7 @@ pub async fn reset(
     // Whoever locked the second factor out by guessing, the owner starts over.
     db::mfa::reset_code_failures(work.txn(), id).await?;
     // The link reached the mailbox, which proves the address.
-    db::accounts::mark_email_verified(work.txn(), id, now).await?;
+    db::accounts::mark_email_verified(&work, id, now).await?;
     let ended =
         db::sessions::revoke_all_except(work.txn(), id, None, RevokeReason::PasswordReset, now)
             .await?;
@@ -189,7 +189,7 @@ pub async fn change(
     let password_hash = state.passwords.hash(&password).await?;
     let mut work = Work::begin(state).await?;
     if !db::accounts::replace_password_hash(
-        work.txn(),
+        &work,
         principal.account,
         &account.password_hash,
         password_hash,

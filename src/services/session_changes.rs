@@ -1,4 +1,5 @@
-//! Keeps this instance's session cache true to the changes every instance makes.
+//! Keeps this instance's caches of sessions and account rows true to the changes every
+//! instance makes.
 //!
 //! The cache is on only while the channel is known to be heard: the instance sends itself a
 //! ping through the database every few seconds and turns the cache off when one does not come
@@ -11,7 +12,7 @@ use std::time::Duration;
 use tokio::time::{Instant, sleep_until};
 
 use crate::{
-    cache::sessions::SessionChange,
+    cache::{accounts::changed_row, sessions::SessionChange},
     db::session_changes::{self, Listener},
     state::AppState,
 };
@@ -35,7 +36,7 @@ pub async fn follow(state: AppState) {
             }
             Ok(Some(mut listener)) => {
                 hear(&state, &mut listener).await;
-                state.sessions.set_on(false);
+                caches_on(&state, false);
                 state.metrics.session_channel_heard(false);
                 tracing::warn!(
                     "lost the session-change channel: sessions are read from the database until it is back"
@@ -75,7 +76,7 @@ async fn hear(state: &AppState, listener: &mut Listener) {
                 };
                 if heard == ping {
                     if !state.sessions.is_on() {
-                        state.sessions.set_on(true);
+                        caches_on(state, true);
                         state.metrics.session_channel_heard(true);
                     }
                     awaiting = false;
@@ -83,13 +84,31 @@ async fn hear(state: &AppState, listener: &mut Listener) {
                 } else if heard.starts_with(PING) {
                     // Another instance proving its own channel.
                 } else if let Some(change) = SessionChange::decode(&heard) {
-                    state.sessions.forget(change);
+                    forget(state, change);
+                } else if let Some(account) = changed_row(&heard) {
+                    state.accounts.forget(&account);
                 } else {
                     // Whatever it meant, forgetting everything is safe.
-                    tracing::warn!(change = heard, "unreadable session change: cache emptied");
+                    tracing::warn!(change = heard, "unreadable change: caches emptied");
                     state.sessions.forget_all();
+                    state.accounts.forget_all();
                 }
             }
         }
     }
+}
+
+/// Drops what `change` makes stale: the sessions, and with an account's sessions its row (the
+/// changes that end them, suspension or a new role, change the row as well).
+pub fn forget(state: &AppState, change: SessionChange) {
+    state.sessions.apply(change);
+    if let SessionChange::Account(account) = change {
+        state.accounts.forget(&account);
+    }
+}
+
+/// Turns both caches on, or off while changes made elsewhere may go unheard.
+fn caches_on(state: &AppState, on: bool) {
+    state.sessions.set_on(on);
+    state.accounts.set_on(on);
 }

@@ -369,7 +369,7 @@ pub async fn authenticate(state: &AppState, access_token: &str) -> AppResult<Pri
 
 async fn active_session(state: &AppState, id: SessionId) -> AppResult<ActiveSession> {
     let now = state.clock.now();
-    if let Some(known) = state.sessions.get(id, now) {
+    if let Some(known) = state.sessions.get(&id, now) {
         state.metrics.session_check(true);
         return Ok(known);
     }

@@ -2,6 +2,8 @@
 //! chain once it commits), and mail that leaves only once it has committed, so no email ever
 //! announces a change that rolled back.
 
+use std::sync::{Mutex, PoisonError};
+
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseTransaction;
 
@@ -11,7 +13,8 @@ use super::{
 };
 use crate::{
     cache::sessions::SessionChange,
-    db::{self, entities::accounts},
+    db::{self, accounts::AccountWrites, entities::accounts},
+    domain::AccountId,
     error::AppResult,
     mail::Mail,
     state::AppState,
@@ -32,6 +35,9 @@ pub struct Work<'a> {
     outgoing: Vec<Outgoing>,
     /// Sessions this work ended or changed: forgotten by this instance's cache on commit.
     changed_sessions: Vec<SessionChange>,
+    /// Accounts whose rows this work changed: forgotten by this instance's cache on commit
+    /// (other instances hear it from the database).
+    changed_accounts: Mutex<Vec<AccountId>>,
 }
 
 impl<'a> Work<'a> {
@@ -42,6 +48,7 @@ impl<'a> Work<'a> {
             now: state.clock.now(),
             outgoing: Vec::new(),
             changed_sessions: Vec::new(),
+            changed_accounts: Mutex::default(),
         })
     }
 
@@ -101,7 +108,14 @@ impl<'a> Work<'a> {
         let committed = self.txn.commit().await;
         // Forgotten even when the commit's outcome is unknown: forgetting is always safe.
         for change in self.changed_sessions {
-            self.state.sessions.forget(change);
+            super::session_changes::forget(self.state, change);
+        }
+        let changed_accounts = self
+            .changed_accounts
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        for account in changed_accounts {
+            self.state.accounts.forget(&account);
         }
         committed?;
         self.state.seal_wanted.notify_one();
@@ -109,5 +123,18 @@ impl<'a> Work<'a> {
             self.state.mailer.wake();
         }
         Ok(())
+    }
+}
+
+impl AccountWrites for Work<'_> {
+    fn txn(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+
+    fn account_changed(&self, id: AccountId) {
+        self.changed_accounts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(id);
     }
 }

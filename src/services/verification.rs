@@ -117,7 +117,7 @@ pub async fn verify(state: &AppState, token: &OpaqueToken, client: &ClientInfo) 
     if !db::account_tokens::claim(work.txn(), row.id, now).await? {
         return Err(invalid());
     }
-    let newly = db::accounts::mark_email_verified(work.txn(), account_id, now).await?;
+    let newly = db::accounts::mark_email_verified(&work, account_id, now).await?;
     if newly {
         let event = Event::new(Kind::EmailVerified)
             .subject(account_id)

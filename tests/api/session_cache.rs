@@ -260,3 +260,127 @@ async fn an_ended_session_is_refused_on_another_instance_within_a_second() {
         "the changing session stays: {kept}"
     );
 }
+
+/// How long until `{ me { city } }` with `token` at `address` shows `city`, if within `limit`.
+async fn shown_within(address: &str, token: &str, city: &str, limit: Duration) -> Option<Duration> {
+    let began = Instant::now();
+    while began.elapsed() <= limit {
+        let body = graphql_at(
+            address,
+            &new_client(),
+            Some(token),
+            "{ me { city } }",
+            json!({}),
+        )
+        .await;
+        assert!(body["errors"].is_null(), "{body}");
+        if body["data"]["me"]["city"] == city {
+            return Some(began.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    None
+}
+
+/// Account rows are cached as well: a change made on another instance, or by anyone with
+/// access to the database, shows on this one within a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_account_changed_elsewhere_shows_within_a_second() {
+    use sea_orm::{ConnectionTrait, Database};
+    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!("TEST_DATABASE_URL is needed: the two-instance cache test is skipped");
+        return;
+    };
+    let dir = TempDir::new("custodian-account-cache");
+    let database = crate::helpers::create_postgres_database(&admin_url).await;
+    let key = binary::master_key();
+    let env = [
+        ("CUSTODIAN_DATABASE_URL", database.as_str()),
+        ("CUSTODIAN_ENCRYPTION_KEY", key.as_str()),
+        ("CUSTODIAN_PUBLIC_URL", "http://localhost:8080"),
+    ];
+    let a = binary::start_in_test(&dir, &env);
+    let b = binary::start_in_test(&dir, &env);
+    let (a, b) = (a.address.clone(), b.address.clone());
+    let registered = graphql_at(
+        &a,
+        &new_client(),
+        None,
+        REGISTER,
+        json!({ "input": registration(&unique_email()) }),
+    )
+    .await;
+    let token = token(&registered["data"]["register"]);
+    let limit = Duration::from_secs(1);
+    let show_city = |city: &'static str| {
+        let (a, b, token) = (a.clone(), b.clone(), token.clone());
+        async move {
+            for address in [&a, &b] {
+                let elapsed = shown_within(address, &token, city, limit).await;
+                assert!(elapsed.is_some(), "{address} shows {city} within {limit:?}");
+            }
+        }
+    };
+    // Both instances read the row twice: from then on each answers from its cache.
+    let mut seen = Vec::new();
+    for address in [&a, &b, &a, &b] {
+        let body = graphql_at(
+            address,
+            &new_client(),
+            Some(&token),
+            "{ me { city } }",
+            json!({}),
+        )
+        .await;
+        assert!(body["errors"].is_null(), "{body}");
+        seen.push(body["data"]["me"]["city"].clone());
+    }
+    assert!(seen.windows(2).all(|pair| pair[0] == pair[1]), "{seen:?}");
+    assert_ne!(seen[0], "Lisbon");
+
+    // A profile change on B shows on A (and at once on B).
+    let changed = graphql_at(
+        &b,
+        &new_client(),
+        Some(&token),
+        "mutation { updateProfile(input: { city: \"Lisbon\" }) { city } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        changed["data"]["updateProfile"]["city"], "Lisbon",
+        "{changed}"
+    );
+    let at_once = graphql_at(
+        &b,
+        &new_client(),
+        Some(&token),
+        "{ me { city } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(at_once["data"]["me"]["city"], "Lisbon", "{at_once}");
+    show_city("Lisbon").await;
+
+    // A change made in the database itself, by no instance, shows on both.
+    let db = Database::connect(database.as_str()).await.unwrap();
+    db.execute_unprepared("UPDATE accounts SET city = 'Porto'")
+        .await
+        .unwrap();
+    show_city("Porto").await;
+
+    for address in [&a, &b] {
+        let metrics = reqwest::get(format!("{address}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let cached = metrics
+            .lines()
+            .find_map(|line| line.strip_prefix("custodian_account_reads_total{outcome=\"cache\"} "))
+            .and_then(|count| count.parse::<u64>().ok())
+            .unwrap_or(0);
+        assert!(cached > 0, "{address} answered from its cache: {metrics}");
+    }
+}
