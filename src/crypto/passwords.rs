@@ -3,7 +3,9 @@
 //! Hashing costs 19 MiB and tens of milliseconds per call. Running it on the async workers
 //! would stall every other request during a login flood, and running it unbounded would let
 //! the flood allocate without limit; so at most one hash per core runs at a time, on one
-//! thread per core, and the rest wait their turn.
+//! thread per core, and the rest wait their turn. The hashing threads run at a lower priority
+//! than the request workers: under a flood of sign-ins, authenticated requests keep their
+//! latency, and hashing still gets every moment of CPU that requests leave idle.
 
 use std::{
     panic::AssertUnwindSafe,
@@ -28,6 +30,10 @@ use crate::{
     domain::{NewPassword, PasswordAttempt},
     error::{AppError, AppResult},
 };
+
+/// The niceness of the hashing threads (0 is the default, 19 the lowest priority): at 10, a
+/// request worker that wants a core gets about nine tenths of it against a hashing thread.
+const HASHING_NICENESS: i32 = 10;
 
 /// OWASP's first choice: m = 19 MiB, t = 2, p = 1, and a 256-bit output.
 const MEMORY_KIB: u64 = 19_456;
@@ -226,6 +232,7 @@ fn start_workers(count: usize, argon2: Argon2) -> anyhow::Result<mpsc::Sender<Jo
         std::thread::Builder::new()
             .name(format!("argon2-{index}"))
             .spawn(move || {
+                yield_to_requests();
                 let mut worker = argon2.hasher();
                 loop {
                     let next = receiver
@@ -241,6 +248,19 @@ fn start_workers(count: usize, argon2: Argon2) -> anyhow::Result<mpsc::Sender<Jo
     }
     Ok(sender)
 }
+
+/// Lowers the calling thread's priority to [`HASHING_NICENESS`]. Raising niceness needs no
+/// privilege; if it fails anyway, hashing runs at the normal priority.
+#[cfg(target_os = "linux")]
+fn yield_to_requests() {
+    let thread = rustix::thread::gettid();
+    if let Err(err) = rustix::process::setpriority_process(Some(thread), HASHING_NICENESS) {
+        tracing::warn!(error = %err, "cannot lower the priority of a password hashing thread");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn yield_to_requests() {}
 
 /// A new PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) with a random 128-bit salt.
 fn hash_with(worker: &mut Hasher, argon2: Argon2, password: &str) -> AppResult<String> {
@@ -291,6 +311,35 @@ mod tests {
 
     fn attempt(text: &str) -> PasswordAttempt {
         PasswordAttempt::parse(text)
+    }
+
+    /// A thread's niceness, from `/proc/…/stat` (the 19th field; the 3rd follows the command).
+    #[cfg(target_os = "linux")]
+    fn niceness(stat: &std::path::Path) -> i32 {
+        let stat = std::fs::read_to_string(stat).expect("stat");
+        let (_, fields) = stat.rsplit_once(')').expect("command");
+        fields
+            .split_whitespace()
+            .nth(16)
+            .and_then(|nice| nice.parse().ok())
+            .expect("niceness")
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_threads_yield_to_requests_and_only_they_do() {
+        let _hasher = PasswordHasher::new(64).await.expect("hasher");
+        let mut hashing = 0;
+        for task in std::fs::read_dir("/proc/self/task").expect("tasks") {
+            let path = task.expect("task").path();
+            let name = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+            if name.starts_with("argon2-") {
+                assert_eq!(niceness(&path.join("stat")), HASHING_NICENESS, "{name}");
+                hashing += 1;
+            }
+        }
+        assert!(hashing > 0);
+        assert_eq!(niceness(std::path::Path::new("/proc/thread-self/stat")), 0);
     }
 
     #[tokio::test]
