@@ -10,7 +10,7 @@ use super::{
     mfa, new_security_stamp,
     profile::{self, ProfileEdit},
     sessions::{self, AuthOutcome},
-    throttle::{Limit, SignInBackoff},
+    throttle::{Limit, Reservation, SignInBackoff},
     unit_of_work::Work,
     verification,
 };
@@ -284,6 +284,10 @@ impl Credentials {
 /// `InvalidCredentials`. A browser the account recognises (`device`) skips the per-address
 /// backoff, so the owner signs in while someone floods their address; it has a limit of its
 /// own.
+///
+/// Under a flood, sign-ins spend most of their time waiting for a hashing thread, so what comes
+/// before and after the hash runs in futures of its own: a waiting sign-in holds a few hundred
+/// bytes, not the state of every query it will make.
 pub async fn login(
     state: &AppState,
     credentials: Credentials,
@@ -294,7 +298,44 @@ pub async fn login(
         email,
         password: attempt,
     } = credentials;
-    let account = match &email {
+    let (account, device, reservation) =
+        Box::pin(before_password(state, email.as_ref(), device, client)).await?;
+    let stored = account
+        .as_ref()
+        .map(|account| account.password_hash.as_str());
+    let verdict = state.passwords.verify(&attempt, stored).await?;
+    let (Verified::Yes { needs_rehash }, Some(account)) = (verdict, account.as_ref()) else {
+        let reason = match (&email, attempt.expose(), &account) {
+            (None, _, _) | (_, None, _) => LoginFailure::Malformed,
+            (_, _, None) => LoginFailure::UnknownAccount,
+            _ => LoginFailure::WrongPassword,
+        };
+        let account = account.map(|account| AccountId(account.id));
+        return Err(Box::pin(login_failed(state, account, reason, client)).await);
+    };
+    let right = RightPassword {
+        account,
+        attempt: &attempt,
+        needs_rehash,
+        reservation,
+        device,
+    };
+    Box::pin(after_password(state, right, client)).await
+}
+
+/// The account an email names, the device if it is that account's, and the per-address
+/// backoff's reservation when no known device vouches for the browser.
+async fn before_password(
+    state: &AppState,
+    email: Option<&Email>,
+    device: Option<Device>,
+    client: &ClientInfo,
+) -> AppResult<(
+    Option<db::entities::accounts::Model>,
+    Option<Device>,
+    Option<Reservation>,
+)> {
+    let account = match email {
         Some(email) => db::accounts::find_by_email(&state.db, email).await?,
         None => None,
     };
@@ -303,7 +344,7 @@ pub async fn login(
             .as_ref()
             .is_some_and(|account| device.account.0 == account.id)
     });
-    let reservation = match (&email, device) {
+    let reservation = match (email, device) {
         (_, Some(device)) => {
             Limit::device(device.id).spend(state, client, None).await?;
             None
@@ -315,29 +356,36 @@ pub async fn login(
         ),
         (None, None) => None,
     };
-    let stored = account
-        .as_ref()
-        .map(|account| account.password_hash.as_str());
-    let verdict = state.passwords.verify(&attempt, stored).await?;
-    let (Verified::Yes { needs_rehash }, Some(account)) = (verdict, account.as_ref()) else {
-        let reason = match (&email, attempt.expose(), &account) {
-            (None, _, _) | (_, None, _) => LoginFailure::Malformed,
-            (_, _, None) => LoginFailure::UnknownAccount,
-            _ => LoginFailure::WrongPassword,
-        };
-        return Err(login_failed(
-            state,
-            account.map(|account| AccountId(account.id)),
-            reason,
-            client,
-        )
-        .await);
-    };
+    Ok((account, device, reservation))
+}
+
+/// A sign-in whose password was right.
+struct RightPassword<'a> {
+    account: &'a db::entities::accounts::Model,
+    attempt: &'a PasswordAttempt,
+    needs_rehash: bool,
+    reservation: Option<Reservation>,
+    device: Option<Device>,
+}
+
+/// What a right password leads to, unless the account is suspended or unverified.
+async fn after_password(
+    state: &AppState,
+    right: RightPassword<'_>,
+    client: &ClientInfo,
+) -> AppResult<LoginOutcome> {
+    let RightPassword {
+        account,
+        attempt,
+        needs_rehash,
+        reservation,
+        device,
+    } = right;
     if let Some(reservation) = reservation {
         reservation.release(state).await?;
     }
     if needs_rehash {
-        rehash(state, account, &attempt).await;
+        rehash(state, account, attempt).await;
     }
     if account.suspended_at.is_some() {
         return Err(refuse_suspended(state, account, client).await);
