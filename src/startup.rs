@@ -63,6 +63,7 @@ impl Application {
             schema: build_schema(state.clone()),
             app: state.clone(),
             documents,
+            parsed: Arc::default(),
         });
         Ok(Self {
             listener,

@@ -29,9 +29,10 @@ use super::{
     HttpState, argument_positions, cookies,
     graphql_params::GraphqlParams,
     media_type::{NotAcceptable, ResponseMediaType},
+    parsed_documents::Outcome,
     request::RequestMeta,
 };
-use crate::graphql::{RequestContext, check_expansion};
+use crate::graphql::RequestContext;
 
 pub async fn post(
     State(state): State<HttpState>,
@@ -135,12 +136,15 @@ async fn execute(
     media: ResponseMediaType,
     mut request: async_graphql::Request,
 ) -> Response {
-    // Parsed once here and handed on: a document whose fragments would expand without bound
-    // is refused before the engine walks it. One that does not parse runs, and fails with
-    // its syntax error.
-    let mut arguments = Vec::new();
-    if let Ok(document) = request.parsed_query() {
-        if let Err(error) = check_expansion(document) {
+    // Parsed here (once per distinct text) and handed on: a document whose fragments would
+    // expand without bound is refused before the engine walks it. One that does not parse
+    // runs, and fails with its syntax error.
+    let parsed = match state.parsed.parse(&request.query) {
+        Outcome::Ready(parsed) => {
+            request.set_parsed_query(parsed.document.clone());
+            Some(parsed)
+        }
+        Outcome::Refused(error) => {
             return Refusal {
                 status: request_error_status(media),
                 code: "BAD_USER_INPUT",
@@ -148,8 +152,11 @@ async fn execute(
             }
             .into_response(media);
         }
-        arguments = argument_positions::of(document);
-    }
+        Outcome::Unparsed => None,
+    };
+    let arguments = parsed
+        .as_ref()
+        .map_or(&[][..], |parsed| &parsed.arguments[..]);
     let request_id = Arc::clone(&meta.request_id.0);
     let context = Arc::new(RequestContext::new(meta));
     let response = state
@@ -160,7 +167,7 @@ async fn execute(
         // The common case, written straight from the engine's answer in one pass.
         (StatusCode::OK, serde_json::to_vec(&response))
     } else {
-        with_errors(&response, media, &request_id, &arguments)
+        with_errors(&response, media, &request_id, arguments)
     };
     let body = body.unwrap_or_else(|_| b"{}".to_vec());
     let mut http_response = (status, body).into_response();

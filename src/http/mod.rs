@@ -8,6 +8,7 @@ mod graphql_params;
 mod guards;
 mod media_type;
 mod metrics;
+mod parsed_documents;
 mod playground;
 pub mod request;
 mod rest;

@@ -16,8 +16,8 @@ use tower_http::{
 };
 
 use super::{
-    error::error_body, graphql, guards, metrics, playground, request, rest,
-    trusted_documents::TrustedDocuments,
+    error::error_body, graphql, guards, metrics, parsed_documents::ParsedDocuments, playground,
+    request, rest, trusted_documents::TrustedDocuments,
 };
 use crate::{crypto::keyring::JWKS_MAX_AGE, graphql::AppSchema, state::AppState};
 
@@ -32,6 +32,8 @@ pub struct HttpState {
     pub schema: AppSchema,
     /// Loaded once at start: documents that may be sent by id, and whether only they run.
     pub documents: Arc<TrustedDocuments>,
+    /// Documents parsed before, by their text.
+    pub parsed: Arc<ParsedDocuments>,
 }
 
 pub fn router(state: HttpState) -> Router {
