@@ -137,6 +137,62 @@ async fn ended_sessions_are_refused_at_once_on_this_instance(app: TestApp) {
 }
 db_test!(ended_sessions_are_refused_at_once_on_this_instance);
 
+/// Two instances of the binary on one fresh PostgreSQL database, stopped when dropped; `None`
+/// (the test is skipped) without `TEST_DATABASE_URL`.
+struct TwoInstances {
+    _servers: [binary::Server; 2],
+    _dir: TempDir,
+    a: String,
+    b: String,
+    database: String,
+}
+
+impl TwoInstances {
+    async fn start() -> Option<Self> {
+        let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+            eprintln!("TEST_DATABASE_URL is needed: the two-instance cache test is skipped");
+            return None;
+        };
+        let dir = TempDir::new("custodian-two-instances");
+        let database = crate::helpers::create_postgres_database(&admin_url).await;
+        let key = binary::master_key();
+        let env = [
+            ("CUSTODIAN_DATABASE_URL", database.as_str()),
+            ("CUSTODIAN_ENCRYPTION_KEY", key.as_str()),
+            ("CUSTODIAN_PUBLIC_URL", "http://localhost:8080"),
+        ];
+        let servers = [
+            binary::start_in_test(&dir, &env),
+            binary::start_in_test(&dir, &env),
+        ];
+        Some(Self {
+            a: servers[0].address.clone(),
+            b: servers[1].address.clone(),
+            _servers: servers,
+            _dir: dir,
+            database,
+        })
+    }
+}
+
+async fn metrics_of(address: &str) -> String {
+    reqwest::get(format!("{address}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The value of the counter `series` (name and labels) in `metrics`; 0 when absent.
+fn counted(metrics: &str, series: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|count| count.parse().ok())
+        .unwrap_or(0)
+}
+
 /// How long until `me` with `token` is refused at `address`, if it is within `limit`.
 async fn refused_within(address: &str, token: &str, limit: Duration) -> Option<Duration> {
     let began = Instant::now();
@@ -153,21 +209,10 @@ async fn refused_within(address: &str, token: &str, limit: Duration) -> Option<D
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_ended_session_is_refused_on_another_instance_within_a_second() {
-    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
-        eprintln!("TEST_DATABASE_URL is needed: the two-instance cache test is skipped");
+    let Some(instances) = TwoInstances::start().await else {
         return;
     };
-    let dir = TempDir::new("custodian-session-cache");
-    let database = crate::helpers::create_postgres_database(&admin_url).await;
-    let key = binary::master_key();
-    let env = [
-        ("CUSTODIAN_DATABASE_URL", database.as_str()),
-        ("CUSTODIAN_ENCRYPTION_KEY", key.as_str()),
-        ("CUSTODIAN_PUBLIC_URL", "http://localhost:8080"),
-    ];
-    let a = binary::start_in_test(&dir, &env);
-    let b = binary::start_in_test(&dir, &env);
-    let (a, b) = (a.address.clone(), b.address.clone());
+    let (a, b) = (instances.a.clone(), instances.b.clone());
     let sign_in = |address: String, email: String| async move {
         let body = graphql_at(
             &address,
@@ -235,23 +280,15 @@ async fn an_ended_session_is_refused_on_another_instance_within_a_second() {
 
     // The refusals came through the channel: both instances answered from their caches.
     for address in [&a, &b] {
-        let metrics = reqwest::get(format!("{address}/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = metrics_of(address).await;
         assert!(
             metrics.contains("custodian_session_channel_heard 1"),
             "{metrics}"
         );
-        let cached = metrics
-            .lines()
-            .find_map(|line| {
-                line.strip_prefix("custodian_session_checks_total{outcome=\"cache\"} ")
-            })
-            .and_then(|count| count.parse::<u64>().ok())
-            .unwrap_or(0);
+        let cached = counted(
+            &metrics,
+            "custodian_session_checks_total{outcome=\"cache\"}",
+        );
         assert!(cached > 0, "{metrics}");
     }
     let kept = graphql_at(&a, &new_client(), Some(&phone), ME, json!({})).await;
@@ -287,21 +324,10 @@ async fn shown_within(address: &str, token: &str, city: &str, limit: Duration) -
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_account_changed_elsewhere_shows_within_a_second() {
     use sea_orm::{ConnectionTrait, Database};
-    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
-        eprintln!("TEST_DATABASE_URL is needed: the two-instance cache test is skipped");
+    let Some(instances) = TwoInstances::start().await else {
         return;
     };
-    let dir = TempDir::new("custodian-account-cache");
-    let database = crate::helpers::create_postgres_database(&admin_url).await;
-    let key = binary::master_key();
-    let env = [
-        ("CUSTODIAN_DATABASE_URL", database.as_str()),
-        ("CUSTODIAN_ENCRYPTION_KEY", key.as_str()),
-        ("CUSTODIAN_PUBLIC_URL", "http://localhost:8080"),
-    ];
-    let a = binary::start_in_test(&dir, &env);
-    let b = binary::start_in_test(&dir, &env);
-    let (a, b) = (a.address.clone(), b.address.clone());
+    let (a, b) = (instances.a.clone(), instances.b.clone());
     let registered = graphql_at(
         &a,
         &new_client(),
@@ -363,24 +389,17 @@ async fn an_account_changed_elsewhere_shows_within_a_second() {
     show_city("Lisbon").await;
 
     // A change made in the database itself, by no instance, shows on both.
-    let db = Database::connect(database.as_str()).await.unwrap();
+    let db = Database::connect(instances.database.as_str())
+        .await
+        .unwrap();
     db.execute_unprepared("UPDATE accounts SET city = 'Porto'")
         .await
         .unwrap();
     show_city("Porto").await;
 
     for address in [&a, &b] {
-        let metrics = reqwest::get(format!("{address}/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let cached = metrics
-            .lines()
-            .find_map(|line| line.strip_prefix("custodian_account_reads_total{outcome=\"cache\"} "))
-            .and_then(|count| count.parse::<u64>().ok())
-            .unwrap_or(0);
+        let metrics = metrics_of(address).await;
+        let cached = counted(&metrics, "custodian_account_reads_total{outcome=\"cache\"}");
         assert!(cached > 0, "{address} answered from its cache: {metrics}");
     }
 }
