@@ -36,6 +36,19 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::metrics::PoolStats;
 
 const MAX_CONNECTIONS: u32 = 16;
+/// SQLite takes one writer at a time and each connection keeps a thread and a page cache of
+/// its own; with sessions and accounts answered from memory, reads are few, so fewer
+/// connections serve as much with less memory.
+const SQLITE_MAX_CONNECTIONS: u32 = 8;
+
+/// The pool's size, on SQLite or not.
+fn max_connections(sqlite: bool) -> u32 {
+    if sqlite {
+        SQLITE_MAX_CONNECTIONS
+    } else {
+        MAX_CONNECTIONS
+    }
+}
 
 /// Opens a pool on `url`. For SQLite it creates the file's folder and turns on WAL, foreign
 /// keys and a busy timeout, so concurrent writers wait their turn instead of failing.
@@ -51,7 +64,7 @@ pub async fn connect(url: &SecretString) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url);
     options
         .sqlx_logging(false)
-        .max_connections(MAX_CONNECTIONS)
+        .max_connections(max_connections(sqlite_path(url).is_some()))
         .min_connections(1)
         // Short: when the database is down, requests answer SERVICE_UNAVAILABLE rather than
         // pile up waiting for a connection that will not come.
@@ -185,7 +198,7 @@ pub fn pool_stats(db: &DatabaseConnection) -> PoolStats {
     PoolStats {
         open,
         idle: u32::try_from(idle).unwrap_or(u32::MAX),
-        max: MAX_CONNECTIONS,
+        max: max_connections(db.get_database_backend() == DbBackend::Sqlite),
     }
 }
 
