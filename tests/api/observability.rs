@@ -135,7 +135,6 @@ async fn metrics_count_logins_operations_and_reuse(app: TestApp) {
     assert!(sample(&text, "custodian_argon2_pool_capacity") >= Some(1.0));
     assert!(sample(&text, r#"custodian_db_pool_connections{state="idle"}"#).is_some());
     // SQLite takes one writer at a time: its pool is smaller.
-    use sea_orm::ConnectionTrait;
     let pool = match app.database().await.get_database_backend() {
         sea_orm::DbBackend::Sqlite => 8.0,
         _ => 16.0,
