@@ -88,18 +88,25 @@ pub async fn find_active(
         .await
 }
 
-/// Moves the idle expiry forward if, and only if, the session is still active, and answers
-/// the session as it now is. As a conditional update it also takes the row lock that orders a refresh against a concurrent
-/// logout: whichever commits first wins, and the other finds nothing to do.
+/// Moves the idle expiry forward to `idle_expiry`, or to the absolute expiry if that comes
+/// first, if and only if the session is still active, and answers the session as it now is.
+/// As a conditional update it also takes the row lock that orders a refresh against a
+/// concurrent logout: whichever commits first wins, and the other finds nothing to do. The cap
+/// is computed in SQL so that a refresh needs no read of the session before it.
 pub async fn extend_if_active(
     db: &impl ConnectionTrait,
     id: SessionId,
     now: DateTime<Utc>,
     idle_expiry: DateTime<Utc>,
 ) -> Result<Option<Model>, sea_orm::DbErr> {
+    let capped = Expr::case(
+        Column::AbsoluteExpiresAt.lt(idle_expiry),
+        Expr::col(Column::AbsoluteExpiresAt),
+    )
+    .finally(idle_expiry);
     let extended = Entity::update_many()
         .col_expr(Column::LastActiveAt, Expr::value(now))
-        .col_expr(Column::ExpiresAt, Expr::value(idle_expiry))
+        .col_expr(Column::ExpiresAt, capped.into())
         .filter(Column::Id.eq(id.0))
         .filter(active_at(now))
         .exec_with_returning(db)

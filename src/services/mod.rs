@@ -79,7 +79,8 @@ pub async fn signed_in_account(state: &AppState, id: AccountId) -> AppResult<Acc
 
 /// The caller's account for showing it and for checking its role, from this instance's cache
 /// when that can be trusted (`cache::accounts`: every write to the row, on any instance,
-/// drops it). Never for deciding a write: a write reads the row inside its own transaction.
+/// drops it). Never for deciding a write: a write reads the row inside its own transaction (a
+/// refresh reads it only after its rotation has committed, for the answer and the token).
 pub async fn shown_account(state: &AppState, id: AccountId) -> AppResult<Arc<Account>> {
     let now = state.clock.now();
     if let Some(known) = state.accounts.get(&id, now) {

@@ -187,6 +187,9 @@ fn new_sign_in_notice(state: &AppState, client: &ClientInfo, at: DateTime<Utc>) 
 }
 
 /// Rotates `presented` and returns fresh tokens for its session.
+///
+/// On the path every client takes (a token presented once) this is four statements in one
+/// transaction: claim the token, extend the session, mint the successor, record the event.
 pub async fn refresh(
     state: &AppState,
     presented: &SecretString,
@@ -194,13 +197,6 @@ pub async fn refresh(
 ) -> AppResult<AuthOutcome> {
     let now = state.clock.now();
     let hash = TokenHash::of(presented);
-    // Counted per session before anything is claimed, so a refused refresh burns no token.
-    let Some(known) = db::refresh_tokens::find_by_hash(&state.db, &hash).await? else {
-        return Err(AppError::InvalidRefreshToken);
-    };
-    Limit::refresh_session(SessionId(known.session_id))
-        .spend(state, client, None)
-        .await?;
     let work = Work::begin(state).await?;
     // Write first: on SQLite this takes the write lock before any read, so the reads below see
     // every rotation that committed before ours.
@@ -211,13 +207,21 @@ pub async fn refresh(
             None => return Err(AppError::InvalidRefreshToken),
         },
     };
-    let Some(session) = db::sessions::find(work.txn(), SessionId(row.session_id)).await? else {
-        return Err(AppError::InvalidRefreshToken);
-    };
-    let session_id = SessionId(session.id);
+    let session_id = SessionId(row.session_id);
+    // Counted per session; a refused refresh rolls its claim back, so it burns no token.
+    if let Err(refusal) = Limit::refresh_session(session_id)
+        .count(state, client, None)
+        .await
+    {
+        work.roll_back().await?;
+        return Err(refusal.record(state).await);
+    }
     let successor = successor_of(state, presented);
     let successor_hash = TokenHash::of(&successor);
     if !claimed {
+        let Some(session) = db::sessions::find(work.txn(), session_id).await? else {
+            return Err(AppError::InvalidRefreshToken);
+        };
         match row.used_at {
             Some(used) if now - used <= delta(state.settings.sessions.refresh_grace)? => {
                 let child = db::refresh_tokens::find_child(work.txn(), row.id).await?;
@@ -238,7 +242,7 @@ pub async fn refresh(
             None => return Err(AppError::InvalidRefreshToken),
         }
     }
-    let idle = (now + delta(state.settings.sessions.idle_ttl)?).min(session.absolute_expires_at);
+    let idle = now + delta(state.settings.sessions.idle_ttl)?;
     let session = db::sessions::extend_if_active(work.txn(), session_id, now, idle)
         .await?
         .ok_or(AppError::InvalidRefreshToken)?;
@@ -255,19 +259,14 @@ pub async fn refresh(
                 parent: Some(row.id),
                 hash: &successor_hash,
                 now,
-                expires_at: idle,
+                expires_at: session.expires_at,
             },
         )
         .await?;
     }
-    // Suspension and closure end every session, so this holds already; checked anyway, as
-    // the one place a refresh could outlive them.
-    let account = db::accounts::find(work.txn(), AccountId(session.account_id))
-        .await?
-        .filter(|account| account.deleted_at.is_none() && account.suspended_at.is_none())
-        .ok_or(AppError::InvalidRefreshToken)?;
+    let account_id = AccountId(session.account_id);
     let mut event = Event::new(Kind::TokenRefreshed)
-        .by(AccountId(account.id))
+        .by(account_id)
         .session(session_id)
         .client(client);
     if !claimed {
@@ -275,20 +274,29 @@ pub async fn refresh(
     }
     work.record(event).await?;
     work.commit().await?;
-    let access = access_tokens::issue(
-        state,
-        AccountId(account.id),
-        session_id,
-        account.role,
-        methods,
-    )?;
+    // Read once the rotation has committed, from this instance's cache where it can be
+    // trusted: suspension, closure and a change of role end every session of the account in
+    // the transaction that makes them (so the extension above would have found nothing), and
+    // drop its cached row on every instance. Checked anyway, as the one place a refresh could
+    // outlive them.
+    let account = super::shown_account(state, account_id)
+        .await
+        .map_err(|err| match err {
+            AppError::TokenRejected(_) => AppError::InvalidRefreshToken,
+            other => other,
+        })?;
+    if account.suspended_at.is_some() {
+        return Err(AppError::InvalidRefreshToken);
+    }
+    let access = access_tokens::issue(state, account_id, session_id, account.role, methods)?;
+    let expires_at = session.expires_at;
     Ok(AuthOutcome {
         account: AccountInfo::open(state, &account).await?,
         session,
         access,
         refresh: IssuedRefreshToken {
             token: successor,
-            expires_at: idle,
+            expires_at,
         },
         device_cookie: None,
     })

@@ -85,7 +85,7 @@ impl Limit {
         Self(vec![(Rule::RefreshIp, Scope::Ip)])
     }
 
-    /// `refreshToken`, per session: spent before any token is claimed.
+    /// `refreshToken`, per session: a refused spend rolls the token's claim back.
     pub(super) fn refresh_session(session: SessionId) -> Self {
         Self(vec![(Rule::RefreshSession, Scope::Session(session))])
     }
@@ -158,6 +158,21 @@ impl Limit {
         client: &ClientInfo,
         account: Option<AccountId>,
     ) -> AppResult<()> {
+        match self.count(state, client, account).await {
+            Ok(()) => Ok(()),
+            Err(refusal) => Err(refusal.record(state).await),
+        }
+    }
+
+    /// Spends as [`Limit::spend`] does, but leaves recording a refusal to the caller: for a
+    /// caller inside a transaction, which ends it first (on SQLite the record would wait for
+    /// the write lock that transaction holds).
+    pub(super) async fn count(
+        &self,
+        state: &AppState,
+        client: &ClientInfo,
+        account: Option<AccountId>,
+    ) -> Result<(), Refusal> {
         let ip = client
             .ip
             .map_or_else(|| "unknown".to_owned(), |ip| network_of(ip).to_string());
@@ -187,21 +202,42 @@ impl Limit {
         let Err((refused, error)) = state.limits.spend(&state.metrics, &hits).await else {
             return Ok(());
         };
-        if let Some((rule, key)) = keys.iter().find(|(rule, _)| *rule == refused)
-            && matches!(error, AppError::RateLimited { .. })
-            && state.limits.should_record(*rule, key)
+        let trip = keys
+            .iter()
+            .find(|(rule, _)| *rule == refused)
+            .filter(|(rule, key)| {
+                matches!(error, AppError::RateLimited { .. })
+                    && state.limits.should_record(*rule, key)
+            })
+            .map(|(rule, _)| {
+                let event = Event::new(Kind::RateLimitTripped)
+                    .client(client)
+                    .detail("rule", rule.name());
+                match account {
+                    Some(account) => event.by(account),
+                    None => event,
+                }
+            });
+        Err(Refusal { error, trip })
+    }
+}
+
+/// A limit that refused, and the audit event that says so when this rule and key have not
+/// been recorded in the last minute.
+pub(super) struct Refusal {
+    error: AppError,
+    trip: Option<Event>,
+}
+
+impl Refusal {
+    /// Records the refusal (in a transaction of its own) and answers the caller's error.
+    pub(super) async fn record(self, state: &AppState) -> AppError {
+        if let Some(event) = self.trip
+            && let Err(err) = audit::record_alone(state, event).await
         {
-            let mut event = Event::new(Kind::RateLimitTripped)
-                .client(client)
-                .detail("rule", rule.name());
-            if let Some(account) = account {
-                event = event.by(account);
-            }
-            if let Err(err) = audit::record_alone(state, event).await {
-                err.log_if_internal();
-            }
+            err.log_if_internal();
         }
-        Err(error)
+        self.error
     }
 }
 

@@ -124,6 +124,13 @@ impl<'a> Work<'a> {
         }
         Ok(())
     }
+
+    /// Rolls back and waits until the database has: for a caller that writes again at once
+    /// (on SQLite, a dropped transaction may hold the write lock a moment longer).
+    pub async fn roll_back(self) -> AppResult<()> {
+        self.txn.rollback().await?;
+        Ok(())
+    }
 }
 
 impl AccountWrites for Work<'_> {

@@ -145,6 +145,45 @@ async fn a_parent_replayed_after_its_successor_rotated_revokes_the_session(app: 
 }
 db_test!(a_parent_replayed_after_its_successor_rotated_revokes_the_session);
 
+/// The per-session limit counts inside the rotation's transaction: a refusal rolls the claim
+/// back, so the refused token still works once the limit allows, and is no replay.
+async fn a_refresh_the_session_limit_refuses_burns_no_token(app: TestApp) {
+    let (_, first) = signed_in(&app).await;
+    let (body, second) = refresh_raw(&app, &first).await;
+    assert_no_errors(&body);
+    let second = second.expect("a successor");
+    let (refused, none) = refresh_raw(&app, &second).await;
+    assert_eq!(error_code(&refused), "RATE_LIMITED", "{refused}");
+    assert_eq!(none, None, "a refused refresh sets no token");
+    let admin = app.admin_token().await;
+    let trail = app
+        .graphql_as(
+            &new_client(),
+            Some(&admin),
+            "{ adminAuditEvents(filter: { kind: \"rate_limit.tripped\" }) { outcome details } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        trail["data"]["adminAuditEvents"],
+        json!([{ "outcome": "failure", "details": { "rule": "refresh_session" } }]),
+        "{trail}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let (body, third) = refresh_raw(&app, &second).await;
+    assert_no_errors(&body);
+    let access = body["data"]["refreshToken"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_no_errors(&app.me(&access).await);
+    assert!(third.is_some_and(|third| third != second));
+}
+db_test!(
+    a_refresh_the_session_limit_refuses_burns_no_token,
+    &[("RATE_LIMITS", "refresh_session=1/2")]
+);
+
 async fn fifty_concurrent_refreshes_yield_exactly_one_successor(app: TestApp) {
     let (_, first) = signed_in(&app).await;
     let results = join_all((0..50).map(|_| refresh_raw(&app, &first))).await;
