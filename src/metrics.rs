@@ -41,8 +41,8 @@ struct RouteLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OperationLabels {
-    /// The root field (`login`, `me`), `multiple`, or `invalid` for a document that failed
-    /// parsing or validation.
+    /// The root field (`login`, `me`), `multiple`, or `invalid` for a request refused before it
+    /// ran (parsing, limits, validation, variables).
     pub operation: String,
     /// `ok`, or the error code of the first error.
     pub outcome: &'static str,

@@ -11,7 +11,7 @@ mod email_change;
 mod errors;
 mod guards;
 mod lifecycle;
-mod metrics;
+pub mod metrics;
 mod mfa;
 mod mfa_reset;
 mod passkeys;
@@ -22,6 +22,6 @@ mod schema;
 mod sessions;
 
 pub use context::RequestContext;
-pub use query_limits::check_expansion;
+pub use query_limits::check_document;
 pub use scalars::Date;
 pub use schema::{AppSchema, build_schema, sdl};

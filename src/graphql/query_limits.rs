@@ -1,4 +1,6 @@
-//! Limits on a request's shape, checked once it parses and before anything runs.
+//! Limits on a request's shape, checked once it parses and before anything runs: once per
+//! distinct document, as the HTTP layer keeps documents parsed and checked (see
+//! `http::parsed_documents`), not on every request.
 //!
 //! - Depth: how far selections nest. Our own count rather than async-graphql's, because that
 //!   one counts introspection's `ofType` chain and so refuses the standard introspection query
@@ -8,11 +10,10 @@
 //! - Sensitive fields: each execution of such a field is rate-limited on its own; the cap stops
 //!   a single request from queueing thousands of password checks before the limits answer.
 
-use std::{collections::HashMap, sync::Arc};
+use std::collections::HashMap;
 
 use async_graphql::{
-    Name, ServerError, ServerResult, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
+    Name, ServerError,
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
 
@@ -21,9 +22,37 @@ use async_graphql::{
 /// expand to billions of selections, and the engine's own checks would walk every one.
 pub const MAX_EXPANDED_SELECTIONS: usize = 10_000;
 
+/// Refuses a document this server does not run, whatever it asks for: fragments that expand
+/// without bound (checked first, before anything else walks it), nesting deeper than
+/// [`MAX_DEPTH`], more than [`MAX_ROOT_FIELDS`] root fields or [`MAX_SENSITIVE_FIELDS`]
+/// sensitive ones.
+pub fn check_document(document: &ExecutableDocument) -> Result<(), ServerError> {
+    check_expansion(document)?;
+    if Depth::new(document).of_document() > MAX_DEPTH {
+        return Err(ServerError::new("Query is nested too deep.", None));
+    }
+    let roots = root_fields(document);
+    if roots.len() > MAX_ROOT_FIELDS {
+        return Err(ServerError::new(
+            format!("a request may run at most {MAX_ROOT_FIELDS} top-level fields"),
+            None,
+        ));
+    }
+    let sensitive = roots.iter().filter(|name| SENSITIVE.contains(name)).count();
+    if sensitive > MAX_SENSITIVE_FIELDS {
+        return Err(ServerError::new(
+            format!(
+                "a request may hold at most {MAX_SENSITIVE_FIELDS} sign-in, code or token fields"
+            ),
+            None,
+        ));
+    }
+    Ok(())
+}
+
 /// Refuses a document whose fragments expand past [`MAX_EXPANDED_SELECTIONS`] or spread
 /// themselves, counting each fragment once (so the count itself costs nothing).
-pub fn check_expansion(document: &ExecutableDocument) -> Result<(), ServerError> {
+fn check_expansion(document: &ExecutableDocument) -> Result<(), ServerError> {
     let mut expansion = Expansion {
         document,
         sizes: HashMap::new(),
@@ -97,48 +126,6 @@ impl<'a> Expansion<'a> {
 /// count: it follows one type's wrappers, never fans out, and ends within a few steps, yet
 /// graphql-js's introspection query nests it nine deep.
 pub const MAX_DEPTH: usize = 12;
-
-/// Both limits, as one extension run on every parsed document.
-pub struct QueryLimits;
-
-impl ExtensionFactory for QueryLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(QueryLimits)
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for QueryLimits {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        if Depth::new(&document).of_document() > MAX_DEPTH {
-            return Err(ServerError::new("Query is nested too deep.", None));
-        }
-        let roots = root_fields(&document);
-        if roots.len() > MAX_ROOT_FIELDS {
-            return Err(ServerError::new(
-                format!("a request may run at most {MAX_ROOT_FIELDS} top-level fields"),
-                None,
-            ));
-        }
-        let sensitive = roots.iter().filter(|name| SENSITIVE.contains(name)).count();
-        if sensitive > MAX_SENSITIVE_FIELDS {
-            return Err(ServerError::new(
-                format!(
-                    "a request may hold at most {MAX_SENSITIVE_FIELDS} sign-in, code or token fields"
-                ),
-                None,
-            ));
-        }
-        Ok(document)
-    }
-}
 
 /// Walks a document's selections with each fragment's depth computed once, so fragments spread
 /// many times cost no more than fragments spread once.

@@ -9,11 +9,9 @@ use super::{
     auth::AuthMutation,
     email_change::EmailChangeMutation,
     lifecycle::LifecycleMutation,
-    metrics::OperationMetrics,
     mfa::MfaMutation,
     mfa_reset::{MfaResetMutation, MfaResetQuery},
     passkeys::{PasskeyMutation, PasskeyQuery},
-    query_limits::QueryLimits,
     recovery::RecoveryMutation,
     sessions::{SessionMutation, SessionQuery},
 };
@@ -53,8 +51,8 @@ pub struct Mutation(
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
-/// Complexity cap: generous for real clients, fatal for abusive breadth. Depth is capped by
-/// the `QueryLimits` extension.
+/// Complexity cap: generous for real clients, fatal for abusive breadth. Depth is capped before
+/// the engine sees a document (`query_limits`).
 const MAX_COMPLEXITY: usize = 1000;
 
 // Descriptions of the scalars async-graphql provides, written for API users (its own speak of
@@ -73,10 +71,7 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 /// The executable schema. Production hides the schema: no introspection, no suggestions.
 pub fn build_schema(state: AppState) -> AppSchema {
     let production = state.settings.is_production();
-    let mut builder = builder()
-        .extension(OperationMetrics)
-        .extension(QueryLimits)
-        .data(state);
+    let mut builder = builder().data(state);
     if production {
         builder = builder.disable_introspection().disable_suggestions();
     }

@@ -8,7 +8,7 @@
 //! `data` under `application/graphql-response+json`, and the legacy 200 under
 //! `application/json`; a request that is not a GraphQL request at all is a 400 under both.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Instant};
 
 use async_graphql::{
     Variables,
@@ -32,7 +32,7 @@ use super::{
     parsed_documents::Outcome,
     request::RequestMeta,
 };
-use crate::graphql::RequestContext;
+use crate::graphql::{self, RequestContext};
 
 pub async fn post(
     State(state): State<HttpState>,
@@ -136,44 +136,43 @@ async fn execute(
     media: ResponseMediaType,
     mut request: async_graphql::Request,
 ) -> Response {
-    // Parsed here (once per distinct text) and handed on: a document whose fragments would
-    // expand without bound is refused before the engine walks it. One that does not parse
-    // runs, and fails with its syntax error.
+    let started = Instant::now();
+    let request_id = Arc::clone(&meta.request_id.0);
+    // Parsed and checked against the limits here, once per distinct text, and handed on: a
+    // document the limits refuse is answered before the engine walks it. One that does not
+    // parse runs, and fails with its syntax error.
     let parsed = match state.parsed.parse(&request.query) {
         Outcome::Ready(parsed) => {
             request.set_parsed_query(parsed.document.clone());
             Some(parsed)
         }
         Outcome::Refused(error) => {
-            return Refusal {
-                status: request_error_status(media),
-                code: "BAD_USER_INPUT",
-                message: error.message,
-            }
-            .into_response(media);
+            let response = async_graphql::Response::from_errors(vec![error]);
+            record(&state, None, &response, started);
+            let (status, body) = with_errors(&response, media, &request_id, &[]);
+            return answer(status, body, media);
         }
         Outcome::Unparsed => None,
     };
+    let root = parsed.as_ref().and_then(|parsed| {
+        graphql::metrics::root_field(&parsed.document, request.operation_name.as_deref())
+    });
     let arguments = parsed
         .as_ref()
         .map_or(&[][..], |parsed| &parsed.arguments[..]);
-    let request_id = Arc::clone(&meta.request_id.0);
     let context = Arc::new(RequestContext::new(meta));
     let response = state
         .schema
         .execute(request.data(Arc::clone(&context)))
         .await;
+    record(&state, root, &response, started);
     let (status, body) = if response.errors.is_empty() {
         // The common case, written straight from the engine's answer in one pass.
         (StatusCode::OK, serde_json::to_vec(&response))
     } else {
         with_errors(&response, media, &request_id, arguments)
     };
-    let body = body.unwrap_or_else(|_| b"{}".to_vec());
-    let mut http_response = (status, body).into_response();
-    http_response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, media.content_type());
+    let mut http_response = answer(status, body, media);
     if let Some(update) = context.take_cookies() {
         cookies::apply(
             http_response.headers_mut(),
@@ -185,17 +184,54 @@ async fn execute(
     http_response
 }
 
+/// Counts and times the operation by its root field (`root`, of the document it named) and
+/// outcome.
+fn record(
+    state: &HttpState,
+    root: Option<String>,
+    response: &async_graphql::Response,
+    started: Instant,
+) {
+    let labels =
+        graphql::metrics::labels(root, !refused_before_running(response), &response.errors);
+    state
+        .app
+        .metrics
+        .graphql_operation(&labels, started.elapsed().as_secs_f64());
+}
+
+/// Whether the engine refused the request before running any field: a document that did not
+/// parse or validate, a variable that did not coerce. Such errors carry no path and leave no
+/// data; a field error always has the path of its field.
+fn refused_before_running(response: &async_graphql::Response) -> bool {
+    !response.errors.is_empty()
+        && response.data == async_graphql::Value::Null
+        && response.errors.iter().all(|error| error.path.is_empty())
+}
+
+fn answer(
+    status: StatusCode,
+    body: serde_json::Result<Vec<u8>>,
+    media: ResponseMediaType,
+) -> Response {
+    let body = body.unwrap_or_else(|_| b"{}".to_vec());
+    let mut response = (status, body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, media.content_type());
+    response
+}
+
 /// An answer with errors, each completed with its code (and field, and request id where
-/// they apply). Errors raised before execution (syntax, validation, variable coercion, limits)
-/// carry no path and leave no data; a field error always has the path of its field.
+/// they apply). Errors raised before execution (syntax, limits, validation, variable
+/// coercion) are request errors: no `data` under the new media type, and its 400.
 fn with_errors(
     response: &async_graphql::Response,
     media: ResponseMediaType,
     request_id: &str,
     arguments: &[(async_graphql::Pos, String)],
 ) -> (StatusCode, serde_json::Result<Vec<u8>>) {
-    let request_error = response.data == async_graphql::Value::Null
-        && response.errors.iter().all(|error| error.path.is_empty());
+    let request_error = refused_before_running(response);
     let mut body = serde_json::to_value(response).unwrap_or_else(|_| json!({}));
     complete_errors(&mut body, request_id, arguments);
     let status = if request_error {

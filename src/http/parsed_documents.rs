@@ -1,9 +1,10 @@
 //! Documents already parsed, by their text. Parsing is the largest single cost of a small
 //! query (a walk of the GraphQL grammar: about a sixth of the CPU of an authenticated `me`),
 //! and clients send the same few documents over and over, so each distinct text is parsed,
-//! checked for runaway fragment expansion and mapped for argument positions once.
+//! checked against the limits on a document's shape (`graphql::check_document`: fragment
+//! expansion, depth, root fields) and mapped for argument positions once.
 //!
-//! Only documents that parsed and passed the expansion check are kept, each at most
+//! Only documents that parsed and passed those checks are kept, each at most
 //! [`MAX_TEXT`] bytes, at most [`CAPACITY`] of them (past it the cache starts over): a client
 //! that sends ever new documents costs no more memory than that, and no more time than the
 //! parse it would have cost anyway.
@@ -19,7 +20,7 @@ use async_graphql::{
 };
 
 use super::argument_positions;
-use crate::graphql::check_expansion;
+use crate::graphql::check_document;
 
 /// Documents kept at most.
 const CAPACITY: usize = 256;
@@ -36,7 +37,8 @@ pub struct Parsed {
 /// What the text of a request turned out to be.
 pub enum Outcome {
     Ready(Arc<Parsed>),
-    /// Its fragments would expand without bound: refused before the engine walks it.
+    /// Past a limit on its shape (its fragments would expand without bound, say): refused
+    /// before the engine walks it.
     Refused(ServerError),
     /// It does not parse: the engine answers with its syntax error, running nothing.
     Unparsed,
@@ -61,7 +63,7 @@ impl ParsedDocuments {
         let Ok(document) = parse_query(text) else {
             return Outcome::Unparsed;
         };
-        if let Err(error) = check_expansion(&document) {
+        if let Err(error) = check_document(&document) {
             return Outcome::Refused(error);
         }
         let arguments = argument_positions::of(&document);
