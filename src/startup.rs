@@ -19,7 +19,7 @@ use crate::{
     config::{PasskeySettings, Settings},
     crypto::{EncryptionKey, envelope::MasterKeys, passwords::PasswordHasher},
     db,
-    graphql::build_schema,
+    graphql::{Validation, build_schema},
     http::{
         HttpState, router,
         server::{self, Bounds},
@@ -60,7 +60,8 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {listen} (CUSTODIAN_LISTEN)"))?;
         let router = router(HttpState {
-            schema: build_schema(state.clone()),
+            schema: build_schema(state.clone(), Validation::Full),
+            validated_schema: build_schema(state.clone(), Validation::AlreadyDone),
             app: state.clone(),
             documents,
             parsed: Arc::default(),

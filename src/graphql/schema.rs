@@ -1,4 +1,4 @@
-use async_graphql::{EmptySubscription, Json, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{EmptySubscription, Json, MergedObject, Schema, SchemaBuilder, ValidationMode};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -68,10 +68,25 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
         .override_output_type_description::<Json<Value>>(JSON)
 }
 
+/// How the engine validates the documents it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Validation {
+    /// Every rule of the specification.
+    Full,
+    /// Only what the engine needs to run a document (fragment cycles, complexity and depth):
+    /// for a document this process has already validated in full and whose validation cannot
+    /// turn out differently (see `http::parsed_documents`).
+    AlreadyDone,
+}
+
 /// The executable schema. Production hides the schema: no introspection, no suggestions.
-pub fn build_schema(state: AppState) -> AppSchema {
+pub fn build_schema(state: AppState, validation: Validation) -> AppSchema {
     let production = state.settings.is_production();
-    let mut builder = builder().data(state);
+    let mode = match validation {
+        Validation::Full => ValidationMode::Strict,
+        Validation::AlreadyDone => ValidationMode::Fast,
+    };
+    let mut builder = builder().data(state).validation_mode(mode);
     if production {
         builder = builder.disable_introspection().disable_suggestions();
     }

@@ -160,11 +160,27 @@ async fn execute(
     let arguments = parsed
         .as_ref()
         .map_or(&[][..], |parsed| &parsed.arguments[..]);
+    let operation_name = request.operation_name.as_deref();
+    let validated = parsed
+        .as_ref()
+        .is_some_and(|parsed| parsed.validated(operation_name));
+    let to_validate = parsed
+        .as_ref()
+        .filter(|parsed| !validated && parsed.runs_alone(operation_name))
+        .map(|parsed| (Arc::clone(parsed), request.operation_name.clone()));
+    let schema = if validated {
+        &state.validated_schema
+    } else {
+        &state.schema
+    };
     let context = Arc::new(RequestContext::new(meta));
-    let response = state
-        .schema
-        .execute(request.data(Arc::clone(&context)))
-        .await;
+    let response = schema.execute(request.data(Arc::clone(&context))).await;
+    // Past validation once, with nothing in the request to change that: not validated again.
+    if let Some((parsed, operation_name)) = to_validate
+        && !refused_before_running(&response)
+    {
+        parsed.mark_validated(operation_name.as_deref());
+    }
     record(&state, root, &response, started);
     let (status, body) = if response.errors.is_empty() {
         // The common case, written straight from the engine's answer in one pass.

@@ -11,12 +11,18 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, PoisonError, RwLock},
+    sync::{
+        Arc, PoisonError, RwLock,
+        atomic::{AtomicBool, Ordering},
+    },
 };
 
 use async_graphql::{
-    Pos, ServerError,
-    parser::{parse_query, types::ExecutableDocument},
+    Name, Pos, ServerError,
+    parser::{
+        parse_query,
+        types::{DocumentOperations, ExecutableDocument},
+    },
 };
 
 use super::argument_positions;
@@ -32,6 +38,53 @@ pub struct Parsed {
     pub document: ExecutableDocument,
     /// Where each argument value is, with the argument's name: errors about a value name it.
     pub arguments: Vec<(Pos, String)>,
+    /// The name of the document's one operation (`None` when anonymous), if that operation
+    /// declares no variables: nothing in the request can then change what validating it
+    /// finds, as it holds no reference a variable's value could fill.
+    alone: Option<Option<Name>>,
+    /// Whether a run of it as `alone` passed validation in full.
+    validated: AtomicBool,
+}
+
+impl Parsed {
+    /// Whether a request with `operation_name` runs the document's one operation, which
+    /// declares no variables: its validation gives the same answer every time.
+    pub fn runs_alone(&self, operation_name: Option<&str>) -> bool {
+        match (&self.alone, operation_name) {
+            (Some(_), None) => true,
+            (Some(Some(own)), Some(asked)) => own.as_str() == asked,
+            _ => false,
+        }
+    }
+
+    /// Whether such a run passed validation in full before, so it need not again.
+    pub fn validated(&self, operation_name: Option<&str>) -> bool {
+        self.runs_alone(operation_name) && self.validated.load(Ordering::Relaxed)
+    }
+
+    /// Records that a run for `operation_name` passed validation in full.
+    pub fn mark_validated(&self, operation_name: Option<&str>) {
+        if self.runs_alone(operation_name) {
+            self.validated.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The name of the document's one operation, if it has one and it declares no variables.
+fn alone(document: &ExecutableDocument) -> Option<Option<Name>> {
+    let (name, operation) = match &document.operations {
+        DocumentOperations::Single(operation) => (None, operation),
+        DocumentOperations::Multiple(operations) if operations.len() == 1 => {
+            let (name, operation) = operations.iter().next()?;
+            (Some(name.clone()), operation)
+        }
+        DocumentOperations::Multiple(_) => return None,
+    };
+    operation
+        .node
+        .variable_definitions
+        .is_empty()
+        .then_some(name)
 }
 
 /// What the text of a request turned out to be.
@@ -68,8 +121,10 @@ impl ParsedDocuments {
         }
         let arguments = argument_positions::of(&document);
         let parsed = Arc::new(Parsed {
+            alone: alone(&document),
             document,
             arguments,
+            validated: AtomicBool::new(false),
         });
         if text.len() <= MAX_TEXT {
             let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
@@ -98,6 +153,43 @@ mod tests {
         assert!(Arc::ptr_eq(&first, &second));
         assert_eq!(first.arguments.len(), 1);
         assert_eq!(first.arguments[0].1, "id");
+    }
+
+    #[test]
+    fn only_a_lone_operation_without_variables_is_validated_once() {
+        let cache = ParsedDocuments::default();
+        let ready = |text: &str| match cache.parse(text) {
+            Outcome::Ready(parsed) => parsed,
+            _ => panic!("parses: {text}"),
+        };
+        let anonymous = ready("{ me { id } }");
+        assert!(!anonymous.validated(None));
+        anonymous.mark_validated(None);
+        assert!(anonymous.validated(None));
+        assert!(
+            !anonymous.validated(Some("Me")),
+            "no operation of that name"
+        );
+
+        let named = ready("query Me { me { id } }");
+        named.mark_validated(Some("Other"));
+        assert!(
+            !named.validated(None),
+            "a run of no operation validates nothing"
+        );
+        named.mark_validated(Some("Me"));
+        assert!(named.validated(None) && named.validated(Some("Me")));
+        assert!(!named.validated(Some("Other")));
+
+        let with_variables = ready("query($id: UUID!) { account(id: $id) { email } }");
+        with_variables.mark_validated(None);
+        assert!(
+            !with_variables.validated(None),
+            "variables can change validation"
+        );
+        let two = ready("query A { me { id } } query B { me { email } }");
+        two.mark_validated(Some("A"));
+        assert!(!two.validated(Some("A")));
     }
 
     #[test]

@@ -30,6 +30,10 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct HttpState {
     pub app: AppState,
     pub schema: AppSchema,
+    /// The same schema for documents already validated in full (`parsed_documents`): the
+    /// engine's validation is the largest part of a small query's own cost, and it would only
+    /// give the same answer again.
+    pub validated_schema: AppSchema,
     /// Loaded once at start: documents that may be sent by id, and whether only they run.
     pub documents: Arc<TrustedDocuments>,
     /// Documents parsed before, by their text.

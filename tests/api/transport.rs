@@ -472,3 +472,44 @@ db_test!(
         ("COOKIE_SECURE", "true")
     ]
 );
+
+/// A document that needs no variables is validated in full once, then run without validating
+/// it again: what it may ask stays what it was, and a request naming another operation, or a
+/// document that failed, is still refused every time.
+async fn a_document_validated_once_answers_alike_and_bad_ones_never_run(app: TestApp) {
+    let run = |body: Value| {
+        let app = &app;
+        async move {
+            Client::new()
+                .post(app.url("/graphql"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let named = "query Kind { __typename }";
+    for _ in 0..3 {
+        let body = run(json!({ "query": named, "operationName": "Kind" })).await;
+        assert_eq!(body["data"]["__typename"], "Query", "{body}");
+        let body = run(json!({ "query": named })).await;
+        assert_eq!(body["data"]["__typename"], "Query", "{body}");
+        let other = run(json!({ "query": named, "operationName": "Other" })).await;
+        assert_eq!(error_code(&other), "BAD_USER_INPUT", "{other}");
+    }
+    for _ in 0..3 {
+        let unknown = run(json!({ "query": "{ __typename nope }" })).await;
+        assert_eq!(error_code(&unknown), "BAD_USER_INPUT", "{unknown}");
+        assert!(
+            unknown["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("nope"),
+            "{unknown}"
+        );
+    }
+}
+db_test!(a_document_validated_once_answers_alike_and_bad_ones_never_run);
