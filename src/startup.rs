@@ -19,7 +19,7 @@ use crate::{
     config::{PasskeySettings, Settings},
     crypto::{EncryptionKey, envelope::MasterKeys, passwords::PasswordHasher},
     db,
-    graphql::{Validation, build_schema},
+    graphql::{ValidationRules, build_schema},
     http::{
         HttpState, router,
         server::{self, Bounds},
@@ -60,8 +60,8 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {listen} (CUSTODIAN_LISTEN)"))?;
         let router = router(HttpState {
-            schema: build_schema(state.clone(), Validation::Full),
-            validated_schema: build_schema(state.clone(), Validation::AlreadyDone),
+            schema: build_schema(state.clone(), ValidationRules::All),
+            validated_schema: build_schema(state.clone(), ValidationRules::EngineOnly),
             app: state.clone(),
             documents,
             parsed: Arc::default(),

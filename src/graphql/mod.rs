@@ -24,4 +24,4 @@ mod sessions;
 pub use context::RequestContext;
 pub use query_limits::check_document;
 pub use scalars::Date;
-pub use schema::{AppSchema, Validation, build_schema, sdl};
+pub use schema::{AppSchema, ValidationRules, build_schema, sdl};

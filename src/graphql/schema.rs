@@ -68,23 +68,23 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
         .override_output_type_description::<Json<Value>>(JSON)
 }
 
-/// How the engine validates the documents it runs.
+/// Which rules the engine checks a document against before running it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Validation {
+pub enum ValidationRules {
     /// Every rule of the specification.
-    Full,
+    All,
     /// Only what the engine needs to run a document (fragment cycles, complexity and depth):
     /// for a document this process has already validated in full and whose validation cannot
     /// turn out differently (see `http::parsed_documents`).
-    AlreadyDone,
+    EngineOnly,
 }
 
 /// The executable schema. Production hides the schema: no introspection, no suggestions.
-pub fn build_schema(state: AppState, validation: Validation) -> AppSchema {
+pub fn build_schema(state: AppState, rules: ValidationRules) -> AppSchema {
     let production = state.settings.is_production();
-    let mode = match validation {
-        Validation::Full => ValidationMode::Strict,
-        Validation::AlreadyDone => ValidationMode::Fast,
+    let mode = match rules {
+        ValidationRules::All => ValidationMode::Strict,
+        ValidationRules::EngineOnly => ValidationMode::Fast,
     };
     let mut builder = builder().data(state).validation_mode(mode);
     if production {

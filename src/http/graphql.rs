@@ -29,7 +29,7 @@ use super::{
     HttpState, argument_positions, cookies,
     graphql_params::GraphqlParams,
     media_type::{NotAcceptable, ResponseMediaType},
-    parsed_documents::Outcome,
+    parsed_documents::{Outcome, Validation},
     request::RequestMeta,
 };
 use crate::graphql::{self, RequestContext};
@@ -160,26 +160,20 @@ async fn execute(
     let arguments = parsed
         .as_ref()
         .map_or(&[][..], |parsed| &parsed.arguments[..]);
-    let operation_name = request.operation_name.as_deref();
-    let validated = parsed
-        .as_ref()
-        .is_some_and(|parsed| parsed.validated(operation_name));
-    let to_validate = parsed
-        .as_ref()
-        .filter(|parsed| !validated && parsed.runs_alone(operation_name))
-        .map(|parsed| (Arc::clone(parsed), request.operation_name.clone()));
-    let schema = if validated {
-        &state.validated_schema
-    } else {
-        &state.schema
+    let validation = parsed.as_ref().map_or(Validation::Always, |parsed| {
+        parsed.validation(request.operation_name.as_deref())
+    });
+    let schema = match validation {
+        Validation::Done => &state.validated_schema,
+        Validation::Always | Validation::Once => &state.schema,
     };
     let context = Arc::new(RequestContext::new(meta));
     let response = schema.execute(request.data(Arc::clone(&context))).await;
-    // Past validation once, with nothing in the request to change that: not validated again.
-    if let Some((parsed, operation_name)) = to_validate
+    if validation == Validation::Once
         && !refused_before_running(&response)
+        && let Some(parsed) = &parsed
     {
-        parsed.mark_validated(operation_name.as_deref());
+        parsed.mark_validated();
     }
     record(&state, root, &response, started);
     let (status, body) = if response.errors.is_empty() {

@@ -42,31 +42,40 @@ pub struct Parsed {
     /// declares no variables: nothing in the request can then change what validating it
     /// finds, as it holds no reference a variable's value could fill.
     alone: Option<Option<Name>>,
-    /// Whether a run of it as `alone` passed validation in full.
+    /// Whether a run of that operation passed validation in full.
     validated: AtomicBool,
 }
 
+/// How a request for a document is validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Validation {
+    /// In full, every time: the request runs another than the document's one operation, or
+    /// that operation declares variables.
+    Always,
+    /// In full, and if it passes, never again for this document ([`Parsed::mark_validated`]).
+    Once,
+    /// Done before: nothing in the request can change what it would find.
+    Done,
+}
+
 impl Parsed {
-    /// Whether a request with `operation_name` runs the document's one operation, which
-    /// declares no variables: its validation gives the same answer every time.
-    pub fn runs_alone(&self, operation_name: Option<&str>) -> bool {
-        match (&self.alone, operation_name) {
+    /// How a request running this document with `operation_name` is validated.
+    pub fn validation(&self, operation_name: Option<&str>) -> Validation {
+        let alone = match (&self.alone, operation_name) {
             (Some(_), None) => true,
             (Some(Some(own)), Some(asked)) => own.as_str() == asked,
             _ => false,
+        };
+        match (alone, self.validated.load(Ordering::Relaxed)) {
+            (false, _) => Validation::Always,
+            (true, false) => Validation::Once,
+            (true, true) => Validation::Done,
         }
     }
 
-    /// Whether such a run passed validation in full before, so it need not again.
-    pub fn validated(&self, operation_name: Option<&str>) -> bool {
-        self.runs_alone(operation_name) && self.validated.load(Ordering::Relaxed)
-    }
-
-    /// Records that a run for `operation_name` passed validation in full.
-    pub fn mark_validated(&self, operation_name: Option<&str>) {
-        if self.runs_alone(operation_name) {
-            self.validated.store(true, Ordering::Relaxed);
-        }
+    /// Records that a request validated [`Validation::Once`] passed.
+    pub fn mark_validated(&self) {
+        self.validated.store(true, Ordering::Relaxed);
     }
 }
 
@@ -163,33 +172,24 @@ mod tests {
             _ => panic!("parses: {text}"),
         };
         let anonymous = ready("{ me { id } }");
-        assert!(!anonymous.validated(None));
-        anonymous.mark_validated(None);
-        assert!(anonymous.validated(None));
-        assert!(
-            !anonymous.validated(Some("Me")),
-            "no operation of that name"
-        );
+        assert_eq!(anonymous.validation(None), Validation::Once);
+        assert_eq!(anonymous.validation(Some("Me")), Validation::Always);
+        anonymous.mark_validated();
+        assert_eq!(anonymous.validation(None), Validation::Done);
+        assert_eq!(anonymous.validation(Some("Me")), Validation::Always);
 
         let named = ready("query Me { me { id } }");
-        named.mark_validated(Some("Other"));
-        assert!(
-            !named.validated(None),
-            "a run of no operation validates nothing"
-        );
-        named.mark_validated(Some("Me"));
-        assert!(named.validated(None) && named.validated(Some("Me")));
-        assert!(!named.validated(Some("Other")));
+        assert_eq!(named.validation(Some("Other")), Validation::Always);
+        assert_eq!(named.validation(Some("Me")), Validation::Once);
+        named.mark_validated();
+        assert_eq!(named.validation(None), Validation::Done);
+        assert_eq!(named.validation(Some("Me")), Validation::Done);
+        assert_eq!(named.validation(Some("Other")), Validation::Always);
 
         let with_variables = ready("query($id: UUID!) { account(id: $id) { email } }");
-        with_variables.mark_validated(None);
-        assert!(
-            !with_variables.validated(None),
-            "variables can change validation"
-        );
+        assert_eq!(with_variables.validation(None), Validation::Always);
         let two = ready("query A { me { id } } query B { me { email } }");
-        two.mark_validated(Some("A"));
-        assert!(!two.validated(Some("A")));
+        assert_eq!(two.validation(Some("A")), Validation::Always);
     }
 
     #[test]
