@@ -170,6 +170,9 @@ async fn a_refresh_the_session_limit_refuses_burns_no_token(app: TestApp) {
         "{trail}"
     );
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    // Past the grace window: had the refusal kept its claim, this would be a replay, and
+    // the whole session would end.
+    app.clock.advance(TimeDelta::seconds(11));
     let (body, third) = refresh_raw(&app, &second).await;
     assert_no_errors(&body);
     let access = body["data"]["refreshToken"]["accessToken"]
