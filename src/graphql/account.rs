@@ -1,6 +1,7 @@
 //! The signed-in person's own account: reading it, changing the profile, exporting
 //! everything held about them, and closing it.
 
+use super::context::Boxed;
 use async_graphql::{Context, InputObject, Json, MaybeUndefined, Object, SimpleObject};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -160,6 +161,7 @@ impl AccountQuery {
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<AccountView> {
         let principal = ctx.principal().await?;
         accounts::me(ctx.state(), principal.account)
+            .boxed()
             .await
             .map(AccountView::from)
             .graphql()
@@ -173,6 +175,7 @@ impl AccountQuery {
     async fn export_my_data(&self, ctx: &Context<'_>) -> async_graphql::Result<Json<Value>> {
         let principal = ctx.principal().await?;
         accounts::export(ctx.state(), &principal, ctx.request().client())
+            .boxed()
             .await
             .map(|export| Json(export_json(ctx.state(), export)))
             .graphql()
@@ -273,6 +276,7 @@ impl ProfileMutation {
         let principal = ctx.principal().await?;
         let update = ProfileUpdate::try_from(input).graphql()?;
         accounts::update_profile(ctx.state(), &principal, update, ctx.request().client())
+            .boxed()
             .await
             .map(AccountView::from)
             .graphql()
@@ -297,6 +301,7 @@ impl ClosureMutation {
         let principal = ctx.principal().await?;
         let password = PasswordAttempt::parse(&password);
         accounts::delete(ctx.state(), &principal, &password, ctx.request().client())
+            .boxed()
             .await
             .graphql()?;
         ctx.request().set_cookies(CookieUpdate::SignedOut);

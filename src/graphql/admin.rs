@@ -1,5 +1,6 @@
 //! What administrators do: search and read accounts, decide on KYC, search the audit trail.
 
+use super::context::Boxed;
 use async_graphql::{Context, InputObject, Object};
 use uuid::Uuid;
 
@@ -173,6 +174,7 @@ impl AdminAccountQuery {
             after.map(AccountId),
             read,
         )
+        .boxed()
         .await
         .graphql()?;
         Ok(list.into_iter().map(AccountView::from).collect())
@@ -195,6 +197,7 @@ impl AdminAccountQuery {
             client: ctx.request().client(),
         };
         accounts::find(ctx.state(), AccountId(id), read)
+            .boxed()
             .await
             .map(|account| account.map(AccountView::from))
             .graphql()
@@ -249,7 +252,10 @@ impl AdminAuditQuery {
             first: first.unwrap_or(audit::DEFAULT_PAGE),
             after: after.as_deref(),
         };
-        let events = audit::search(ctx.state(), &search, page).await.graphql()?;
+        let events = audit::search(ctx.state(), &search, page)
+            .boxed()
+            .await
+            .graphql()?;
         Ok(events.into_iter().map(Into::into).collect())
     }
 }
@@ -295,6 +301,7 @@ impl KycMutation {
             decision,
             ctx.request().client(),
         )
+        .boxed()
         .await
         .map(AccountView::from)
         .graphql()
@@ -323,6 +330,7 @@ impl KycMutation {
             &reason,
             ctx.request().client(),
         )
+        .boxed()
         .await
         .graphql()
     }

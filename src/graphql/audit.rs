@@ -1,5 +1,6 @@
 //! The signed-in person's own security activity.
 
+use super::context::Boxed;
 use async_graphql::{Context, Object, SimpleObject};
 use serde::Serialize;
 use uuid::Uuid;
@@ -89,6 +90,7 @@ impl AuditQuery {
             after: after.as_deref(),
         };
         let events = audit::own_events(ctx.state(), principal.account, page)
+            .boxed()
             .await
             .graphql()?;
         Ok(events.into_iter().map(Into::into).collect())

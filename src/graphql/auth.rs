@@ -1,6 +1,7 @@
 //! Signing up, signing in (with its second step), refreshing and signing out. REST's
 //! `/api/auth/*` twins take and answer these same types.
 
+use super::context::Boxed;
 use async_graphql::{Context, InputObject, Json, Object, SimpleObject, Union};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -206,6 +207,7 @@ impl AuthMutation {
     ) -> async_graphql::Result<AuthPayload> {
         let registration = input.into_registration().graphql()?;
         let outcome = auth::register(ctx.state(), registration, ctx.request().client())
+            .boxed()
             .await
             .graphql()?;
         Ok(signed_in(ctx, outcome))
@@ -227,6 +229,7 @@ impl AuthMutation {
         let credentials = Credentials::parse(&input.email, &input.password);
         let device = ctx.request().device(ctx.state());
         let outcome = auth::login(ctx.state(), credentials, device, ctx.request().client())
+            .boxed()
             .await
             .graphql()?;
         Ok(match outcome {
@@ -250,7 +253,10 @@ impl AuthMutation {
             .refresh_token()
             .ok_or(AppError::InvalidRefreshToken)
             .graphql()?;
-        match sessions::refresh(ctx.state(), token, request.client()).await {
+        match sessions::refresh(ctx.state(), token, request.client())
+            .boxed()
+            .await
+        {
             Ok(outcome) => Ok(signed_in(ctx, outcome)),
             Err(err) => {
                 // A transient failure must not sign the browser out; a dead token must.
@@ -273,6 +279,7 @@ impl AuthMutation {
             request.refresh_token(),
             request.client(),
         )
+        .boxed()
         .await
         .graphql()?;
         request.set_cookies(CookieUpdate::SignedOut);

@@ -1,6 +1,9 @@
-use std::sync::{
-    Mutex, PoisonError,
-    atomic::{AtomicBool, Ordering},
+use std::{
+    pin::Pin,
+    sync::{
+        Mutex, PoisonError,
+        atomic::{AtomicBool, Ordering},
+    },
 };
 
 use async_graphql::Context;
@@ -113,3 +116,13 @@ impl ContextExt for Context<'_> {
             .graphql()
     }
 }
+
+/// How a resolver awaits its use case: `.boxed().await`, so the engine's one future for all
+/// of the root's resolvers stays small (see the `graphql` module).
+pub(crate) trait Boxed: Future + Sized {
+    fn boxed(self) -> Pin<Box<Self>> {
+        Box::pin(self)
+    }
+}
+
+impl<F: Future> Boxed for F {}

@@ -1,6 +1,7 @@
 //! Moving the account to another email address: asked for signed in, confirmed by a link to
 //! the new address, undoable by a link to the old one.
 
+use super::context::Boxed;
 use async_graphql::{Context, Object};
 
 use super::{account::AccountView, context::ContextExt, errors::IntoGraphql, guards::SignedIn};
@@ -31,6 +32,7 @@ impl EmailChangeMutation {
         let principal = ctx.principal().await?;
         let new_email = Email::parse(&new_email, "newEmail").graphql()?;
         email_change::request(ctx.state(), &principal, &new_email, ctx.request().client())
+            .boxed()
             .await
             .graphql()?;
         Ok(true)
@@ -52,6 +54,7 @@ impl EmailChangeMutation {
         let token = OpaqueToken::new(token);
         let caller = ctx.request().principal(ctx.state()).await.graphql()?;
         email_change::confirm(ctx.state(), &token, caller.as_ref(), ctx.request().client())
+            .boxed()
             .await
             .map(AccountView::from)
             .graphql()
@@ -71,6 +74,7 @@ impl EmailChangeMutation {
     ) -> async_graphql::Result<bool> {
         let token = OpaqueToken::new(token);
         email_change::revert(ctx.state(), &token, ctx.request().client())
+            .boxed()
             .await
             .graphql()?;
         Ok(true)

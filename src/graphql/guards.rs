@@ -27,7 +27,7 @@ impl Guard for HasRole {
     async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
         let principal = ctx.principal().await?;
         let role = if principal.role == Role::Admin && self.0 == Role::Admin {
-            services::current_role(ctx.state(), &principal)
+            Box::pin(services::current_role(ctx.state(), &principal))
                 .await
                 .graphql()?
         } else {

@@ -1,6 +1,7 @@
 //! What support teams do to someone's account: suspend and reactivate it, end its sessions,
 //! change its role.
 
+use super::context::Boxed;
 use async_graphql::{Context, Object};
 use uuid::Uuid;
 
@@ -43,6 +44,7 @@ impl LifecycleMutation {
             &reason,
             ctx.request().client(),
         )
+        .boxed()
         .await
         .map(AccountView::from)
         .graphql()
@@ -68,6 +70,7 @@ impl LifecycleMutation {
             &reason,
             ctx.request().client(),
         )
+        .boxed()
         .await
         .map(AccountView::from)
         .graphql()
@@ -92,6 +95,7 @@ impl LifecycleMutation {
             &reason,
             ctx.request().client(),
         )
+        .boxed()
         .await
         .graphql()?;
         Ok(i32::try_from(ended).unwrap_or(i32::MAX))
@@ -117,6 +121,7 @@ impl LifecycleMutation {
             role,
             ctx.request().client(),
         )
+        .boxed()
         .await
         .map(AccountView::from)
         .graphql()

@@ -1,6 +1,7 @@
 //! Two-step sign-in: completing a sign-in with a code, enrolling, turning it off, and
 //! recovery codes.
 
+use super::context::Boxed;
 use async_graphql::{Context, Object, SimpleObject};
 use secrecy::ExposeSecret;
 
@@ -90,6 +91,7 @@ impl MfaMutation {
         let code = OneTimeCode::parse(&code);
         let device = ctx.request().device(ctx.state());
         let outcome = mfa::verify(ctx.state(), &token, &code, device, ctx.request().client())
+            .boxed()
             .await
             .graphql()?;
         Ok(signed_in(ctx, outcome))
@@ -103,6 +105,7 @@ impl MfaMutation {
     async fn enable_mfa(&self, ctx: &Context<'_>) -> async_graphql::Result<MfaSetupView> {
         let principal = ctx.principal().await?;
         mfa::start_enrolment(ctx.state(), &principal, ctx.request().client())
+            .boxed()
             .await
             .map(MfaSetupView::from)
             .graphql()
@@ -122,6 +125,7 @@ impl MfaMutation {
         let principal = ctx.principal().await?;
         let code = OneTimeCode::parse(&code);
         mfa::confirm(ctx.state(), &principal, &code, ctx.request().client())
+            .boxed()
             .await
             .map(RecoveryCodesView::from)
             .graphql()
@@ -148,6 +152,7 @@ impl MfaMutation {
             &OneTimeCode::parse(&code),
             ctx.request().client(),
         )
+        .boxed()
         .await
         .graphql()?;
         Ok(true)
@@ -171,6 +176,7 @@ impl MfaMutation {
         let principal = ctx.principal().await?;
         let code = OneTimeCode::parse(&code);
         mfa::regenerate_recovery_codes(ctx.state(), &principal, &code, ctx.request().client())
+            .boxed()
             .await
             .map(RecoveryCodesView::from)
             .graphql()

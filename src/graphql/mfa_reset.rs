@@ -1,6 +1,7 @@
 //! Resetting someone's two-step sign-in takes two administrators: one requests it with a
 //! reason, another approves it.
 
+use super::context::Boxed;
 use async_graphql::{Context, Object, SimpleObject};
 use uuid::Uuid;
 
@@ -58,7 +59,7 @@ impl MfaResetQuery {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<MfaResetRequestView>> {
-        let pending = mfa_reset::pending(ctx.state()).await.graphql()?;
+        let pending = mfa_reset::pending(ctx.state()).boxed().await.graphql()?;
         Ok(pending.into_iter().map(Into::into).collect())
     }
 }
@@ -97,6 +98,7 @@ impl MfaResetMutation {
             &reason,
             ctx.request().client(),
         )
+        .boxed()
         .await
         .map(MfaResetRequestView::from)
         .graphql()
@@ -117,6 +119,7 @@ impl MfaResetMutation {
     ) -> async_graphql::Result<AccountView> {
         let principal = ctx.principal().await?;
         mfa_reset::approve(ctx.state(), &principal, request_id, ctx.request().client())
+            .boxed()
             .await
             .map(AccountView::from)
             .graphql()
@@ -135,6 +138,7 @@ impl MfaResetMutation {
     ) -> async_graphql::Result<bool> {
         let principal = ctx.principal().await?;
         mfa_reset::cancel(ctx.state(), &principal, request_id, ctx.request().client())
+            .boxed()
             .await
             .graphql()?;
         Ok(true)

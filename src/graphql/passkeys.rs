@@ -1,6 +1,7 @@
 //! Passkeys: adding and removing them, listing them, signing in with one, and one as the
 //! second step of a password sign-in.
 
+use super::context::Boxed;
 use async_graphql::{Context, Json, Object, SimpleObject};
 use serde_json::Value;
 use uuid::Uuid;
@@ -86,7 +87,10 @@ impl PasskeyQuery {
     #[graphql(guard = "SignedIn", complexity = "10 * child_complexity")]
     async fn passkeys(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PasskeyView>> {
         let principal = ctx.principal().await?;
-        let list = passkeys::list(ctx.state(), &principal).await.graphql()?;
+        let list = passkeys::list(ctx.state(), &principal)
+            .boxed()
+            .await
+            .graphql()?;
         Ok(list.into_iter().map(PasskeyView::from).collect())
     }
 }
@@ -111,6 +115,7 @@ impl PasskeyMutation {
     ) -> async_graphql::Result<Json<Value>> {
         let principal = ctx.principal().await?;
         registration::start(ctx.state(), &principal)
+            .boxed()
             .await
             .map(Json)
             .graphql()
@@ -144,6 +149,7 @@ impl PasskeyMutation {
             credential,
             ctx.request().client(),
         )
+        .boxed()
         .await
         .map(PasskeyView::from)
         .graphql()
@@ -162,6 +168,7 @@ impl PasskeyMutation {
     ) -> async_graphql::Result<bool> {
         let principal = ctx.principal().await?;
         passkeys::remove(ctx.state(), &principal, id, ctx.request().client())
+            .boxed()
             .await
             .graphql()?;
         Ok(true)
@@ -175,6 +182,7 @@ impl PasskeyMutation {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<PasskeyChallenge> {
         login::start(ctx.state())
+            .boxed()
             .await
             .map(PasskeyChallenge::from)
             .graphql()
@@ -209,6 +217,7 @@ impl PasskeyMutation {
             device,
             ctx.request().client(),
         )
+        .boxed()
         .await
         .graphql()?;
         Ok(signed_in(ctx, outcome))
@@ -247,6 +256,7 @@ impl PasskeyMutation {
             device,
             ctx.request().client(),
         )
+        .boxed()
         .await
         .graphql()?;
         Ok(signed_in(ctx, outcome))

@@ -1,6 +1,7 @@
 //! Getting back in and proving the address: password reset by email, password change, email
 //! verification.
 
+use super::context::Boxed;
 use async_graphql::{Context, Object};
 
 use super::{context::ContextExt, errors::IntoGraphql, guards::SignedIn};
@@ -52,6 +53,7 @@ impl RecoveryMutation {
         let token = OpaqueToken::new(token);
         let new_password = SecretString::from(new_password);
         recovery::reset(ctx.state(), &token, &new_password, ctx.request().client())
+            .boxed()
             .await
             .graphql()?;
         Ok(true)
@@ -81,6 +83,7 @@ impl RecoveryMutation {
             &SecretString::from(new_password),
             ctx.request().client(),
         )
+        .boxed()
         .await
         .graphql()?;
         Ok(true)
@@ -93,6 +96,7 @@ impl RecoveryMutation {
     async fn request_email_verification(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
         let principal = ctx.principal().await?;
         verification::request(ctx.state(), &principal, ctx.request().client())
+            .boxed()
             .await
             .graphql()?;
         Ok(true)
@@ -110,6 +114,7 @@ impl RecoveryMutation {
     ) -> async_graphql::Result<bool> {
         let token = OpaqueToken::new(token);
         verification::verify(ctx.state(), &token, ctx.request().client())
+            .boxed()
             .await
             .graphql()?;
         Ok(true)

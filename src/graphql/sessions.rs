@@ -1,6 +1,7 @@
 //! The signed-in person's devices: listing sessions, ending them, and proving the password
 //! again before sensitive changes.
 
+use super::context::Boxed;
 use async_graphql::{Context, Object, SimpleObject};
 use serde::Serialize;
 use uuid::Uuid;
@@ -74,7 +75,10 @@ impl SessionQuery {
     #[graphql(guard = "SignedIn", complexity = "5 * child_complexity")]
     async fn sessions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SessionView>> {
         let principal = ctx.principal().await?;
-        let list = sessions::list(ctx.state(), &principal).await.graphql()?;
+        let list = sessions::list(ctx.state(), &principal)
+            .boxed()
+            .await
+            .graphql()?;
         Ok(list
             .into_iter()
             .map(|session| SessionView::new(ctx.state(), session, Some(principal.session)))
@@ -103,6 +107,7 @@ impl SessionMutation {
             SessionId(id),
             ctx.request().client(),
         )
+        .boxed()
         .await
         .graphql()?;
         if principal.session.0 == id {
@@ -138,6 +143,7 @@ impl SessionMutation {
             code.as_ref(),
             ctx.request().client(),
         )
+        .boxed()
         .await
         .graphql()?;
         Ok(true)
@@ -148,6 +154,7 @@ impl SessionMutation {
     async fn revoke_other_sessions(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
         let principal = ctx.principal().await?;
         let ended = sessions::revoke_others(ctx.state(), &principal, ctx.request().client())
+            .boxed()
             .await
             .graphql()?;
         Ok(i32::try_from(ended).unwrap_or(i32::MAX))

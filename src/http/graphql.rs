@@ -40,11 +40,17 @@ pub async fn post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let media = match ResponseMediaType::negotiate(&headers) {
+    let negotiated = ResponseMediaType::negotiate(&headers);
+    let params = GraphqlParams::from_json(&body);
+    // Let go of before anything is awaited: a small body and the header values share their
+    // allocation with the connection's read buffer, which hyper cannot reuse for the next
+    // read while a request waiting its turn (a sign-in queued for a hashing thread) holds it.
+    drop((headers, body));
+    let media = match negotiated {
         Ok(media) => media,
         Err(NotAcceptable) => return not_acceptable(),
     };
-    let request = match GraphqlParams::from_json(&body)
+    let request = match params
         .map_err(Refusal::malformed)
         .and_then(|params| prepare(&state, params))
     {

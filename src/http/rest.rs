@@ -51,9 +51,12 @@ impl IntoResponse for MalformedBody {
     }
 }
 
-fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, MalformedBody> {
+/// Takes the body, so it is let go of before the route awaits anything: a small body shares
+/// its allocation with the connection's read buffer, which hyper cannot reuse for the next
+/// read while a request waiting its turn (a sign-in queued for a hashing thread) holds it.
+fn parse<T: DeserializeOwned>(body: Bytes) -> Result<T, MalformedBody> {
     if !body.trim_ascii_start().starts_with(b"{") {
-        let json = serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok();
+        let json = serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_ok();
         let message = if json {
             "must be a JSON object"
         } else {
@@ -61,7 +64,7 @@ fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, MalformedBody> {
         };
         return Err(MalformedBody(AppError::bad_input("body", message)));
     }
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let mut deserializer = serde_json::Deserializer::from_slice(&body);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
@@ -113,7 +116,7 @@ fn respond(state: &HttpState, meta: &RequestMeta, result: AppResult<AuthOutcome>
 }
 
 pub async fn register(State(state): State<HttpState>, meta: RequestMeta, body: Bytes) -> Response {
-    let body: RegisterInput = match parse(&body) {
+    let body: RegisterInput = match parse(body) {
         Ok(body) => body,
         Err(malformed) => return malformed.into_response(),
     };
@@ -129,7 +132,7 @@ pub async fn register(State(state): State<HttpState>, meta: RequestMeta, body: B
 }
 
 pub async fn login(State(state): State<HttpState>, meta: RequestMeta, body: Bytes) -> Response {
-    let body: LoginInput = match parse(&body) {
+    let body: LoginInput = match parse(body) {
         Ok(body) => body,
         Err(malformed) => return malformed.into_response(),
     };
@@ -168,7 +171,7 @@ pub struct MfaBody {
 }
 
 pub async fn mfa(State(state): State<HttpState>, meta: RequestMeta, body: Bytes) -> Response {
-    let body: MfaBody = match parse(&body) {
+    let body: MfaBody = match parse(body) {
         Ok(body) => body,
         Err(malformed) => return malformed.into_response(),
     };
@@ -199,7 +202,7 @@ pub async fn mfa_passkey(
     meta: RequestMeta,
     body: Bytes,
 ) -> Response {
-    let body: MfaPasskeyBody = match parse(&body) {
+    let body: MfaPasskeyBody = match parse(body) {
         Ok(body) => body,
         Err(malformed) => return malformed.into_response(),
     };
@@ -248,7 +251,7 @@ pub async fn passkey_finish(
     meta: RequestMeta,
     body: Bytes,
 ) -> Response {
-    let body: PasskeyFinishBody = match parse(&body) {
+    let body: PasskeyFinishBody = match parse(body) {
         Ok(body) => body,
         Err(malformed) => return malformed.into_response(),
     };

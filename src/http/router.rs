@@ -84,12 +84,8 @@ pub fn router(state: HttpState) -> Router {
         .then(|| HeaderValue::from_static("max-age=63072000; includeSubDomains"));
     let cors = (!settings.server.cors_origins.is_empty())
         .then(|| cors_layer(&settings.server.cors_origins));
+    // One stack, outermost first: each `Router::layer` boxes every request's future once more.
     app.fallback(not_found)
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            metrics::observe,
-        ))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
             ServiceBuilder::new()
                 .layer(middleware::from_fn(request::assign_request_id))
@@ -120,7 +116,12 @@ pub fn router(state: HttpState) -> Router {
                 ))
                 .option_layer(hsts.map(|value| {
                     SetResponseHeaderLayer::overriding(header::STRICT_TRANSPORT_SECURITY, value)
-                })),
+                }))
+                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    metrics::observe,
+                )),
         )
         .with_state(state)
 }

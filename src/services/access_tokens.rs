@@ -159,7 +159,8 @@ pub async fn verify(state: &AppState, token: &str) -> AppResult<TokenClaims> {
             role: known.role,
         });
     }
-    let verified = verify_signed(state, token).await?;
+    // Once per token and process: boxed, so the cached path's future stays small.
+    let verified = Box::pin(verify_signed(state, token)).await?;
     check_lifetime(verified.issued_at, verified.expires_at, now)?;
     let claims = TokenClaims {
         account: verified.account,

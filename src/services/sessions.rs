@@ -383,7 +383,8 @@ async fn active_session(state: &AppState, id: SessionId) -> AppResult<ActiveSess
     }
     state.metrics.session_check(false);
     let ticket = state.sessions.ticket();
-    let row = db::sessions::find_active(&state.db, id, now)
+    // Boxed, like every slow path on the way to a resolver: the cached path's future stays small.
+    let row = Box::pin(db::sessions::find_active(&state.db, id, now))
         .await?
         .ok_or(AppError::TokenRejected(TokenRejection::SessionEnded))?;
     let session = ActiveSession {

@@ -151,11 +151,17 @@ pub async fn record(
 /// Records an event that changes nothing else (a failed login, a refused request) in a
 /// transaction of its own.
 pub async fn record_alone(state: &AppState, event: Event) -> AppResult<()> {
-    let txn = db::begin_write(&state.db).await?;
-    record(&txn, &state.keys, state.clock.now(), event).await?;
-    txn.commit().await?;
-    state.seal_wanted.notify_one();
-    Ok(())
+    // Boxed: refusals and failures record on paths otherwise small, and a transaction's
+    // future held inline would size every future that might take one of them (a sign-in
+    // waiting for its hash, say) for its whole life.
+    Box::pin(async {
+        let txn = db::begin_write(&state.db).await?;
+        record(&txn, &state.keys, state.clock.now(), event).await?;
+        txn.commit().await?;
+        state.seal_wanted.notify_one();
+        Ok(())
+    })
+    .await
 }
 
 /// How long a reader waits for the pending events to be sealed before it lists what is sealed.
