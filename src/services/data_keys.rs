@@ -5,7 +5,7 @@
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, TimeDelta, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use super::{
     audit::{self, Event, Kind},
@@ -63,7 +63,7 @@ async fn create_first(
     masters: &MasterKeys,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    let txn = db.begin().await?;
+    let txn = db::begin_write(db).await?;
     let existing_data =
         db::accounts::any(&txn).await? || !db::signing_keys::all(&txn).await?.is_empty();
     let (index, encryption) = if existing_data {
@@ -166,7 +166,7 @@ pub async fn rewrap(
         });
     }
     let keys = DataKeys::open(masters, &stored(&rows))?;
-    let txn = db.begin().await?;
+    let txn = db::begin_write(db).await?;
     for (row, sealed) in &resealed {
         if !db::data_keys::reseal(&txn, row, sealed).await? {
             bail!(
@@ -219,7 +219,7 @@ pub async fn rotate(
             .first()
             .map(|key| key.created_at);
         let at = newest.map_or(now, |newest| now.max(newest + TimeDelta::milliseconds(1)));
-        let txn = db.begin().await?;
+        let txn = db::begin_write(db).await?;
         insert(&txn, &key, at).await?;
         let event = Event::new(Kind::DataKeyAdded).detail("key", key.id.as_str());
         audit::record(&txn, &keys, now, event).await?;

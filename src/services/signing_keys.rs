@@ -8,7 +8,7 @@ use std::{sync::Arc, time::Duration};
 use anyhow::{Context, bail};
 use chrono::{DateTime, TimeDelta, Utc};
 use jsonwebtoken::DecodingKey;
-use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use super::audit::{self, Event, Kind};
 use crate::{
@@ -71,7 +71,7 @@ pub async fn rotate(
     } else {
         now + TimeDelta::from_std(PUBLISH_BEFORE_SIGNING)?
     };
-    let txn = db.begin().await?;
+    let txn = db::begin_write(db).await?;
     let kid = create(&txn, keys, now, activates_at).await?;
     db::signing_keys::retire_all_except(&txn, &kid, activates_at).await?;
     let event = Event::new(Kind::SigningKeyRotated)
@@ -93,7 +93,7 @@ pub async fn revoke(
     kid: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<String>> {
-    let txn = db.begin().await?;
+    let txn = db::begin_write(db).await?;
     if !db::signing_keys::revoke(&txn, kid, now).await? {
         bail!("there is no signing key {kid}, or it is revoked already");
     }

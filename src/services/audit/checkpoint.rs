@@ -8,7 +8,7 @@ use anyhow::{Context, anyhow, bail};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -59,7 +59,7 @@ pub async fn issue(
     };
     let token =
         jsonwebtoken::encode(&header, &claims, &key).context("cannot sign the checkpoint")?;
-    let txn = db.begin().await?;
+    let txn = db::begin_write(db).await?;
     let event = Event::new(Kind::AuditCheckpoint)
         .detail("seq", claims.seq)
         .detail("link", claims.link);

@@ -3,7 +3,7 @@
 
 use anyhow::bail;
 use chrono::{DateTime, Utc};
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 
 use super::{
     Event, Kind,
@@ -22,7 +22,7 @@ pub async fn key_legacy_trail(
     keys: &DataKeys,
     now: DateTime<Utc>,
 ) -> anyhow::Result<bool> {
-    let txn = db.begin().await?;
+    let txn = db::begin_write(db).await?;
     let head = db::audit_events::lock_head(&txn).await?;
     if head.seq == 0 || head.seal.is_some() {
         return Ok(false);
