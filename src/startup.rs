@@ -19,7 +19,6 @@ use crate::{
     config::{PasskeySettings, Settings},
     crypto::{EncryptionKey, envelope::MasterKeys, passwords::PasswordHasher},
     db,
-    graphql::{ValidationRules, build_schema},
     http::{
         HttpState, router,
         server::{self, Bounds},
@@ -54,18 +53,12 @@ impl Application {
     pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
         let listen = settings.server.listen;
         // Before anything else: a wrong manifest is the operator's to fix, not the database's.
-        let documents = Arc::new(trusted_documents(&settings)?);
+        let documents = trusted_documents(&settings)?;
         let state = build_state(settings, clock).await?;
         let listener = TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen} (CUSTODIAN_LISTEN)"))?;
-        let router = router(HttpState {
-            schema: build_schema(state.clone(), ValidationRules::All),
-            validated_schema: build_schema(state.clone(), ValidationRules::EngineOnly),
-            app: state.clone(),
-            documents,
-            parsed: Arc::default(),
-        });
+        let router = router(HttpState::new(state.clone(), documents));
         Ok(Self {
             listener,
             state,

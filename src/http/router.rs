@@ -1,4 +1,4 @@
-use std::{sync::Arc, time::Duration};
+use std::{ops::Deref, sync::Arc, time::Duration};
 
 use axum::{
     Json, Router,
@@ -19,15 +19,23 @@ use super::{
     error::error_body, graphql, guards, metrics, parsed_documents::ParsedDocuments, playground,
     request, rest, trusted_documents::TrustedDocuments,
 };
-use crate::{crypto::keyring::JWKS_MAX_AGE, graphql::AppSchema, state::AppState};
+use crate::{
+    crypto::keyring::JWKS_MAX_AGE,
+    graphql::{AppSchema, ValidationRules, build_schema},
+    state::AppState,
+};
 
 /// GraphQL documents and auth bodies are small; anything bigger is refused unread.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// What every handler can reach.
+/// What every handler can reach: one shared pointer, because the router clones its state
+/// several times per request (each middleware holding it, the handler's extractor), and on two
+/// busy cores every clone of a shared count is a cache line passed between them.
 #[derive(Clone)]
-pub struct HttpState {
+pub struct HttpState(Arc<Shared>);
+
+pub struct Shared {
     pub app: AppState,
     pub schema: AppSchema,
     /// The same schema for documents already validated in full (`parsed_documents`): the
@@ -35,9 +43,30 @@ pub struct HttpState {
     /// give the same answer again.
     pub validated_schema: AppSchema,
     /// Loaded once at start: documents that may be sent by id, and whether only they run.
-    pub documents: Arc<TrustedDocuments>,
+    pub documents: TrustedDocuments,
     /// Documents parsed before, by their text.
-    pub parsed: Arc<ParsedDocuments>,
+    pub parsed: ParsedDocuments,
+}
+
+impl HttpState {
+    /// What a router serving `app` needs, with the documents it trusts.
+    pub fn new(app: AppState, documents: TrustedDocuments) -> Self {
+        Self(Arc::new(Shared {
+            schema: build_schema(app.clone(), ValidationRules::All),
+            validated_schema: build_schema(app.clone(), ValidationRules::EngineOnly),
+            app,
+            documents,
+            parsed: ParsedDocuments::default(),
+        }))
+    }
+}
+
+impl Deref for HttpState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 pub fn router(state: HttpState) -> Router {
