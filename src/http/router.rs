@@ -35,6 +35,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct HttpState(Arc<Shared>);
 
+/// What [`HttpState`] points to; its fields are reached through it.
 pub struct Shared {
     pub app: AppState,
     pub schema: AppSchema,
