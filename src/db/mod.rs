@@ -1,5 +1,5 @@
 //! The database: connection set-up, entities and one query module per table. Every query
-//! runs on SQLite and PostgreSQL alike.
+//! runs on SQLite and PostgreSQL alike, except in `rotations`, which says why.
 
 pub mod account_actions;
 pub mod account_tokens;
@@ -16,6 +16,7 @@ pub mod mfa_reset_requests;
 pub mod passkeys;
 pub mod refresh_tokens;
 pub mod retention;
+pub mod rotations;
 pub mod session_changes;
 pub mod sessions;
 pub mod signing_keys;

@@ -16,12 +16,13 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::DatabaseTransaction;
 use secrecy::{ExposeSecret, SecretString};
+use uuid::Uuid;
 
 use super::{
     ClientInfo, Principal,
     access_tokens::{self, AccessToken, AuthMethods},
     account_info::AccountInfo,
-    audit::{Event, Kind},
+    audit::{self, Event, Kind},
     devices::{self, Device},
     throttle::Limit,
     unit_of_work::Work,
@@ -188,96 +189,36 @@ fn new_sign_in_notice(state: &AppState, client: &ClientInfo, at: DateTime<Utc>) 
 
 /// Rotates `presented` and returns fresh tokens for its session.
 ///
-/// On the path every client takes (a token presented once) this is four statements in one
-/// transaction: claim the token, extend the session, mint the successor, record the event.
+/// On the path every client takes (a token presented once), PostgreSQL rotates in a read and
+/// one statement (see `db::rotations`); anything else (a grace retry, a replay, SQLite) goes
+/// through [`Rotation::in_transaction`], whose rules the statement follows.
 pub async fn refresh(
     state: &AppState,
     presented: &SecretString,
     client: &ClientInfo,
 ) -> AppResult<AuthOutcome> {
-    let now = state.clock.now();
-    let hash = TokenHash::of(presented);
-    let work = Work::begin(state).await?;
-    // Write first: on SQLite this takes the write lock before any read, so the reads below see
-    // every rotation that committed before ours.
-    let (row, claimed) = match db::refresh_tokens::claim(work.txn(), &hash, now).await? {
-        Some(row) => (row, true),
-        None => match db::refresh_tokens::find_by_hash(work.txn(), &hash).await? {
-            Some(row) => (row, false),
-            None => return Err(AppError::InvalidRefreshToken),
-        },
-    };
-    let session_id = SessionId(row.session_id);
-    // Counted per session; a refused refresh rolls its claim back, so it burns no token.
-    if let Err(refusal) = Limit::refresh_session(session_id)
-        .count(state, client, None)
-        .await
-    {
-        work.roll_back().await?;
-        return Err(refusal.record(state).await);
-    }
     let successor = successor_of(state, presented);
-    let successor_hash = TokenHash::of(&successor);
-    if !claimed {
-        let Some(session) = db::sessions::find(work.txn(), session_id).await? else {
-            return Err(AppError::InvalidRefreshToken);
-        };
-        match row.used_at {
-            Some(used) if now - used <= delta(state.settings.sessions.refresh_grace)? => {
-                let child = db::refresh_tokens::find_child(work.txn(), row.id).await?;
-                match child {
-                    Some(child) if child.token_hash != successor_hash.as_str() => {
-                        return Err(AppError::InvalidRefreshToken);
-                    }
-                    // The successor was itself rotated: whoever holds this parent is not the
-                    // client that moved on, so a retry here is a replay.
-                    Some(child) if child.used_at.is_some() => {
-                        return Err(reuse_detected(state, work, &session, client).await);
-                    }
-                    Some(_) => {}
-                    None => return Err(AppError::InvalidRefreshToken),
-                }
-            }
-            Some(_) => return Err(reuse_detected(state, work, &session, client).await),
-            None => return Err(AppError::InvalidRefreshToken),
-        }
-    }
-    let idle = now + delta(state.settings.sessions.idle_ttl)?;
-    let session = db::sessions::extend_if_active(work.txn(), session_id, now, idle)
-        .await?
-        .ok_or(AppError::InvalidRefreshToken)?;
+    let rotation = Rotation {
+        now: state.clock.now(),
+        hash: TokenHash::of(presented),
+        successor_hash: TokenHash::of(&successor),
+        client,
+    };
+    let session = match rotation.in_one_statement(state).await? {
+        OneStatement::Rotated(session) => *session,
+        OneStatement::Declined { counted } => rotation.in_transaction(state, counted).await?,
+    };
+    let session_id = SessionId(session.id);
+    let account_id = AccountId(session.account_id);
     let methods = AuthMethods::from_stored(&session.auth_methods).ok_or_else(|| {
         AppError::Internal(anyhow::anyhow!(
             "session {session_id} stores unknown sign-in methods"
         ))
     })?;
-    if claimed {
-        db::refresh_tokens::insert(
-            work.txn(),
-            NewRefreshToken {
-                session: session_id,
-                parent: Some(row.id),
-                hash: &successor_hash,
-                now,
-                expires_at: session.expires_at,
-            },
-        )
-        .await?;
-    }
-    let account_id = AccountId(session.account_id);
-    let mut event = Event::new(Kind::TokenRefreshed)
-        .by(account_id)
-        .session(session_id)
-        .client(client);
-    if !claimed {
-        event = event.detail("grace_retry", true);
-    }
-    work.record(event).await?;
-    work.commit().await?;
     // Read once the rotation has committed, from this instance's cache where it can be
     // trusted: suspension, closure and a change of role end every session of the account in
-    // the transaction that makes them (so the extension above would have found nothing), and
-    // drop its cached row on every instance. Checked anyway, as the one place a refresh could
+    // the transaction that makes them (so the extension would have found nothing), and drop
+    // its cached row on every instance. Checked anyway, as the one place a refresh could
     // outlive them.
     let account = super::shown_account(state, account_id)
         .await
@@ -300,6 +241,152 @@ pub async fn refresh(
         },
         device_cookie: None,
     })
+}
+
+/// One refresh request: the presented token, by hash, and the successor it earns.
+struct Rotation<'a> {
+    now: DateTime<Utc>,
+    hash: TokenHash,
+    successor_hash: TokenHash,
+    client: &'a ClientInfo,
+}
+
+/// How the rotation in one statement ended.
+enum OneStatement {
+    /// The token was claimed and its session extended: this session.
+    Rotated(Box<sessions::Model>),
+    /// Left to the transaction: not on this database, a token already used, or the statement
+    /// lost a race. `counted` when the per-session limit already counted this request.
+    Declined { counted: bool },
+}
+
+impl Rotation<'_> {
+    async fn in_one_statement(&self, state: &AppState) -> AppResult<OneStatement> {
+        if !db::rotations::available(&state.db) {
+            return Ok(OneStatement::Declined { counted: false });
+        }
+        let presented = db::rotations::find(&state.db, &self.hash)
+            .await?
+            .ok_or(AppError::InvalidRefreshToken)?;
+        if presented.used_at.is_some() {
+            return Ok(OneStatement::Declined { counted: false });
+        }
+        let session = SessionId(presented.session_id);
+        // Counted before anything is written, so a refusal burns no token.
+        if let Err(refusal) = Limit::refresh_session(session)
+            .count(state, self.client, None)
+            .await
+        {
+            return Err(refusal.record(state).await);
+        }
+        let event = Event::new(Kind::TokenRefreshed)
+            .by(AccountId(presented.account_id))
+            .session(session)
+            .client(self.client);
+        let rotated = db::rotations::rotate(
+            &state.db,
+            db::rotations::Rotation {
+                token: presented.id,
+                session,
+                now: self.now,
+                idle_expiry: self.idle_expiry(state)?,
+                successor: Uuid::now_v7(),
+                successor_hash: &self.successor_hash,
+                event: audit::pending(&state.keys, self.now, event),
+            },
+        )
+        .await?;
+        Ok(match rotated {
+            Some(session) => {
+                state.seal_wanted.notify_one();
+                OneStatement::Rotated(Box::new(session))
+            }
+            None => OneStatement::Declined { counted: true },
+        })
+    }
+
+    /// The rotation as four statements in one transaction: claim the token, extend the
+    /// session, mint the successor, record the event; or, for a token already used, the grace
+    /// retry or the reuse it is. Answers the extended session.
+    async fn in_transaction(&self, state: &AppState, counted: bool) -> AppResult<sessions::Model> {
+        let now = self.now;
+        let work = Work::begin(state).await?;
+        // Write first: on SQLite this takes the write lock before any read, so the reads below
+        // see every rotation that committed before ours.
+        let (row, claimed) = match db::refresh_tokens::claim(work.txn(), &self.hash, now).await? {
+            Some(row) => (row, true),
+            None => match db::refresh_tokens::find_by_hash(work.txn(), &self.hash).await? {
+                Some(row) => (row, false),
+                None => return Err(AppError::InvalidRefreshToken),
+            },
+        };
+        let session_id = SessionId(row.session_id);
+        // Counted per session; a refused refresh rolls its claim back, so it burns no token.
+        if !counted
+            && let Err(refusal) = Limit::refresh_session(session_id)
+                .count(state, self.client, None)
+                .await
+        {
+            work.roll_back().await?;
+            return Err(refusal.record(state).await);
+        }
+        if !claimed {
+            let Some(session) = db::sessions::find(work.txn(), session_id).await? else {
+                return Err(AppError::InvalidRefreshToken);
+            };
+            match row.used_at {
+                Some(used) if now - used <= delta(state.settings.sessions.refresh_grace)? => {
+                    let child = db::refresh_tokens::find_child(work.txn(), row.id).await?;
+                    match child {
+                        Some(child) if child.token_hash != self.successor_hash.as_str() => {
+                            return Err(AppError::InvalidRefreshToken);
+                        }
+                        // The successor was itself rotated: whoever holds this parent is not
+                        // the client that moved on, so a retry here is a replay.
+                        Some(child) if child.used_at.is_some() => {
+                            return Err(reuse_detected(state, work, &session, self.client).await);
+                        }
+                        Some(_) => {}
+                        None => return Err(AppError::InvalidRefreshToken),
+                    }
+                }
+                Some(_) => return Err(reuse_detected(state, work, &session, self.client).await),
+                None => return Err(AppError::InvalidRefreshToken),
+            }
+        }
+        let session =
+            db::sessions::extend_if_active(work.txn(), session_id, now, self.idle_expiry(state)?)
+                .await?
+                .ok_or(AppError::InvalidRefreshToken)?;
+        if claimed {
+            db::refresh_tokens::insert(
+                work.txn(),
+                NewRefreshToken {
+                    session: session_id,
+                    parent: Some(row.id),
+                    hash: &self.successor_hash,
+                    now,
+                    expires_at: session.expires_at,
+                },
+            )
+            .await?;
+        }
+        let mut event = Event::new(Kind::TokenRefreshed)
+            .by(AccountId(session.account_id))
+            .session(session_id)
+            .client(self.client);
+        if !claimed {
+            event = event.detail("grace_retry", true);
+        }
+        work.record(event).await?;
+        work.commit().await?;
+        Ok(session)
+    }
+
+    /// The session's idle expiry once extended, before its absolute expiry caps it.
+    fn idle_expiry(&self, state: &AppState) -> AppResult<DateTime<Utc>> {
+        Ok(self.now + delta(state.settings.sessions.idle_ttl)?)
+    }
 }
 
 /// A rotated token came back: revokes its session, records why, and answers the error the

@@ -145,8 +145,9 @@ async fn a_parent_replayed_after_its_successor_rotated_revokes_the_session(app: 
 }
 db_test!(a_parent_replayed_after_its_successor_rotated_revokes_the_session);
 
-/// The per-session limit counts inside the rotation's transaction: a refusal rolls the claim
-/// back, so the refused token still works once the limit allows, and is no replay.
+/// The per-session limit counts before the rotation writes (or inside its transaction, which
+/// a refusal rolls back): the refused token still works once the limit allows, and is no
+/// replay.
 async fn a_refresh_the_session_limit_refuses_burns_no_token(app: TestApp) {
     let (_, first) = signed_in(&app).await;
     let (body, second) = refresh_raw(&app, &first).await;

@@ -9,7 +9,8 @@ use uuid::Uuid;
 use crate::{
     binary::{self, TempDir},
     helpers::{
-        LOGIN, PASSWORD, REGISTER, assert_no_errors, new_client, registration, unique_email,
+        LOGIN, PASSWORD, REFRESH, REGISTER, assert_no_errors, new_client, registration,
+        unique_email,
     },
 };
 
@@ -119,8 +120,9 @@ fn checkpoint(dir: &TempDir, store: &Store, key: &str) -> String {
 
 async fn some_activity(address: &str) {
     let email = unique_email();
+    let browser = new_client();
     let post = |query: &str, variables: serde_json::Value| {
-        new_client()
+        browser
             .post(format!("{address}/graphql"))
             .json(&json!({ "query": query, "variables": variables }))
             .send()
@@ -132,6 +134,13 @@ async fn some_activity(address: &str) {
         .await
         .unwrap();
     assert_no_errors(&registered);
+    let refreshed: serde_json::Value = post(REFRESH, json!({}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_no_errors(&refreshed);
     let wrong = json!({ "input": { "email": email, "password": "not the password at all" } });
     post(LOGIN, wrong).await.unwrap();
     let right = json!({ "input": { "email": email, "password": PASSWORD } });

@@ -117,6 +117,13 @@ pub async fn record(
     at: DateTime<Utc>,
     event: Event,
 ) -> AppResult<()> {
+    db::audit_events::insert(txn, pending(keys, at, event)).await?;
+    Ok(())
+}
+
+/// The row that appends `event` at `at`, pending, with its MAC: for [`record`], and for a
+/// statement that writes the change and its event at once.
+pub fn pending(keys: &DataKeys, at: DateTime<Utc>, event: Event) -> audit_events::Model {
     let id = Uuid::now_v7();
     let client_commitment = chain::client_commitment(
         keys,
@@ -144,8 +151,7 @@ pub async fn record(
         event_mac: None,
     };
     row.event_mac = Some(chain::event_mac(keys, &row));
-    db::audit_events::insert(txn, row).await?;
-    Ok(())
+    row
 }
 
 /// Records an event that changes nothing else (a failed login, a refused request) in a
