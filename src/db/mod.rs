@@ -42,6 +42,9 @@ const MAX_CONNECTIONS: u32 = 16;
 /// connections serve as much with less memory.
 const SQLITE_MAX_CONNECTIONS: u32 = 8;
 
+/// How long a pooled PostgreSQL connection may sit unused before it is checked before use.
+const CHECK_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+
 /// The pool's size, on SQLite or not.
 fn max_connections(sqlite: bool) -> u32 {
     if sqlite {
@@ -62,10 +65,20 @@ pub async fn connect(url: &SecretString) -> anyhow::Result<DatabaseConnection> {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create the database folder {}", parent.display()))?;
     }
+    let sqlite = sqlite_path(url).is_some();
     let mut options = ConnectOptions::new(url);
+    if sqlite {
+        // A file cannot hang up: nothing to check before a connection is used.
+        options.test_before_acquire(false);
+    } else {
+        // Checked (a round trip) only after a pause long enough for a server restart or an
+        // idle-connection timeout to have closed it; a busy connection's next statement is
+        // its check, and a broken one fails that request alone and is replaced.
+        options.test_before_acquire_if_idle_for(CHECK_IF_IDLE_FOR);
+    }
     options
         .sqlx_logging(false)
-        .max_connections(max_connections(sqlite_path(url).is_some()))
+        .max_connections(max_connections(sqlite))
         .min_connections(1)
         // Short: when the database is down, requests answer SERVICE_UNAVAILABLE rather than
         // pile up waiting for a connection that will not come.
